@@ -1,0 +1,63 @@
+package stark
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Params are the protocol parameters. Prover and verifier must use the same
+// ones; the proof carries them and the verifier refuses any other.
+type Params struct {
+	LogBlowup    int // LDE blowup 2^LogBlowup (FRI rate 2^-LogBlowup)
+	NumQueries   int // FRI query repetitions
+	GrindingBits int // proof-of-work bits before queries are drawn
+	LogFoldArity int // FRI folding factor 2^LogFoldArity (1 or 2)
+	LogFinalSize int // FRI stops when the degree bound is ≤ 2^LogFinalSize
+}
+
+// DefaultParams gives ~106 bits of conjectured security (see docs/stark.md):
+// blowup 8, 30 queries (3 bits each), 16 grinding bits, folding by 4.
+func DefaultParams() Params {
+	return Params{LogBlowup: 3, NumQueries: 30, GrindingBits: 16, LogFoldArity: 2, LogFinalSize: 5}
+}
+
+// ErrParams reports invalid or mismatched parameters.
+var ErrParams = errors.New("stark: invalid parameters")
+
+// Validate checks ranges that keep the protocol well defined.
+func (p Params) Validate() error {
+	switch {
+	case p.LogBlowup < 1 || p.LogBlowup > 6:
+		return fmt.Errorf("%w: LogBlowup %d not in [1, 6]", ErrParams, p.LogBlowup)
+	case p.NumQueries < 1 || p.NumQueries > 255:
+		return fmt.Errorf("%w: NumQueries %d not in [1, 255]", ErrParams, p.NumQueries)
+	case p.GrindingBits < 0 || p.GrindingBits > 30:
+		return fmt.Errorf("%w: GrindingBits %d not in [0, 30]", ErrParams, p.GrindingBits)
+	case p.LogFoldArity < 1 || p.LogFoldArity > 2:
+		return fmt.Errorf("%w: LogFoldArity %d not 1 or 2", ErrParams, p.LogFoldArity)
+	case p.LogFinalSize < p.LogFoldArity || p.LogFinalSize > 10:
+		return fmt.Errorf("%w: LogFinalSize %d not in [LogFoldArity, 10]", ErrParams, p.LogFinalSize)
+	}
+	return nil
+}
+
+// ConjecturedSecurity returns the conjectured bits of security under the
+// ethSTARK/“toy problem” conjecture: each query contributes LogBlowup bits,
+// grinding adds GrindingBits, capped by the E4 field size minus the log of the
+// LDE domain size (DEEP-ALI and FRI commit-phase errors).
+func (p Params) ConjecturedSecurity(logTraceLength int) int {
+	q := p.NumQueries*p.LogBlowup + p.GrindingBits
+	field := 123 - (logTraceLength + p.LogBlowup)
+	return min(q, field)
+}
+
+// numFRILayers returns how many committed FRI layers a trace of 2^logN rows
+// gets, and the number of final-polynomial coefficients.
+func (p Params) numFRILayers(logN int) (layers, finalLen int) {
+	d := logN
+	for d > p.LogFinalSize {
+		d -= p.LogFoldArity
+		layers++
+	}
+	return layers, 1 << max(d, 0)
+}

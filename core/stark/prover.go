@@ -1,0 +1,437 @@
+package stark
+
+import (
+	"fmt"
+	"slices"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
+	"github.com/trellis-chain/trellis/core/hash"
+)
+
+// skipTraceCheck lets the package's soundness tests build proofs of wrong
+// witnesses to show that the verifier rejects them.
+var skipTraceCheck = false
+
+// Prove builds a proof that trace (column-major, TraceWidth columns of
+// TraceLength rows) satisfies the AIR. It returns an error wrapping ErrTrace
+// for a wrong witness. The proof bytes depend only on the AIR, the trace and
+// the parameters: never on the backend or its number of workers.
+func Prove(a AIR, trace [][]fr.Element, p Params, b Backend) (*Proof, error) {
+	st, err := newStatement(a, p)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = NewCPU(0)
+	}
+	if !skipTraceCheck {
+		if err := CheckTrace(a, trace); err != nil {
+			return nil, err
+		}
+	} else if len(trace) != st.w {
+		return nil, fmt.Errorf("%w: %d columns", ErrTrace, len(trace))
+	}
+	pr := &prover{st: st, b: b, workers: b.Workers()}
+	return pr.prove(trace)
+}
+
+type prover struct {
+	st      *statement
+	b       Backend
+	workers int
+}
+
+func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
+	st, b := pr.st, pr.b
+	var one fr.Element
+	one.SetOne()
+	tr := st.transcript()
+	proof := &Proof{Params: st.params, LogTraceLength: st.logN, TraceWidth: st.w, CompColumns: 4 * st.c}
+
+	// 1. Trace: interpolate, extend to the LDE coset, commit rows.
+	coeffs := make([][]fr.Element, st.w)
+	for i := range coeffs {
+		coeffs[i] = slices.Clone(trace[i])
+	}
+	b.Interpolate(coeffs, one)
+	lde := b.Evaluate(coeffs, st.N, st.shift)
+	traceTree := buildTree(b, b.HashRows(lde))
+	proof.TraceRoot = traceTree.root()
+	tr.AbsorbDigest(proof.TraceRoot)
+	alpha := tr.SampleE4()
+
+	// 2. Constraint composition on the evaluation domain (n·c points, a
+	// sub-coset of the LDE), interpolated and split into c chunks of degree < n.
+	comp := pr.composition(lde, alpha)
+	compCoeffs := make([][]fr.Element, 4)
+	for t := range compCoeffs {
+		compCoeffs[t] = make([]fr.Element, len(comp))
+		for i := range comp {
+			compCoeffs[t][i] = e4Coords(&comp[i])[t]
+		}
+	}
+	b.Interpolate(compCoeffs, st.shift)
+	chunks := make([][]fr.Element, 4*st.c) // column 4k+t: coordinate t of chunk k
+	for k := range st.c {
+		for t := range 4 {
+			chunks[4*k+t] = compCoeffs[t][k*st.n : (k+1)*st.n]
+		}
+	}
+	compLDE := b.Evaluate(chunks, st.N, st.shift)
+	compTree := buildTree(b, b.HashRows(compLDE))
+	proof.CompRoot = compTree.root()
+	tr.AbsorbDigest(proof.CompRoot)
+
+	// 3. Out-of-domain evaluations at z and z·g.
+	z := st.sampleZ(tr)
+	var zg E4
+	zg.MulByElement(&z, &st.g)
+	proof.TraceOOD = make([]E4, st.w)
+	proof.TraceOODNext = make([]E4, st.w)
+	parallelFor(st.w, pr.workers, func(i int) {
+		proof.TraceOOD[i] = evalBaseAt(coeffs[i], z)
+		proof.TraceOODNext[i] = evalBaseAt(coeffs[i], zg)
+	})
+	proof.CompOOD = make([]E4, st.c)
+	for k := range st.c {
+		var v E4
+		for t := range 4 {
+			e := evalBaseAt(chunks[4*k+t], z)
+			bt := e4Basis(t)
+			e.Mul(&e, &bt)
+			v.Add(&v, &e)
+		}
+		proof.CompOOD[k] = v
+	}
+	tr.AbsorbE4(proof.TraceOOD...)
+	tr.AbsorbE4(proof.TraceOODNext...)
+	tr.AbsorbE4(proof.CompOOD...)
+
+	// 4. DEEP composition over the LDE coset.
+	gamma := tr.SampleE4()
+	q := pr.deep(lde, compLDE, proof, z, zg, gamma)
+
+	// 5. FRI commit phase.
+	layerVals := make([][]E4, st.layers)
+	layerTrees := make([]*merkleTree, st.layers)
+	shift := st.shift
+	arity := 1 << st.params.LogFoldArity
+	for l := range st.layers {
+		layerVals[l] = q
+		layerTrees[l] = buildTree(b, b.HashRows(friLeafColumns(q, arity)))
+		root := layerTrees[l].root()
+		proof.FRIRoots = append(proof.FRIRoots, root)
+		tr.AbsorbDigest(root)
+		beta := tr.SampleE4()
+		for range st.params.LogFoldArity {
+			q = b.FoldFRI(q, shift, beta)
+			shift.Square(&shift)
+			beta.Square(&beta)
+		}
+	}
+	proof.FinalPoly = pr.finalPoly(q, shift)
+	tr.AbsorbE4(proof.FinalPoly...)
+
+	// 6. Grinding, then queries.
+	proof.Nonce = pr.grind(tr.SampleDigest())
+	tr.AbsorbUint64(proof.Nonce)
+	idx := sampleQueries(tr, st.params.NumQueries, st.logN+st.params.LogBlowup)
+	for _, qi := range idx {
+		qp := QueryProof{
+			TraceRow: column(lde, qi), TracePath: traceTree.path(qi),
+			CompRow: column(compLDE, qi), CompPath: compTree.path(qi),
+		}
+		pos := qi
+		for l := range st.layers {
+			groups := len(layerVals[l]) / arity
+			j := pos % groups
+			lo := LayerOpening{Values: make([]E4, arity), Path: layerTrees[l].path(j)}
+			for t := range arity {
+				lo.Values[t] = layerVals[l][j+t*groups]
+			}
+			qp.Layers = append(qp.Layers, lo)
+			pos = j
+		}
+		proof.Queries = append(proof.Queries, qp)
+	}
+	return proof, nil
+}
+
+func column(cols [][]fr.Element, i int) []fr.Element {
+	r := make([]fr.Element, len(cols))
+	for c := range cols {
+		r[c] = cols[c][i]
+	}
+	return r
+}
+
+// friLeafColumns lays a FRI layer out as 4·arity base columns so that leaf j
+// holds, for t < arity, the coordinates of vals[j + t·m/arity].
+func friLeafColumns(vals []E4, arity int) [][]fr.Element {
+	groups := len(vals) / arity
+	cols := make([][]fr.Element, 4*arity)
+	for t := range arity {
+		for c := range 4 {
+			cols[4*t+c] = make([]fr.Element, groups)
+		}
+		for j := range groups {
+			co := e4Coords(&vals[j+t*groups])
+			for c := range 4 {
+				cols[4*t+c][j] = co[c]
+			}
+		}
+	}
+	return cols
+}
+
+// sampleQueries draws the query positions and returns them sorted and
+// deduplicated (the proof opens each distinct position once).
+func sampleQueries(t *Transcript, k, logN int) []int {
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = t.SampleIndex(logN)
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
+}
+
+// composition evaluates the random linear combination of all constraint
+// quotients on the n·c-point coset shift·<ω_{n·c}>.
+func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
+	st := pr.st
+	m := st.n * st.c
+	step := st.blowup / st.c
+	al := powers(alpha, st.numCoeffs())
+	// Periodic columns on the evaluation coset: column of period p has period
+	// p·c there (x^(n/p) runs over shift^(n/p)·<ω_{p·c}>).
+	per := make([][]fr.Element, len(st.periodicCoeffs))
+	for j, cf := range st.periodicCoeffs {
+		sh := frPow(st.shift, uint64(st.n/len(cf)))
+		per[j] = (&CPU{NumWorkers: 1}).Evaluate([][]fr.Element{cf}, len(cf)*st.c, sh)[0]
+	}
+	// 1/(x^n - 1) takes c values: x^n = shift^n·ω_c^i.
+	invZ := make([]fr.Element, st.c)
+	wc := rootOfUnity(st.c)
+	xn := frPow(st.shift, uint64(st.n))
+	for i := range invZ {
+		var one fr.Element
+		one.SetOne()
+		invZ[i].Sub(&xn, &one)
+		xn.Mul(&xn, &wc)
+	}
+	invZ = fr.BatchInvert(invZ)
+	gLast := frPow(st.g, uint64(st.n-1))
+	wm := rootOfUnity(m)
+	gRows := make([]fr.Element, len(st.boundRows))
+	for i, r := range st.boundRows {
+		gRows[i] = frPow(st.g, uint64(r))
+	}
+	out := make([]E4, m)
+	nc := st.nRow + st.nTrans
+	parallelChunks(m, pr.workers*4, func(lo, hi int) {
+		f := Frame[fr.Element]{Cur: make([]fr.Element, st.w), Next: make([]fr.Element, st.w), Periodic: make([]fr.Element, len(per))}
+		cv := make([]fr.Element, nc)
+		// Boundary denominators 1/(x - g^row) for this chunk, batch-inverted.
+		den := make([][]fr.Element, len(gRows))
+		xs := make([]fr.Element, hi-lo)
+		x := frPow(wm, uint64(lo))
+		x.Mul(&x, &st.shift)
+		for i := range xs {
+			xs[i] = x
+			x.Mul(&x, &wm)
+		}
+		for r := range gRows {
+			d := make([]fr.Element, hi-lo)
+			for i := range d {
+				d[i].Sub(&xs[i], &gRows[r])
+			}
+			den[r] = fr.BatchInvert(d)
+		}
+		bsum := make([]E4, len(gRows))
+		for i := lo; i < hi; i++ {
+			j := i * step
+			jn := (j + st.blowup) % st.N
+			for c := range st.w {
+				f.Cur[c], f.Next[c] = lde[c][j], lde[c][jn]
+			}
+			for k, p := range per {
+				f.Periodic[k] = p[i%len(p)]
+			}
+			st.air.EvalBase(f, cv)
+			var rowSum, trSum, t E4
+			for k := 0; k < st.nRow; k++ {
+				t.MulByElement(&al[k], &cv[k])
+				rowSum.Add(&rowSum, &t)
+			}
+			for k := st.nRow; k < nc; k++ {
+				t.MulByElement(&al[k], &cv[k])
+				trSum.Add(&trSum, &t)
+			}
+			var xl fr.Element
+			xl.Sub(&xs[i-lo], &gLast)
+			trSum.MulByElement(&trSum, &xl)
+			rowSum.Add(&rowSum, &trSum)
+			rowSum.MulByElement(&rowSum, &invZ[i%st.c])
+			for r := range bsum {
+				bsum[r] = E4{}
+			}
+			for bi, bd := range st.bounds {
+				var v fr.Element
+				v.Sub(&f.Cur[bd.Column], &bd.Value)
+				t.MulByElement(&al[nc+bi], &v)
+				r := st.boundRowOf[bi]
+				bsum[r].Add(&bsum[r], &t)
+			}
+			for r := range bsum {
+				bsum[r].MulByElement(&bsum[r], &den[r][i-lo])
+				rowSum.Add(&rowSum, &bsum[r])
+			}
+			out[i] = rowSum
+		}
+	})
+	return out
+}
+
+// deep evaluates the DEEP composition polynomial on the LDE coset:
+// Σ γ^k (T_k(x)-T_k(z))/(x-z) + Σ γ^(w+k) (T_k(x)-T_k(zg))/(x-zg)
+// + Σ γ^(2w+k) (H_k(x)-H_k(z))/(x-z).
+func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E4) []E4 {
+	st := pr.st
+	cz, czg, az, azg := st.deepCoeffs(gamma, proof)
+	out := make([]E4, st.N)
+	wN := rootOfUnity(st.N)
+	parallelChunks(st.N, pr.workers*4, func(lo, hi int) {
+		dz := make([]E4, hi-lo)
+		dzg := make([]E4, hi-lo)
+		x := frPow(wN, uint64(lo))
+		x.Mul(&x, &st.shift)
+		for i := range dz {
+			dz[i].Neg(&z)
+			dz[i].B0.A0.Add(&dz[i].B0.A0, &x)
+			dzg[i].Neg(&zg)
+			dzg[i].B0.A0.Add(&dzg[i].B0.A0, &x)
+			x.Mul(&x, &wN)
+		}
+		dz = batchInvertE4(dz)
+		dzg = batchInvertE4(dzg)
+		for i := lo; i < hi; i++ {
+			var s1, s2, t E4
+			for k := range st.w {
+				t.MulByElement(&cz[k], &lde[k][i])
+				s1.Add(&s1, &t)
+				t.MulByElement(&czg[k], &lde[k][i])
+				s2.Add(&s2, &t)
+			}
+			for k := range compLDE {
+				t.MulByElement(&cz[st.w+k], &compLDE[k][i])
+				s1.Add(&s1, &t)
+			}
+			s1.Sub(&s1, &az)
+			s1.Mul(&s1, &dz[i-lo])
+			s2.Sub(&s2, &azg)
+			s2.Mul(&s2, &dzg[i-lo])
+			out[i].Add(&s1, &s2)
+		}
+	})
+	return out
+}
+
+// deepCoeffs returns the DEEP coefficients: cz for the terms over (x - z)
+// (trace columns, then the 4c composition coordinate columns), czg for the
+// terms over (x - zg), and the constants az, azg subtracted in the numerators.
+func (st *statement) deepCoeffs(gamma E4, proof *Proof) (cz, czg []E4, az, azg E4) {
+	g := powers(gamma, 2*st.w+st.c)
+	cz = make([]E4, st.w+4*st.c)
+	czg = make([]E4, st.w)
+	var t E4
+	for k := range st.w {
+		cz[k] = g[k]
+		czg[k] = g[st.w+k]
+		t.Mul(&g[k], &proof.TraceOOD[k])
+		az.Add(&az, &t)
+		t.Mul(&g[st.w+k], &proof.TraceOODNext[k])
+		azg.Add(&azg, &t)
+	}
+	for k := range st.c {
+		for c := range 4 {
+			bc := e4Basis(c)
+			cz[st.w+4*k+c].Mul(&g[2*st.w+k], &bc)
+		}
+		t.Mul(&g[2*st.w+k], &proof.CompOOD[k])
+		az.Add(&az, &t)
+	}
+	return
+}
+
+func batchInvertE4(a []E4) []E4 {
+	res := make([]E4, len(a))
+	if len(a) == 0 {
+		return res
+	}
+	var acc E4
+	acc.SetOne()
+	for i := range a {
+		res[i] = acc
+		acc.Mul(&acc, &a[i])
+	}
+	acc.Inverse(&acc)
+	for i := len(a) - 1; i >= 0; i-- {
+		res[i].Mul(&res[i], &acc)
+		acc.Mul(&acc, &a[i])
+	}
+	return res
+}
+
+// finalPoly interpolates the last folded layer (on shift·<ω_m>) and keeps the
+// coefficients below the degree bound; for an honest prover the rest are zero.
+func (pr *prover) finalPoly(vals []E4, shift fr.Element) []E4 {
+	cols := make([][]fr.Element, 4)
+	for t := range cols {
+		cols[t] = make([]fr.Element, len(vals))
+		for i := range vals {
+			cols[t][i] = e4Coords(&vals[i])[t]
+		}
+	}
+	pr.b.Interpolate(cols, shift)
+	out := make([]E4, pr.st.finalLen)
+	for i := range out {
+		out[i] = e4FromCoords(cols[0][i], cols[1][i], cols[2][i], cols[3][i])
+	}
+	return out
+}
+
+// powDigest is the grinding hash of a transcript seed and a nonce.
+func powDigest(seed [8]fr.Element, nonce uint64) hash.Digest {
+	return hash.Compress(seed, powBlock(nonce))
+}
+
+func powBlock(nonce uint64) hash.Digest {
+	var blk hash.Digest
+	blk[0].SetUint64(nonce & 0xffffff)
+	blk[1].SetUint64((nonce >> 24) & 0xffffff)
+	blk[2].SetUint64(nonce >> 48)
+	blk[3].SetUint64(uint64(hash.TagPoW))
+	return blk
+}
+
+// grind returns the smallest nonce whose digest has GrindingBits leading zero
+// bits. Batches are hashed in parallel but scanned in order, so the result
+// does not depend on the number of workers.
+func (pr *prover) grind(seed hash.Digest) uint64 {
+	bitsNeeded := pr.st.params.GrindingBits
+	const batch = 1 << 12
+	in := make([]hash.Digest, 2*batch)
+	for base := uint64(0); ; base += batch {
+		for i := range batch {
+			in[2*i] = seed
+			in[2*i+1] = powBlock(base + uint64(i))
+		}
+		out := pr.b.CompressLevel(in)
+		for i := range out {
+			if out[i][0].Uint64()>>(31-bitsNeeded) == 0 {
+				return base + uint64(i)
+			}
+		}
+	}
+}

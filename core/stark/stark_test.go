@@ -1,0 +1,100 @@
+package stark
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+)
+
+func testParams() Params {
+	p := DefaultParams()
+	p.GrindingBits = 8
+	return p
+}
+
+func cubeInstance(t testing.TB, n int) (*cubeAIR, [][]fr.Element) {
+	var in fr.Element
+	in.SetUint64(42)
+	tr, out := cubeTrace(n, in)
+	return &cubeAIR{n: n, in: in, out: out}, tr
+}
+
+func TestProveVerifyCube(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		p    Params
+	}{
+		{"n4 default", 4, DefaultParams()},
+		{"n64 arity2", 64, Params{LogBlowup: 2, NumQueries: 20, GrindingBits: 4, LogFoldArity: 1, LogFinalSize: 2}},
+		{"n256 arity4", 256, testParams()},
+		{"n1024 blowup16", 1024, Params{LogBlowup: 4, NumQueries: 25, GrindingBits: 8, LogFoldArity: 2, LogFinalSize: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, tr := cubeInstance(t, tc.n)
+			proof, err := Prove(a, tr, tc.p, NewCPU(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(a, tc.p, proof); err != nil {
+				t.Fatal(err)
+			}
+			b, err := proof.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := VerifyBytes(a, tc.p, b); err != nil {
+				t.Fatal(err)
+			}
+			back, err := DecodeProof(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b2, _ := back.MarshalBinary()
+			if !bytes.Equal(b, b2) {
+				t.Fatal("re-encoding differs")
+			}
+		})
+	}
+}
+
+func TestDeterministicAcrossWorkers(t *testing.T) {
+	a, tr := cubeInstance(t, 512)
+	p := testParams()
+	var ref []byte
+	for _, w := range []int{1, 2, 3, 8} {
+		proof, err := Prove(a, tr, p, NewCPU(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := proof.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = b
+		} else if !bytes.Equal(ref, b) {
+			t.Fatalf("proof with %d workers differs from 1 worker", w)
+		}
+	}
+}
+
+func TestWrongWitness(t *testing.T) {
+	a, tr := cubeInstance(t, 64)
+	tr[1][10].SetUint64(5) // y ≠ x³ at row 10
+	p := testParams()
+	if _, err := Prove(a, tr, p, nil); !errors.Is(err, ErrTrace) {
+		t.Fatalf("prover accepted a wrong witness: %v", err)
+	}
+	skipTraceCheck = true
+	defer func() { skipTraceCheck = false }()
+	proof, err := Prove(a, tr, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(a, p, proof); !errors.Is(err, ErrOODMismatch) {
+		t.Fatalf("verifier: want ErrOODMismatch, got %v", err)
+	}
+}

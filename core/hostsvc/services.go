@@ -1,0 +1,37 @@
+package hostsvc
+
+import (
+	"google.golang.org/grpc"
+
+	"github.com/trellis-chain/trellis/core/metrics"
+	"github.com/trellis-chain/trellis/core/store"
+	"github.com/trellis-chain/trellis/sdk"
+	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
+)
+
+// Services holds what the host services of every plugin share.
+type Services struct {
+	DB      *store.DB
+	Metrics *metrics.Registry
+	Bus     *Bus
+	ChainID string
+}
+
+// Capabilities are the host capabilities advertised in NodeInfo.
+func (s *Services) Capabilities() []string {
+	return []string{sdk.CapHostStore, sdk.CapHostClock, sdk.CapHostMetrics, networkCapabilities}
+}
+
+// NamespaceName is the Store namespace of plugin kind.name.
+func NamespaceName(kind, name string) string { return kind + "." + name }
+
+// Register registers every host service for one plugin on srv.
+func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name string) *Network {
+	id := kind + "." + name
+	hostv1.RegisterStoreServer(srv, NewStore(ns))
+	hostv1.RegisterClockServer(srv, NewClock())
+	hostv1.RegisterMetricsServer(srv, NewMetrics(s.Metrics, id))
+	nw := NewNetwork(s.Bus, s.ChainID, id)
+	hostv1.RegisterNetworkServer(srv, nw)
+	return nw
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -324,5 +325,29 @@ func TestFunctionNames(t *testing.T) {
 		if !slices.Contains(names, want) {
 			t.Errorf("function %s missing from %v", want, names)
 		}
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	src := Template("", TemplatePlugin{Kind: "prover", Name: "gpu", SHA256: strings.ToUpper(sum), Fallback: "cpu"},
+		TemplatePlugin{Kind: "prover", Name: "cpu", Source: "bin/cpu", SHA256: sum})
+	fromTemplate := mustParse(t, string(src), LoadOptions{})
+	minimal := mustParse(t, p("prover", "gpu", `fallback = "cpu"`)+p("prover", "cpu", `source = "bin/cpu"`), LoadOptions{})
+	if fromTemplate.Node != (Node{Name: DefaultNodeName, ChainID: minimal.Node.ChainID, DataDir: minimal.Node.DataDir, PluginDir: minimal.Node.PluginDir,
+		LogLevel: minimal.Node.LogLevel, LogFormat: minimal.Node.LogFormat, DeclRange: fromTemplate.Node.DeclRange}) {
+		t.Errorf("node %+v differs from defaults %+v", fromTemplate.Node, minimal.Node)
+	}
+	if fromTemplate.Storage.Path != minimal.Storage.Path || fromTemplate.RPC.Listen != minimal.RPC.Listen ||
+		fromTemplate.Network.MaxPeers != minimal.Network.MaxPeers || !slices.Equal(fromTemplate.Network.Listen, minimal.Network.Listen) {
+		t.Errorf("template settings differ from defaults")
+	}
+	for _, name := range []string{"gpu", "cpu"} {
+		a, b := fromTemplate.Plugin("prover", name), minimal.Plugin("prover", name)
+		if a.Restart != b.Restart || a.Source != b.Source || a.SHA256 != b.SHA256 || a.Fallback != b.Fallback {
+			t.Errorf("plugin %s: %+v vs %+v", name, a, b)
+		}
+	}
+	if !strings.Contains(string(src), "plugin \"prover\" \"gpu\" {\n  sha256   = \""+sum+"\"") {
+		t.Errorf("unexpected layout:\n%s", src)
 	}
 }

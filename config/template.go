@@ -1,0 +1,84 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TemplatePlugin is a plugin block for Template. Source and Fallback may be
+// empty.
+type TemplatePlugin struct {
+	Kind, Name, Source, SHA256, Fallback string
+}
+
+// Template returns a configuration file, for `trellis init`, with every host
+// block written out at its defaults, followed by the given plugin blocks. It
+// parses to the same settings as a file holding only the plugin blocks.
+func Template(nodeName string, plugins ...TemplatePlugin) []byte {
+	if nodeName == "" {
+		nodeName = DefaultNodeName
+	}
+	f := hclwrite.NewEmptyFile()
+	root := f.Body()
+	strs := func(ss ...string) cty.Value {
+		if len(ss) == 0 {
+			return cty.ListValEmpty(cty.String)
+		}
+		vals := make([]cty.Value, len(ss))
+		for i, s := range ss {
+			vals[i] = cty.StringVal(s)
+		}
+		return cty.ListVal(vals)
+	}
+
+	b := root.AppendNewBlock("node", nil).Body()
+	b.SetAttributeValue("name", cty.StringVal(nodeName))
+	b.SetAttributeValue("chain_id", cty.StringVal(DefaultChainID))
+	b.SetAttributeValue("data_dir", cty.StringVal(DefaultDataDir))
+	b.SetAttributeValue("plugin_dir", cty.StringVal(DefaultPluginDir))
+	b.SetAttributeValue("log_level", cty.StringVal(DefaultLogLevel))
+	b.SetAttributeValue("log_format", cty.StringVal(DefaultLogFormat))
+	root.AppendNewline()
+
+	b = root.AppendNewBlock("network", nil).Body()
+	b.SetAttributeValue("listen", strs(DefaultListen))
+	b.SetAttributeValue("bootstrap", strs())
+	b.SetAttributeValue("max_peers", cty.NumberIntVal(DefaultMaxPeers))
+	root.AppendNewline()
+
+	b = root.AppendNewBlock("storage", nil).Body()
+	b.SetAttributeValue("path", cty.StringVal(DefaultStoragePath))
+	root.AppendNewline()
+
+	b = root.AppendNewBlock("rpc", nil).Body()
+	b.SetAttributeValue("enabled", cty.BoolVal(DefaultRPCEnabled))
+	b.SetAttributeValue("listen", cty.StringVal(DefaultRPCListen))
+	root.AppendNewline()
+
+	b = root.AppendNewBlock("metrics", nil).Body()
+	b.SetAttributeValue("enabled", cty.BoolVal(DefaultMetricsEnabled))
+	b.SetAttributeValue("listen", cty.StringVal(DefaultMetricsListen))
+
+	for _, p := range plugins {
+		root.AppendNewline()
+		b = root.AppendNewBlock("plugin", []string{p.Kind, p.Name}).Body()
+		if p.Source != "" {
+			b.SetAttributeValue("source", cty.StringVal(p.Source))
+		}
+		b.SetAttributeValue("sha256", cty.StringVal(strings.ToLower(p.SHA256)))
+		if p.Fallback != "" {
+			b.SetAttributeValue("fallback", cty.StringVal(p.Fallback))
+		}
+		b.AppendNewline()
+		r := b.AppendNewBlock("restart", nil).Body()
+		r.SetAttributeValue("max_restarts", cty.NumberIntVal(DefaultMaxRestarts))
+		r.SetAttributeValue("window", cty.StringVal(DefaultRestartWindow.String()))
+		r.SetAttributeValue("initial_backoff", cty.StringVal(DefaultInitialBackoff.String()))
+		r.SetAttributeValue("max_backoff", cty.StringVal(DefaultMaxBackoff.String()))
+		b.AppendNewline()
+		b.AppendNewBlock("config", nil)
+	}
+	return f.Bytes()
+}

@@ -34,6 +34,10 @@ const (
 	TxPrice_REJECT_TIP_ABOVE_FEE_CAP TxPrice_Reject = 2
 	// gas_used times the price does not fit in 64 bits.
 	TxPrice_REJECT_OVERFLOW TxPrice_Reject = 3
+	// gas_used exceeds the transaction's gas_limit.
+	TxPrice_REJECT_GAS_USED_ABOVE_LIMIT TxPrice_Reject = 4
+	// the transaction does not fit in the block's remaining gas.
+	TxPrice_REJECT_BLOCK_GAS_LIMIT TxPrice_Reject = 5
 )
 
 // Enum value maps for TxPrice_Reject.
@@ -43,12 +47,16 @@ var (
 		1: "REJECT_FEE_CAP_TOO_LOW",
 		2: "REJECT_TIP_ABOVE_FEE_CAP",
 		3: "REJECT_OVERFLOW",
+		4: "REJECT_GAS_USED_ABOVE_LIMIT",
+		5: "REJECT_BLOCK_GAS_LIMIT",
 	}
 	TxPrice_Reject_value = map[string]int32{
-		"REJECT_NONE":              0,
-		"REJECT_FEE_CAP_TOO_LOW":   1,
-		"REJECT_TIP_ABOVE_FEE_CAP": 2,
-		"REJECT_OVERFLOW":          3,
+		"REJECT_NONE":                 0,
+		"REJECT_FEE_CAP_TOO_LOW":      1,
+		"REJECT_TIP_ABOVE_FEE_CAP":    2,
+		"REJECT_OVERFLOW":             3,
+		"REJECT_GAS_USED_ABOVE_LIMIT": 4,
+		"REJECT_BLOCK_GAS_LIMIT":      5,
 	}
 )
 
@@ -240,8 +248,10 @@ type TxFee struct {
 	GasUsed              uint64                 `protobuf:"varint,1,opt,name=gas_used,json=gasUsed,proto3" json:"gas_used,omitempty"`
 	MaxFeePerGas         uint64                 `protobuf:"varint,2,opt,name=max_fee_per_gas,json=maxFeePerGas,proto3" json:"max_fee_per_gas,omitempty"`
 	MaxPriorityFeePerGas uint64                 `protobuf:"varint,3,opt,name=max_priority_fee_per_gas,json=maxPriorityFeePerGas,proto3" json:"max_priority_fee_per_gas,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// GasLimit is the most gas the sender allowed; gas_used may not exceed it.
+	GasLimit      uint64 `protobuf:"varint,4,opt,name=gas_limit,json=gasLimit,proto3" json:"gas_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TxFee) Reset() {
@@ -291,6 +301,13 @@ func (x *TxFee) GetMaxFeePerGas() uint64 {
 func (x *TxFee) GetMaxPriorityFeePerGas() uint64 {
 	if x != nil {
 		return x.MaxPriorityFeePerGas
+	}
+	return 0
+}
+
+func (x *TxFee) GetGasLimit() uint64 {
+	if x != nil {
+		return x.GasLimit
 	}
 	return 0
 }
@@ -431,10 +448,12 @@ type TxPrice struct {
 	Reason            string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	EffectiveGasPrice uint64                 `protobuf:"varint,3,opt,name=effective_gas_price,json=effectiveGasPrice,proto3" json:"effective_gas_price,omitempty"`
 	Fee               uint64                 `protobuf:"varint,4,opt,name=fee,proto3" json:"fee,omitempty"`
-	Tip               uint64                 `protobuf:"varint,5,opt,name=tip,proto3" json:"tip,omitempty"`
-	Split             *Split                 `protobuf:"bytes,6,opt,name=split,proto3" json:"split,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Tip is the tip part of fee (gas used times the tip per gas).
+	Tip           uint64 `protobuf:"varint,5,opt,name=tip,proto3" json:"tip,omitempty"`
+	Split         *Split `protobuf:"bytes,6,opt,name=split,proto3" json:"split,omitempty"`
+	TipPerGas     uint64 `protobuf:"varint,7,opt,name=tip_per_gas,json=tipPerGas,proto3" json:"tip_per_gas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TxPrice) Reset() {
@@ -507,6 +526,13 @@ func (x *TxPrice) GetSplit() *Split {
 		return x.Split
 	}
 	return nil
+}
+
+func (x *TxPrice) GetTipPerGas() uint64 {
+	if x != nil {
+		return x.TipPerGas
+	}
+	return 0
 }
 
 type PriceBlockResponse struct {
@@ -712,11 +738,12 @@ const file_trellis_fee_v1_fee_proto_rawDesc = "" +
 	"\x0eBaseFeeRequest\x12.\n" +
 	"\x06parent\x18\x01 \x01(\v2\x16.trellis.fee.v1.ParentR\x06parent\",\n" +
 	"\x0fBaseFeeResponse\x12\x19\n" +
-	"\bbase_fee\x18\x01 \x01(\x04R\abaseFee\"\x81\x01\n" +
+	"\bbase_fee\x18\x01 \x01(\x04R\abaseFee\"\x9e\x01\n" +
 	"\x05TxFee\x12\x19\n" +
 	"\bgas_used\x18\x01 \x01(\x04R\agasUsed\x12%\n" +
 	"\x0fmax_fee_per_gas\x18\x02 \x01(\x04R\fmaxFeePerGas\x126\n" +
-	"\x18max_priority_fee_per_gas\x18\x03 \x01(\x04R\x14maxPriorityFeePerGas\"\x89\x01\n" +
+	"\x18max_priority_fee_per_gas\x18\x03 \x01(\x04R\x14maxPriorityFeePerGas\x12\x1b\n" +
+	"\tgas_limit\x18\x04 \x01(\x04R\bgasLimit\"\x89\x01\n" +
 	"\x11PriceBlockRequest\x12.\n" +
 	"\x06parent\x18\x01 \x01(\v2\x16.trellis.fee.v1.ParentR\x06parent\x12\x1b\n" +
 	"\tgas_limit\x18\x02 \x01(\x04R\bgasLimit\x12'\n" +
@@ -725,19 +752,22 @@ const file_trellis_fee_v1_fee_proto_rawDesc = "" +
 	"\x04burn\x18\x01 \x01(\x04R\x04burn\x12\x1a\n" +
 	"\btreasury\x18\x02 \x01(\x04R\btreasury\x12\x1c\n" +
 	"\tsequencer\x18\x03 \x01(\x04R\tsequencer\x12\x16\n" +
-	"\x06prover\x18\x04 \x01(\x04R\x06prover\"\xc4\x02\n" +
+	"\x06prover\x18\x04 \x01(\x04R\x06prover\"\xa2\x03\n" +
 	"\aTxPrice\x126\n" +
 	"\x06reject\x18\x01 \x01(\x0e2\x1e.trellis.fee.v1.TxPrice.RejectR\x06reject\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12.\n" +
 	"\x13effective_gas_price\x18\x03 \x01(\x04R\x11effectiveGasPrice\x12\x10\n" +
 	"\x03fee\x18\x04 \x01(\x04R\x03fee\x12\x10\n" +
 	"\x03tip\x18\x05 \x01(\x04R\x03tip\x12+\n" +
-	"\x05split\x18\x06 \x01(\v2\x15.trellis.fee.v1.SplitR\x05split\"h\n" +
+	"\x05split\x18\x06 \x01(\v2\x15.trellis.fee.v1.SplitR\x05split\x12\x1e\n" +
+	"\vtip_per_gas\x18\a \x01(\x04R\ttipPerGas\"\xa5\x01\n" +
 	"\x06Reject\x12\x0f\n" +
 	"\vREJECT_NONE\x10\x00\x12\x1a\n" +
 	"\x16REJECT_FEE_CAP_TOO_LOW\x10\x01\x12\x1c\n" +
 	"\x18REJECT_TIP_ABOVE_FEE_CAP\x10\x02\x12\x13\n" +
-	"\x0fREJECT_OVERFLOW\x10\x03\"\xc8\x01\n" +
+	"\x0fREJECT_OVERFLOW\x10\x03\x12\x1f\n" +
+	"\x1bREJECT_GAS_USED_ABOVE_LIMIT\x10\x04\x12\x1a\n" +
+	"\x16REJECT_BLOCK_GAS_LIMIT\x10\x05\"\xc8\x01\n" +
 	"\x12PriceBlockResponse\x12\x19\n" +
 	"\bbase_fee\x18\x01 \x01(\x04R\abaseFee\x12)\n" +
 	"\x03txs\x18\x02 \x03(\v2\x17.trellis.fee.v1.TxPriceR\x03txs\x12-\n" +

@@ -55,6 +55,9 @@ func (s Split) Apply(amount uint64) (Shares, error) {
 func (s Split) apply(amount uint64) Shares {
 	part := func(bps uint32) uint64 {
 		hi, lo := bits.Mul64(amount, uint64(bps))
+		if hi == 0 { // the usual case: a division by a constant, no DIV
+			return lo / BasisPoints
+		}
 		q, _ := bits.Div64(hi, lo, BasisPoints)
 		return q
 	}

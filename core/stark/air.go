@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
 )
@@ -130,24 +131,31 @@ func CheckTrace(a AIR, trace [][]fr.Element) error {
 	}
 	per := a.PeriodicColumns()
 	nr, nt := a.NumRowConstraints(), a.NumTransitionConstraints()
-	f := Frame[fr.Element]{Cur: make([]fr.Element, w), Next: make([]fr.Element, w), Periodic: make([]fr.Element, len(per))}
-	out := make([]fr.Element, nr+nt)
-	for i := range n {
-		for c := range w {
-			f.Cur[c], f.Next[c] = trace[c][i], trace[c][(i+1)%n]
-		}
-		for j, p := range per {
-			f.Periodic[j] = p[i%len(p)]
-		}
-		a.EvalBase(f, out)
-		for k := range out {
-			if k >= nr && i == n-1 {
-				break
+	// Rows are checked in parallel chunks; the first failing row of the
+	// lowest chunk is reported, so the error does not depend on scheduling.
+	const chunks = 16
+	errs := make([]error, chunks)
+	parallelFor(chunks, runtime.GOMAXPROCS(0), func(ch int) {
+		f := Frame[fr.Element]{Cur: make([]fr.Element, w), Next: make([]fr.Element, w), Periodic: make([]fr.Element, len(per))}
+		out := make([]fr.Element, nr+nt)
+		for i := ch * n / chunks; i < (ch+1)*n/chunks; i++ {
+			for c := range w {
+				f.Cur[c], f.Next[c] = trace[c][i], trace[c][(i+1)%n]
 			}
-			if !out[k].IsZero() {
-				return fmt.Errorf("%w: constraint %d fails at row %d", ErrTrace, k, i)
+			for j, p := range per {
+				f.Periodic[j] = p[i%len(p)]
+			}
+			a.EvalBase(f, out)
+			for k := range out {
+				if k >= nr && i == n-1 {
+					break
+				}
+				if !out[k].IsZero() {
+					errs[ch] = fmt.Errorf("%w: constraint %d fails at row %d", ErrTrace, k, i)
+					return
+				}
 			}
 		}
-	}
-	return nil
+	})
+	return errors.Join(errs...)
 }

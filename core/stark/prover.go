@@ -203,6 +203,7 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 	m := st.n * st.c
 	step := st.blowup / st.c
 	al := powers(alpha, st.numCoeffs())
+	dal := toDotCoeffs(al)
 	// Periodic columns on the evaluation coset: column of period p has period
 	// p·c there (x^(n/p) runs over shift^(n/p)·<ω_{p·c}>).
 	per := make([][]fr.Element, len(st.periodicCoeffs))
@@ -259,15 +260,15 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 				f.Periodic[k] = p[i%len(p)]
 			}
 			st.air.EvalBase(f, cv)
-			var rowSum, trSum, t E4
+			var ra, ta dotAcc
 			for k := 0; k < st.nRow; k++ {
-				t.MulByElement(&al[k], &cv[k])
-				rowSum.Add(&rowSum, &t)
+				ra.add(&dal[k], cv[k])
 			}
 			for k := st.nRow; k < nc; k++ {
-				t.MulByElement(&al[k], &cv[k])
-				trSum.Add(&trSum, &t)
+				ta.add(&dal[k], cv[k])
 			}
+			rowSum, trSum := ra.result(), ta.result()
+			var t E4
 			var xl fr.Element
 			xl.Sub(&xs[i-lo], &gLast)
 			trSum.MulByElement(&trSum, &xl)
@@ -299,6 +300,8 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E4) []E4 {
 	st := pr.st
 	cz, czg, az, azg := st.deepCoeffs(gamma, proof)
+	dcz := toDotCoeffs(cz)
+	gw := czg[0] // czg[k] = γ^(w+k) = γ^w·cz[k]
 	out := make([]E4, st.N)
 	wN := rootOfUnity(st.N)
 	parallelChunks(st.N, pr.workers*4, func(lo, hi int) {
@@ -316,17 +319,19 @@ func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E
 		dz = batchInvertE4(dz)
 		dzg = batchInvertE4(dzg)
 		for i := lo; i < hi; i++ {
-			var s1, s2, t E4
+			// s2's coefficients are γ^w times s1's trace coefficients, so
+			// one dot product serves both (same values as summing separately).
+			var acc dotAcc
 			for k := range st.w {
-				t.MulByElement(&cz[k], &lde[k][i])
-				s1.Add(&s1, &t)
-				t.MulByElement(&czg[k], &lde[k][i])
-				s2.Add(&s2, &t)
+				acc.add(&dcz[k], lde[k][i])
 			}
+			sT := acc.result()
 			for k := range compLDE {
-				t.MulByElement(&cz[st.w+k], &compLDE[k][i])
-				s1.Add(&s1, &t)
+				acc.add(&dcz[st.w+k], compLDE[k][i])
 			}
+			s1 := acc.result()
+			var s2 E4
+			s2.Mul(&sT, &gw)
 			s1.Sub(&s1, &az)
 			s1.Mul(&s1, &dz[i-lo])
 			s2.Sub(&s2, &azg)

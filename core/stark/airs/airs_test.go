@@ -1,0 +1,121 @@
+package airs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
+	"github.com/trellis-chain/trellis/core/hash"
+	"github.com/trellis-chain/trellis/core/stark"
+)
+
+func testParams() stark.Params {
+	p := stark.DefaultParams()
+	p.GrindingBits = 8
+	return p
+}
+
+func seqState(start uint64) [16]fr.Element {
+	var s [16]fr.Element
+	for i := range s {
+		s[i].SetUint64(start + uint64(i))
+	}
+	return s
+}
+
+// The AIR's trace filler computes exactly core/hash's permutation.
+func TestFillPermutationMatchesHash(t *testing.T) {
+	for _, start := range []uint64{0, 1, 1 << 30} {
+		in := seqState(start)
+		row := make([]fr.Element, PermColumns)
+		got := FillPermutation(in, row)
+		want := in
+		hash.Permute(&want)
+		if got != want {
+			t.Fatalf("start %d: AIR permutation differs from core/hash", start)
+		}
+		out := make([]fr.Element, PermRowConstr)
+		EvalPermutation(stark.BaseField{}, row, out)
+		for k := range out {
+			if !out[k].IsZero() {
+				t.Fatalf("constraint %d fails on an honest row", k)
+			}
+		}
+	}
+}
+
+func TestPoseidon2ChainProveVerify(t *testing.T) {
+	for _, n := range []int{4, 64} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			a, tr := NewPoseidon2Chain(n, seqState(7))
+			want := seqState(7)
+			for range n {
+				hash.Permute(&want)
+			}
+			if a.Output != want {
+				t.Fatal("chain output differs from core/hash")
+			}
+			p := testParams()
+			proof, err := stark.Prove(a, tr, p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stark.Verify(a, p, proof); err != nil {
+				t.Fatal(err)
+			}
+			// Another claimed output is rejected.
+			bad := *a
+			bad.Output[3].SetUint64(1)
+			if err := stark.Verify(&bad, p, proof); err == nil {
+				t.Fatal("proof verified for a wrong output")
+			}
+		})
+	}
+}
+
+func TestPoseidon2WrongWitness(t *testing.T) {
+	a, tr := NewPoseidon2Chain(16, seqState(1))
+	tr[permPartial+5][3].SetUint64(9)
+	if _, err := stark.Prove(a, tr, testParams(), nil); !errors.Is(err, stark.ErrTrace) {
+		t.Fatalf("want ErrTrace, got %v", err)
+	}
+}
+
+func TestFibonacci(t *testing.T) {
+	a, tr := NewFibonacci(128)
+	p := testParams()
+	proof, err := stark.Prove(a, tr, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stark.Verify(a, p, proof); err != nil {
+		t.Fatal(err)
+	}
+	bad := *a
+	bad.Result.SetUint64(5)
+	if err := stark.Verify(&bad, p, proof); err == nil {
+		t.Fatal("wrong result verified")
+	}
+}
+
+// Worker count must not change a single byte, on the widest AIR too.
+func TestPoseidon2Deterministic(t *testing.T) {
+	a, tr := NewPoseidon2Chain(32, seqState(3))
+	p := testParams()
+	var ref []byte
+	for _, w := range []int{1, 2, 5} {
+		proof, err := stark.Prove(a, tr, p, stark.NewCPU(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := proof.MarshalBinary()
+		if ref == nil {
+			ref = b
+		} else if !bytes.Equal(b, ref) {
+			t.Fatalf("%d workers: proof differs", w)
+		}
+	}
+}

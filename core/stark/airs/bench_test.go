@@ -1,0 +1,63 @@
+package airs
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
+	"github.com/trellis-chain/trellis/core/stark"
+)
+
+// benchProve proves once per iteration and reports proof size, verifier time
+// and (for Poseidon2) permutations proven per second.
+func benchProve(b *testing.B, a stark.AIR, trace [][]fr.Element, perms int) {
+	p := stark.DefaultParams()
+	be := stark.NewCPU(0)
+	var proof *stark.Proof
+	for b.Loop() {
+		var err error
+		if proof, err = stark.Prove(a, trace, p, be); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	enc, err := proof.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const vn = 20
+	start := time.Now()
+	for range vn {
+		if err := stark.VerifyBytes(a, p, enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perProve := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perProve*1e3, "prove-ms")
+	b.ReportMetric(float64(len(enc)), "proof-bytes")
+	b.ReportMetric(float64(time.Since(start).Microseconds())/vn/1e3, "verify-ms")
+	if perms > 0 {
+		b.ReportMetric(float64(perms)/perProve, "perms/s")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+func BenchmarkFibonacci(b *testing.B) {
+	for _, logN := range []int{12, 14, 16, 18} {
+		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
+			a, tr := NewFibonacci(1 << logN)
+			benchProve(b, a, tr, 0)
+		})
+	}
+}
+
+func BenchmarkPoseidon2Chain(b *testing.B) {
+	for _, logN := range []int{10, 12, 13, 14} {
+		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
+			a, tr := NewPoseidon2Chain(1<<logN, seqState(1))
+			benchProve(b, a, tr, 1<<logN)
+		})
+	}
+}

@@ -1,0 +1,31 @@
+package stark
+
+import (
+	"testing"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+)
+
+func TestDotAccMatchesFieldArithmetic(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 300} {
+		var acc dotAcc
+		var want E4
+		for k := range n {
+			var c E4
+			c.B0.A0.SetUint64(uint64(k*977 + 1))
+			c.B0.A1.SetInt64(-int64(k + 3))
+			c.B1.A0.SetUint64(fr.Modulus().Uint64() - 1)
+			c.B1.A1.SetUint64(uint64(k) << 20)
+			var v fr.Element
+			v.SetInt64(-int64(k*31 + 7))
+			dc := toDotCoeff(&c)
+			acc.add(&dc, v)
+			var p E4
+			p.MulByElement(&c, &v)
+			want.Add(&want, &p)
+		}
+		if got := acc.result(); !got.Equal(&want) {
+			t.Fatalf("n=%d: lazy dot product %s, field arithmetic %s", n, got.String(), want.String())
+		}
+	}
+}

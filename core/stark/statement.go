@@ -94,7 +94,8 @@ func sortInts(v []int) {
 }
 
 // transcript starts the Fiat–Shamir transcript bound to the whole statement:
-// protocol version, parameters, AIR id and shape, public inputs, boundaries.
+// protocol version, parameters, AIR id and shape, public inputs, periodic
+// columns, boundaries.
 func (s *statement) transcript() *Transcript {
 	t := NewTranscript(transcriptLabel)
 	p := s.params
@@ -105,6 +106,12 @@ func (s *statement) transcript() *Transcript {
 	pub := s.air.PublicInputs()
 	t.AbsorbUint64(uint64(len(pub)))
 	t.Absorb(pub...)
+	per := s.air.PeriodicColumns()
+	t.AbsorbUint64(uint64(len(per)))
+	for _, col := range per {
+		t.AbsorbUint64(uint64(len(col)))
+		t.Absorb(col...)
+	}
 	t.AbsorbUint64(uint64(len(s.bounds)))
 	for _, b := range s.bounds {
 		t.AbsorbUint64(uint64(b.Column))

@@ -1,6 +1,7 @@
 package stark
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 
@@ -119,19 +120,24 @@ func (c *CPU) Interpolate(cols [][]fr.Element, shift fr.Element) {
 	})
 }
 
-// Evaluate implements Backend.
+// Evaluate implements Backend. The coefficients are scaled by shift^k and
+// scattered straight to their bit-reversed positions, so a DIT transform
+// yields natural order without a separate bit-reversal pass over the
+// (blowup-times larger) output.
 func (c *CPU) Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr.Element {
 	out := make([][]fr.Element, len(coeffs))
 	d := c.domain(size, shift)
+	table, err := d.CosetTable()
+	if err != nil {
+		panic(err) // domains are always built with precomputation
+	}
+	shiftBits := 64 - uint(bits.TrailingZeros(uint(size)))
 	parallelFor(len(coeffs), c.Workers(), func(i int) {
 		a := make([]fr.Element, size)
-		copy(a, coeffs[i])
-		if shift.IsOne() {
-			d.FFT(a, fft.DIF, fft.WithNbTasks(1))
-		} else {
-			d.FFT(a, fft.DIF, fft.OnCoset(), fft.WithNbTasks(1))
+		for k := range coeffs[i] {
+			a[bits.Reverse64(uint64(k))>>shiftBits].Mul(&coeffs[i][k], &table[k])
 		}
-		fft.BitReverse(a)
+		d.FFT(a, fft.DIT, fft.WithNbTasks(1))
 		out[i] = a
 	})
 	return out

@@ -58,6 +58,8 @@ const DefaultLockTimeout = time.Second
 type Options struct {
 	// LockTimeout is how long Open waits for the file lock before failing
 	// with ErrLocked: 0 means DefaultLockTimeout, negative means try once.
+	// (A process that dies releases its lock at once, so a restarted node
+	// never waits for its own predecessor.)
 	LockTimeout time.Duration
 
 	// ReadOnly opens the file with a shared lock (other read-only openers
@@ -109,29 +111,49 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 
 	timeout := opts.LockTimeout
-	switch {
-	case timeout == 0:
+	if timeout == 0 {
 		timeout = DefaultLockTimeout
-	case timeout < 0:
-		timeout = time.Nanosecond // bbolt: one attempt, then ErrTimeout
 	}
+	start := time.Now()
 
-	// Capture the file bbolt opens, so that if bbolt panics inside Open
-	// (a damaged freelist, say) the descriptor and its lock are released.
-	var file *os.File
 	bopts := &bolt.Options{
-		Timeout:      timeout,
+		Timeout:      max(timeout, time.Nanosecond), // >0: never wait forever
 		ReadOnly:     opts.ReadOnly,
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
-		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			file = f
-			return f, err
-		},
+	}
+	// Open and lock the file here, check it with plain reads, and hand the
+	// locked file to bbolt. Holding it also lets us release the descriptor
+	// and the lock if bbolt panics inside Open.
+	var file *os.File
+	if preLock {
+		flag := os.O_RDWR | os.O_CREATE
+		if opts.ReadOnly {
+			flag = os.O_RDONLY
+		}
+		f, err := os.OpenFile(path, flag, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		if err := lockFile(f, !opts.ReadOnly, timeout); err != nil {
+			f.Close()
+			if errors.Is(err, errLockTimeout) {
+				return nil, &LockedError{Path: path, Waited: time.Since(start), ReadOnly: opts.ReadOnly}
+			}
+			return nil, fmt.Errorf("store: lock %s: %w", path, err)
+		}
+		if err := recoverPanic(path, "open", func() error { return precheck(f) }); err != nil {
+			f.Close()
+			var ce *CorruptError
+			if errors.As(err, &ce) {
+				return nil, err
+			}
+			return nil, &CorruptError{Path: path, Op: "open", Err: err}
+		}
+		file = f
+		bopts.OpenFile = func(string, int, os.FileMode) (*os.File, error) { return f, nil }
 	}
 
-	start := time.Now()
 	var bdb *bolt.DB
 	err := recoverPanic(path, "open", func() error {
 		var err error
@@ -141,7 +163,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.Panic != nil && file != nil {
-			_ = file.Close()
+			_ = file.Close() // bbolt closes it on an ordinary error
 		}
 		return nil, classifyOpenError(path, err, time.Since(start), opts.ReadOnly)
 	}

@@ -119,3 +119,30 @@ func TestPoseidon2Deterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestPoseidon2RoundsProveVerify(t *testing.T) {
+	for _, perms := range []int{1, 8} {
+		t.Run(fmt.Sprint(perms), func(t *testing.T) {
+			a, tr := NewPoseidon2Rounds(perms, seqState(11))
+			// The trace's last row must be the core/hash output.
+			for i := range 16 {
+				if !tr[i][a.TraceLength()-1].Equal(&a.Output[i]) {
+					t.Fatalf("trace output lane %d differs from core/hash", i)
+				}
+			}
+			p := testParams()
+			proof, err := stark.Prove(a, tr, p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stark.Verify(a, p, proof); err != nil {
+				t.Fatal(err)
+			}
+			bad := *a
+			bad.Output[0].SetUint64(0)
+			if err := stark.Verify(&bad, p, proof); err == nil {
+				t.Fatal("wrong output verified")
+			}
+		})
+	}
+}

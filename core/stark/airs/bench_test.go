@@ -61,3 +61,12 @@ func BenchmarkPoseidon2Chain(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkPoseidon2Rounds(b *testing.B) {
+	for _, logPerms := range []int{7, 9} {
+		b.Run(fmt.Sprintf("2^%d-perms", logPerms), func(b *testing.B) {
+			a, tr := NewPoseidon2Rounds(1<<logPerms, seqState(1))
+			benchProve(b, a, tr, 1<<logPerms)
+		})
+	}
+}

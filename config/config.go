@@ -40,6 +40,9 @@ const (
 	// EnvVarPrefix + a variable's name is the environment variable that sets
 	// it (TRELLIS_VAR_name); LoadOptions.Vars still wins over it.
 	EnvVarPrefix = "TRELLIS_VAR_"
+	// MaxFileSize bounds a configuration file.
+	MaxFileSize = 4 << 20
+
 	// BinaryPrefix + kind + "-" + name is a plugin's default file name.
 	BinaryPrefix = "trellis-"
 )
@@ -262,6 +265,13 @@ func Parse(src []byte, filename string, opts LoadOptions) (*Config, hcl.Diagnost
 		dir = filepath.Dir(filename)
 	}
 	c.Dir = dir
+	if len(src) > MaxFileSize {
+		return c, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Configuration file too large",
+			Detail:   fmt.Sprintf("%s is %d bytes; a configuration may be at most %d.", filename, len(src), MaxFileSize),
+		}}
+	}
 
 	parser := hclparse.NewParser()
 	var file *hcl.File

@@ -9,6 +9,11 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// MaxRenderedDiagnostics bounds how many diagnostics one WriteDiagnostics
+// call renders; the rest are counted in a closing line. (Rendering scans the
+// source once per diagnostic, and a garbled file can produce thousands.)
+const MaxRenderedDiagnostics = 25
+
 // WriteDiagnostics renders diags as Terraform does — severity and summary,
 // the file:line:column, a snippet of the source with the subject
 // highlighted, the values of variables involved, and the detail — using the
@@ -32,7 +37,11 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		color = !noColor
 	}
 	var buf bytes.Buffer
-	for _, diag := range diags {
+	shown := diags
+	if len(shown) > MaxRenderedDiagnostics {
+		shown = shown[:MaxRenderedDiagnostics]
+	}
+	for _, diag := range shown {
 		buf.Reset()
 		if err := hcl.NewDiagnosticTextWriter(&buf, files, width, color).WriteDiagnostic(diag); err != nil {
 			return err
@@ -47,6 +56,11 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			out = bytes.Replace(out, old, repl, 1)
 		}
 		if _, err := w.Write(out); err != nil {
+			return fmt.Errorf("write diagnostics: %w", err)
+		}
+	}
+	if rest := len(diags) - len(shown); rest > 0 {
+		if _, err := fmt.Fprintf(w, "... and %d more diagnostics not shown; fix the ones above first.\n", rest); err != nil {
 			return fmt.Errorf("write diagnostics: %w", err)
 		}
 	}

@@ -57,23 +57,67 @@ func (c *Config) DecodePluginConfig(p *Plugin, s *schema.Schema) ([]byte, hcl.Di
 					Subject:  p.ConfigRange.Ptr(),
 				})
 			} else {
-				return out, annotate(diags, label, p.ConfigRange)
+				return out, annotate(diags, label, p.ConfigRange, nil)
 			}
 		}
 	}
-	return nil, annotate(diags, label, p.ConfigRange)
+	return nil, annotate(diags, label, p.ConfigRange, sensitiveRanges(body, s, 0))
 }
 
-// annotate prefixes each summary with the plugin and gives diagnostics that
+// sensitiveRanges returns the ranges of the attributes in body that s marks
+// Sensitive, so that diagnostics about them do not print the values of the
+// variables they use.
+func sensitiveRanges(body hcl.Body, s *schema.Schema, depth int) []hcl.Range {
+	if depth > schema.MaxBlockDepth {
+		return nil
+	}
+	bs := &hcl.BodySchema{}
+	for _, a := range s.Attributes {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name})
+	}
+	for _, b := range s.Blocks {
+		h := hcl.BlockHeaderSchema{Type: b.TypeName}
+		if b.Nesting == schema.NestingMap {
+			h.LabelNames = []string{schema.MapLabel}
+		}
+		bs.Blocks = append(bs.Blocks, h)
+	}
+	content, _, _ := body.PartialContent(bs)
+	if content == nil {
+		return nil
+	}
+	var out []hcl.Range
+	for _, a := range s.Attributes {
+		if attr, ok := content.Attributes[a.Name]; ok && a.Sensitive {
+			out = append(out, attr.Range)
+		}
+	}
+	for _, blk := range content.Blocks {
+		for i := range s.Blocks {
+			if s.Blocks[i].TypeName == blk.Type {
+				out = append(out, sensitiveRanges(blk.Body, &s.Blocks[i].Body, depth+1)...)
+			}
+		}
+	}
+	return out
+}
+
+// annotate prefixes each summary with the plugin, gives diagnostics that
 // have no place in the file (a required setting missing from an absent
-// config block) the fallback range.
-func annotate(diags hcl.Diagnostics, label string, fallback hcl.Range) hcl.Diagnostics {
+// config block) the fallback range, and keeps the values of variables out of
+// diagnostics about sensitive attributes.
+func annotate(diags hcl.Diagnostics, label string, fallback hcl.Range, sensitive []hcl.Range) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, 0, len(diags))
 	for _, diag := range diags {
 		cp := *diag
 		cp.Summary = label + ": " + diag.Summary
 		if cp.Subject == nil || cp.Subject.Filename == "" {
 			cp.Subject = fallback.Ptr()
+		}
+		for _, r := range sensitive {
+			if r.Overlaps(*cp.Subject) {
+				cp.Expression, cp.EvalContext = nil, nil
+			}
 		}
 		out = append(out, &cp)
 	}

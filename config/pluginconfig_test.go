@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -188,5 +189,46 @@ An argument named "log_levle" is not expected here. Did you mean "log_level"?
 	})
 	if err != nil || !strings.Contains(buf.String(), "Warning: No subject") || !strings.Contains(buf.String(), "on gone.hcl:3:4:\n  (source code not available)") {
 		t.Errorf("err=%v\n%s", err, buf.String())
+	}
+}
+
+func TestDecodePluginConfigHidesSensitiveValues(t *testing.T) {
+	src := "variable \"tok\" {\n  type    = number\n  default = 42\n}\nvariable \"n\" {\n  default = \"seven\"\n}\n" +
+		"plugin \"da\" \"x\" {\n  sha256 = \"" + sum + "\"\n  config {\n    token = [var.tok]\n    samples = var.n\n  }\n}\n"
+	c := mustParse(t, src, LoadOptions{})
+	s := schema.New(schema.String("token").Secret(), schema.Number("samples"))
+	_, diags := c.DecodePluginConfig(c.Primary("da"), s)
+	var buf bytes.Buffer
+	if err := c.WriteDiagnostics(&buf, diags); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if len(diags) != 2 || strings.Contains(out, "var.tok is 42") || strings.Contains(out, "42") {
+		t.Errorf("sensitive value shown:\n%s", out)
+	}
+	if !strings.Contains(out, `var.n as "seven"`) {
+		t.Errorf("non-sensitive context missing:\n%s", out)
+	}
+}
+
+func TestWriteDiagnosticsCapsOutput(t *testing.T) {
+	// Thousands of syntax errors must render quickly and briefly.
+	src := bytes.Repeat([]byte("node { name = \x00\xff }\n"), 2000)
+	c, diags := Parse(src, "junk.hcl", LoadOptions{Environ: environ(nil)})
+	if len(diags) <= MaxRenderedDiagnostics {
+		t.Fatalf("only %d diagnostics", len(diags))
+	}
+	var buf bytes.Buffer
+	if err := c.WriteDiagnostics(&buf, diags); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "Error: "); n != MaxRenderedDiagnostics {
+		t.Errorf("%d diagnostics rendered", n)
+	}
+	if !strings.Contains(buf.String(), fmt.Sprintf("... and %d more diagnostics", len(diags)-MaxRenderedDiagnostics)) {
+		t.Errorf("missing closing line:\n%s", buf.String()[buf.Len()-200:])
+	}
+	if _, diags := Parse(make([]byte, MaxFileSize+1), "big.hcl", LoadOptions{}); !diags.HasErrors() || diags[0].Summary != "Configuration file too large" {
+		t.Errorf("oversized file: %v", diags)
 	}
 }

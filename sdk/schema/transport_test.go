@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -166,5 +169,42 @@ func FuzzDecodeJSON(f *testing.F) {
 			Retry    map[string]any `json:"retry"`
 		}
 		_ = DecodeJSON(data, &c)
+	})
+}
+
+// FuzzSchemaDecode checks the promise Validate makes: a schema it accepts,
+// whatever its types, defaults and nesting, decodes any HCL body without
+// panicking, and what decodes without errors encodes as plain JSON.
+func FuzzSchemaDecode(f *testing.F) {
+	f.Add([]byte(`"string"`), []byte(`"x"`), uint8(1), uint8(0), []byte("a = \"y\"\nb { c = \"z\" }\n"))
+	f.Add([]byte(`"dynamic"`), []byte(``), uint8(3), uint8(0), []byte("b \"k\" { c = 1 }\n"))
+	f.Add([]byte(`["list","number"]`), []byte(`[1,2]`), uint8(2), uint8(2), []byte("b { c = [1] }\nb { c = [2] }\nb { c = [3] }\n"))
+	f.Add([]byte(`["object",{"p":"number"},["p"]]`), []byte(`{"p":1}`), uint8(1), uint8(1), []byte("a = {}\n"))
+	f.Add([]byte(`"number"`), []byte(`1`), uint8(0), uint8(0), []byte("a = 1/0\n"))
+	f.Fuzz(func(t *testing.T, typeData, defData []byte, nesting, maxItems uint8, src []byte) {
+		ty, err := UnmarshalType(typeData)
+		if err != nil {
+			return
+		}
+		def, err := UnmarshalValue(defData, ty)
+		if err != nil {
+			return
+		}
+		s := New(
+			Attr("a", ty).DefaultTo(def),
+			Block{TypeName: "b", Nesting: Nesting(nesting % 4), MaxItems: int(maxItems % 4), Body: *New(Attr("c", ty))},
+		)
+		if s.Validate() != nil {
+			return
+		}
+		file, diags := hclsyntax.ParseConfig(src, "fuzz.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			return
+		}
+		val, diags := s.Decode(file.Body, nil)
+		if diags.HasErrors() {
+			return
+		}
+		_, _ = MarshalConfig(val) // may fail (e.g. infinity), must not panic
 	})
 }

@@ -113,3 +113,63 @@ func CompressLevel(in []Digest, workers int) []Digest {
 	})
 	return out
 }
+
+// HashMany returns HashWithTag(tag, inputs[i]) for every input. Runs of 16
+// consecutive inputs of equal length (the usual case: ledger leaves have a
+// fixed size) go through the 16-lane kernel; others are hashed one by one.
+func HashMany(tag Tag, inputs [][]koalabear.Element, workers int) []Digest {
+	out := make([]Digest, len(inputs))
+	parallel(len(inputs), lanes, workers, func(lo, hi int) {
+		var matrix []koalabear.Element
+		var state [lanes * Rate]koalabear.Element
+		var res [lanes][8]koalabear.Element
+		for i := lo; i < hi; i += lanes {
+			cnt := min(lanes, hi-i)
+			w := len(inputs[i])
+			same := cnt == lanes
+			for l := 1; l < cnt && same; l++ {
+				same = len(inputs[i+l]) == w
+			}
+			if !same {
+				for l := range cnt {
+					out[i+l] = HashWithTag(tag, inputs[i+l])
+				}
+				continue
+			}
+			colSize := Blocks(w) * Rate
+			if cap(matrix) < lanes*colSize {
+				matrix = make([]koalabear.Element, lanes*colSize)
+			}
+			matrix = matrix[:lanes*colSize]
+			clear(matrix)
+			iv := IV(tag, w)
+			for l := range lanes {
+				for c, e := range inputs[i+l] {
+					matrix[c*lanes+l] = e
+				}
+				for p := range Rate {
+					state[p*lanes+l] = iv[p]
+				}
+			}
+			perm.Compressx16ColumnsWithState(state[:], matrix, colSize, res[:])
+			for l := range lanes {
+				out[i+l] = Digest(res[l])
+			}
+		}
+	})
+	return out
+}
+
+// CompressMany returns Compress(left[i], right[i]) for every i (the pairs of
+// a sparse Merkle tree update need not be adjacent). It panics if the slices
+// differ in length, a programming error.
+func CompressMany(left, right []Digest, workers int) []Digest {
+	if len(left) != len(right) {
+		panic("hash: CompressMany with slices of different lengths")
+	}
+	in := make([]Digest, 2*len(left))
+	for i := range left {
+		in[2*i], in[2*i+1] = left[i], right[i]
+	}
+	return CompressLevel(in, workers)
+}

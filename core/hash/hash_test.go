@@ -284,3 +284,40 @@ func BenchmarkHashRows4096x16(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*4096), "ns/row")
 }
+
+func TestHashManyMatchesScalar(t *testing.T) {
+	var inputs [][]koalabear.Element
+	for i := range 40 {
+		inputs = append(inputs, seq(i, 12)) // a run of equal lengths
+	}
+	for i := range 20 {
+		inputs = append(inputs, seq(i, i%5)) // mixed lengths, including empty
+	}
+	for _, w := range []int{1, 2, 0} {
+		got := HashMany(TagLeaf, inputs, w)
+		for i := range inputs {
+			if want := HashLeaf(inputs[i]); got[i] != want {
+				t.Fatalf("workers=%d input %d differs", w, i)
+			}
+		}
+	}
+	l := []Digest{digestOf(seq(1, 8)), digestOf(seq(2, 8))}
+	r := []Digest{digestOf(seq(3, 8)), digestOf(seq(4, 8))}
+	got := CompressMany(l, r, 0)
+	for i := range l {
+		if got[i] != Compress(l[i], r[i]) {
+			t.Fatalf("CompressMany %d differs", i)
+		}
+	}
+}
+
+func BenchmarkHashMany4096x12(b *testing.B) {
+	inputs := make([][]koalabear.Element, 4096)
+	for i := range inputs {
+		inputs[i] = seq(i, 12)
+	}
+	for b.Loop() {
+		_ = HashMany(TagLeaf, inputs, 0)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*4096), "ns/hash")
+}

@@ -40,9 +40,9 @@ type runner struct {
 	log     hclog.Logger
 	report  *Report
 
-	db    *store.DB
-	svc   *hostsvc.Services
-	nsSeq int
+	db     *store.DB
+	svc    *hostsvc.Services
+	nsSeq  int
 	schema *schema.Schema
 	// config is the JSON handed to Configure (given or built from defaults);
 	// configErr says why there is none.

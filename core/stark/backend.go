@@ -110,11 +110,12 @@ func (c *CPU) Interpolate(cols [][]fr.Element, shift fr.Element) {
 	m := len(cols[0])
 	d := c.domain(m, shift)
 	coset := !shift.IsOne()
+	tasks := fft.WithNbTasks(max(1, c.Workers()/len(cols))) // few wide columns: split each FFT
 	parallelFor(len(cols), c.Workers(), func(i int) {
 		if coset {
-			d.FFTInverse(cols[i], fft.DIF, fft.OnCoset(), fft.WithNbTasks(1))
+			d.FFTInverse(cols[i], fft.DIF, fft.OnCoset(), tasks)
 		} else {
-			d.FFTInverse(cols[i], fft.DIF, fft.WithNbTasks(1))
+			d.FFTInverse(cols[i], fft.DIF, tasks)
 		}
 		fft.BitReverse(cols[i])
 	})
@@ -132,12 +133,13 @@ func (c *CPU) Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr
 		panic(err) // domains are always built with precomputation
 	}
 	shiftBits := 64 - uint(bits.TrailingZeros(uint(size)))
+	tasks := fft.WithNbTasks(max(1, c.Workers()/max(1, len(coeffs))))
 	parallelFor(len(coeffs), c.Workers(), func(i int) {
 		a := make([]fr.Element, size)
 		for k := range coeffs[i] {
 			a[bits.Reverse64(uint64(k))>>shiftBits].Mul(&coeffs[i][k], &table[k])
 		}
-		d.FFT(a, fft.DIT, fft.WithNbTasks(1))
+		d.FFT(a, fft.DIT, tasks)
 		out[i] = a
 	})
 	return out

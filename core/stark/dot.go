@@ -44,22 +44,31 @@ func (a *dotAcc) add(c *dotCoeff, v fr.Element) {
 	a.hi[3] += carry
 }
 
-var (
-	modulus   = fr.Modulus().Uint64()
-	two64ModP = func() uint64 { // 2^64 mod p
-		_, r := bits.Div64(1, 0, fr.Modulus().Uint64())
-		return r
-	}()
-	rawOne = fr.Element{1} // internal value 1 represents R⁻¹
+const (
+	qInvNeg = 2130706431 // −p⁻¹ mod 2^32
+	k32     = 1<<25 - 2  // 2^32 mod p
 )
 
+var k64 = func() uint64 { // 2^64 mod p
+	_, r := bits.Div64(1, 0, fr.Modulus().Uint64())
+	return r
+}()
+
+// reduce returns the element whose Montgomery form is (hi·2^64 + lo)·2^-32:
+// it folds the 128-bit sum to V' ≡ V (mod p) with V' < 2^58 (hi counts
+// carries, far below 2^20; 2^32 ≡ 2^25 − 2), then Montgomery-reduces. The
+// sum is ≡ Σ C·V·R², so the result represents Σ C·V.
 func (a *dotAcc) reduce(i int) fr.Element {
-	// (hi·2^64 + lo) mod p; hi < p so the division cannot overflow.
-	_, r := bits.Div64(a.hi[i]%modulus, a.lo[i], modulus)
-	e := fr.Element{uint32(r)}
-	e.Mul(&e, &rawOne)
-	return e
+	v := a.hi[i]*k64 + (a.lo[i]>>32)*k32 + (a.lo[i] & 0xffffffff)
+	m := uint64(uint32(v) * qInvNeg)
+	t := (v + m*modulus) >> 32
+	if t >= modulus {
+		t -= modulus
+	}
+	return fr.Element{uint32(t)}
 }
+
+var modulus = fr.Modulus().Uint64()
 
 // result returns the accumulated E4 value.
 func (a *dotAcc) result() E4 {

@@ -29,3 +29,32 @@ func TestDotAccMatchesFieldArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// Worst case for the lazy reduction: many products of maximal values.
+func TestDotAccMaximalValues(t *testing.T) {
+	var c E4
+	var v fr.Element
+	pm1 := fr.Modulus().Uint64() - 1
+	c.B0.A0.SetUint64(pm1)
+	c.B0.A1.SetUint64(pm1)
+	c.B1.A0.SetUint64(pm1)
+	c.B1.A1.SetUint64(pm1)
+	v.SetUint64(pm1)
+	dc := toDotCoeff(&c)
+	// Also the raw Montgomery forms may be large: pick an element whose
+	// internal value is p-1.
+	raw := fr.Element{uint32(pm1)}
+	for _, x := range []fr.Element{v, raw} {
+		var acc dotAcc
+		var want E4
+		for range MaxConstraints + MaxBoundaries {
+			acc.add(&dc, x)
+			var p E4
+			p.MulByElement(&c, &x)
+			want.Add(&want, &p)
+		}
+		if got := acc.result(); !got.Equal(&want) {
+			t.Fatalf("lazy dot product %s, field arithmetic %s", got.String(), want.String())
+		}
+	}
+}

@@ -23,11 +23,17 @@
 //   - The meta bucket records FormatVersion; a file written by a newer
 //     Trellis is refused (ErrNewerFormat) rather than misread.
 //   - A damaged or foreign file is reported (ErrCorrupt, ErrFormat) with its
-//     path. bbolt trusts its file and can panic or fault on a damaged one;
-//     every transaction runs with debug.SetPanicOnFault and a recover, which
-//     turn that into a *CorruptError. After a panic or a failed commit in a
-//     write transaction the DB refuses further writes (fail-stop): the
+//     path. bbolt trusts its file and can panic or fault on a damaged one, so
+//     Open first checks the meta, root and freelist pages with plain reads
+//     (catching truncation and garbage counts, which would fault or allocate
+//     without bound), and every transaction runs under
+//     debug.SetPanicOnFault and a recover, which turn a panic or a fault on
+//     the memory map into a *CorruptError. After a panic or a failed commit
+//     in a write transaction the DB refuses further writes (fail-stop): the
 //     operator restarts the node, which re-reads the last good commit.
+//     Not covered: a crafted file whose pages form a cycle can make bbolt
+//     loop, and a file rewritten by another program while open can wedge it.
+//     Options.VerifyOnOpen and DB.Check read every page to find damage early.
 //   - Byte slices handed out by Namespace are copies; bbolt's own slices are
 //     valid only inside the transaction. Code using Tx.Bucket must copy too.
 //   - Fsync on commit is on by default. Options.NoSync exists for tests and

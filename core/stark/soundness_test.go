@@ -3,6 +3,7 @@ package stark
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
@@ -43,7 +44,6 @@ func TestTamperedProof(t *testing.T) {
 		}
 		return pr
 	}
-	last := len(fresh().Queries) - 1
 	cases := []struct {
 		name   string
 		tamper func(*Proof)
@@ -54,28 +54,35 @@ func TestTamperedProof(t *testing.T) {
 		{"trace OOD", func(p *Proof) { bumpE4(&p.TraceOOD[1]) }, ErrOODMismatch},
 		{"trace OOD next", func(p *Proof) { bumpE4(&p.TraceOODNext[0]) }, ErrOODMismatch},
 		{"composition OOD", func(p *Proof) { bumpE4(&p.CompOOD[1]) }, ErrOODMismatch},
-		{"FRI root 0", func(p *Proof) { bump(&p.FRIRoots[0][3]) }, nil},
-		{"FRI root last", func(p *Proof) { bump(&p.FRIRoots[len(p.FRIRoots)-1][3]) }, nil},
 		{"final poly", func(p *Proof) { bumpE4(&p.FinalPoly[0]) }, nil},
 		{"nonce", func(p *Proof) { p.Nonce ^= 1 << 40 }, nil},
-		{"trace row", func(p *Proof) { bump(&p.Queries[0].TraceRow[1]) }, ErrMerklePath},
-		{"trace path", func(p *Proof) { bump(&p.Queries[last].TracePath[2][0]) }, ErrMerklePath},
-		{"composition row", func(p *Proof) { bump(&p.Queries[0].CompRow[3]) }, ErrMerklePath},
-		{"composition path", func(p *Proof) { bump(&p.Queries[0].CompPath[0][5]) }, ErrMerklePath},
-		{"FRI layer 1 path", func(p *Proof) { bump(&p.Queries[0].Layers[1].Path[0][0]) }, ErrMerklePath},
 		{"swap two queries", func(p *Proof) { p.Queries[0], p.Queries[1] = p.Queries[1], p.Queries[0] }, ErrMerklePath},
 		{"drop a query", func(p *Proof) { p.Queries = p.Queries[1:] }, ErrShape},
 		{"params", func(p *Proof) { p.Params.NumQueries++ }, ErrParams},
 	}
-	// Every value of every FRI layer opening: the opened slot gives a
-	// consistency error, the other slots a Merkle error.
-	for l := range fresh().Queries[0].Layers {
-		for v := range 1 << p.LogFoldArity {
-			cases = append(cases, struct {
-				name   string
-				tamper func(*Proof)
-				want   error
-			}{"FRI layer value", func(p *Proof) { bumpE4(&p.Queries[2].Layers[l].Values[v]) }, nil})
+	type tc = struct {
+		name   string
+		tamper func(*Proof)
+		want   error
+	}
+	// Every FRI root.
+	for l := range fresh().FRIRoots {
+		cases = append(cases, tc{fmt.Sprintf("FRI root %d", l), func(p *Proof) { bump(&p.FRIRoots[l][l%8]) }, nil})
+	}
+	// Every part of every query: rows and paths give Merkle errors; a FRI
+	// coset value gives a consistency error (the opened slot) or a Merkle error.
+	for qi, q := range fresh().Queries {
+		cases = append(cases,
+			tc{fmt.Sprintf("query %d trace row", qi), func(p *Proof) { bump(&p.Queries[qi].TraceRow[qi%len(q.TraceRow)]) }, ErrMerklePath},
+			tc{fmt.Sprintf("query %d trace path", qi), func(p *Proof) { bump(&p.Queries[qi].TracePath[qi%len(q.TracePath)][1]) }, ErrMerklePath},
+			tc{fmt.Sprintf("query %d composition row", qi), func(p *Proof) { bump(&p.Queries[qi].CompRow[qi%len(q.CompRow)]) }, ErrMerklePath},
+			tc{fmt.Sprintf("query %d composition path", qi), func(p *Proof) { bump(&p.Queries[qi].CompPath[qi%len(q.CompPath)][2]) }, ErrMerklePath},
+		)
+		for l, lo := range q.Layers {
+			cases = append(cases, tc{fmt.Sprintf("query %d layer %d path", qi, l), func(p *Proof) { bump(&p.Queries[qi].Layers[l].Path[qi%len(lo.Path)][0]) }, ErrMerklePath})
+			for v := range lo.Values {
+				cases = append(cases, tc{fmt.Sprintf("query %d layer %d value %d", qi, l, v), func(p *Proof) { bumpE4(&p.Queries[qi].Layers[l].Values[v]) }, nil})
+			}
 		}
 	}
 	for _, c := range cases {

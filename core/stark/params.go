@@ -13,12 +13,13 @@ type Params struct {
 	GrindingBits int // proof-of-work bits before queries are drawn
 	LogFoldArity int // FRI folding factor 2^LogFoldArity (1 or 2)
 	LogFinalSize int // FRI stops when the degree bound is ≤ 2^LogFinalSize
+	LogMerkleCap int // commit to the 2^LogMerkleCap top nodes of each tree
 }
 
 // DefaultParams gives ~106 bits of conjectured security (see docs/stark.md):
 // blowup 8, 30 queries (3 bits each), 16 grinding bits, folding by 4.
 func DefaultParams() Params {
-	return Params{LogBlowup: 3, NumQueries: 30, GrindingBits: 16, LogFoldArity: 2, LogFinalSize: 5}
+	return Params{LogBlowup: 3, NumQueries: 30, GrindingBits: 16, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 4}
 }
 
 // ErrParams reports invalid or mismatched parameters.
@@ -37,6 +38,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: LogFoldArity %d not 1 or 2", ErrParams, p.LogFoldArity)
 	case p.LogFinalSize < p.LogFoldArity || p.LogFinalSize > 10:
 		return fmt.Errorf("%w: LogFinalSize %d not in [LogFoldArity, 10]", ErrParams, p.LogFinalSize)
+	case p.LogMerkleCap < 0 || p.LogMerkleCap > 8:
+		return fmt.Errorf("%w: LogMerkleCap %d not in [0, 8]", ErrParams, p.LogMerkleCap)
 	}
 	return nil
 }

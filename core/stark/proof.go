@@ -18,14 +18,14 @@ type Proof struct {
 	TraceWidth     int
 	CompColumns    int // 4 × number of composition chunks
 
-	TraceRoot, CompRoot hash.Digest
-	TraceOOD            []E4 // trace columns at z
-	TraceOODNext        []E4 // trace columns at z·g
-	CompOOD             []E4 // composition chunks at z
-	FRIRoots            []hash.Digest
-	FinalPoly           []E4 // coefficients, low degree first
-	Nonce               uint64
-	Queries             []QueryProof // one per distinct query index, ascending
+	TraceCap, CompCap []hash.Digest   // Merkle caps of the trace and composition trees
+	TraceOOD          []E4            // trace columns at z
+	TraceOODNext      []E4            // trace columns at z·g
+	CompOOD           []E4            // composition chunks at z
+	FRICaps           [][]hash.Digest // one cap per committed FRI layer
+	FinalPoly         []E4            // coefficients, low degree first
+	Nonce             uint64
+	Queries           []QueryProof // one per distinct query index, ascending
 }
 
 // QueryProof opens every commitment at one query position.
@@ -68,25 +68,29 @@ const (
 	numSections = secQueries
 )
 
-const e4Size = 16
+const (
+	e4Size     = 16
+	headerSize = 17
+)
 
 // shape holds every count the encoding depends on, derived from the header.
 type shape struct {
-	logN, logLDE, w, comp, layers, finalLen, queries, arity int
+	logN, logLDE, w, comp, layers, finalLen, queries, arity, logCap int
 }
 
 func (p *Proof) shape() shape {
 	return shape{
 		logN: p.LogTraceLength, logLDE: p.LogTraceLength + p.Params.LogBlowup, w: p.TraceWidth,
-		comp: p.CompColumns, layers: len(p.FRIRoots), finalLen: len(p.FinalPoly), queries: len(p.Queries),
-		arity: 1 << p.Params.LogFoldArity,
+		comp: p.CompColumns, layers: len(p.FRICaps), finalLen: len(p.FinalPoly), queries: len(p.Queries),
+		arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap,
 	}
 }
 
-// layerPathLen is the Merkle depth of FRI layer l.
-func (s shape) layerPathLen(l int) int {
-	return s.logLDE - (l+1)*bitsOf(s.arity)
-}
+// layerDepth is the Merkle depth of FRI layer l.
+func (s shape) layerDepth(l int) int { return s.logLDE - (l+1)*bitsOf(s.arity) }
+
+func (s shape) capLen(depth int) int  { return 1 << capHeight(s.logCap, depth) }
+func (s shape) pathLen(depth int) int { return depth - capHeight(s.logCap, depth) }
 
 func bitsOf(a int) int {
 	if a == 4 {
@@ -97,14 +101,18 @@ func bitsOf(a int) int {
 
 func (s shape) sectionSizes() [numSections + 1]int {
 	var z [numSections + 1]int
-	z[secHeader] = 16
-	z[secCommitments] = (2 + s.layers) * hash.DigestSize
+	z[secHeader] = headerSize
+	caps := 2 * s.capLen(s.logLDE)
+	for l := range s.layers {
+		caps += s.capLen(s.layerDepth(l))
+	}
+	z[secCommitments] = caps * hash.DigestSize
 	z[secOOD] = (2*s.w + s.comp/4) * e4Size
 	z[secFinal] = s.finalLen * e4Size
 	z[secNonce] = 8
-	q := 4*s.w + 4*s.comp + 2*s.logLDE*hash.DigestSize
+	q := 4*s.w + 4*s.comp + 2*s.pathLen(s.logLDE)*hash.DigestSize
 	for l := range s.layers {
-		q += s.arity*e4Size + s.layerPathLen(l)*hash.DigestSize
+		q += s.arity*e4Size + s.pathLen(s.layerDepth(l))*hash.DigestSize
 	}
 	z[secQueries] = s.queries * q
 	return z
@@ -150,18 +158,19 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 		w.u8(p.Params.GrindingBits)
 		w.u8(p.Params.LogFoldArity)
 		w.u8(p.Params.LogFinalSize)
+		w.u8(p.Params.LogMerkleCap)
 		w.u8(p.LogTraceLength)
 		w.u16(p.TraceWidth)
 		w.u16(p.CompColumns)
-		w.u16(len(p.FRIRoots))
+		w.u16(len(p.FRICaps))
 		w.u16(len(p.FinalPoly))
 		w.u16(len(p.Queries))
 	})
 	section(secCommitments, func() {
-		w.digest(p.TraceRoot)
-		w.digest(p.CompRoot)
-		for _, r := range p.FRIRoots {
-			w.digest(r)
+		for _, c := range append([][]hash.Digest{p.TraceCap, p.CompCap}, p.FRICaps...) {
+			for _, d := range c {
+				w.digest(d)
+			}
 		}
 	})
 	section(secOOD, func() {
@@ -230,12 +239,21 @@ func (p *Proof) checkShape() error {
 	if len(p.TraceOOD) != s.w || len(p.TraceOODNext) != s.w || len(p.CompOOD) != s.comp/4 {
 		return fmt.Errorf("%w: out-of-domain value counts", ErrProofEncoding)
 	}
+	if len(p.TraceCap) != s.capLen(s.logLDE) || len(p.CompCap) != s.capLen(s.logLDE) {
+		return fmt.Errorf("%w: Merkle cap sizes", ErrProofEncoding)
+	}
+	for l, c := range p.FRICaps {
+		if len(c) != s.capLen(s.layerDepth(l)) {
+			return fmt.Errorf("%w: FRI layer %d cap size", ErrProofEncoding, l)
+		}
+	}
+	pl := s.pathLen(s.logLDE)
 	for i, q := range p.Queries {
-		if len(q.TraceRow) != s.w || len(q.TracePath) != s.logLDE || len(q.CompRow) != s.comp || len(q.CompPath) != s.logLDE || len(q.Layers) != s.layers {
+		if len(q.TraceRow) != s.w || len(q.TracePath) != pl || len(q.CompRow) != s.comp || len(q.CompPath) != pl || len(q.Layers) != s.layers {
 			return fmt.Errorf("%w: query %d has the wrong shape", ErrProofEncoding, i)
 		}
 		for l, lo := range q.Layers {
-			if len(lo.Values) != s.arity || len(lo.Path) != s.layerPathLen(l) {
+			if len(lo.Values) != s.arity || len(lo.Path) != s.pathLen(s.layerDepth(l)) {
 				return fmt.Errorf("%w: query %d layer %d has the wrong shape", ErrProofEncoding, i, l)
 			}
 		}
@@ -327,7 +345,7 @@ func DecodeProof(b []byte) (*Proof, error) {
 	r := &reader{b: b[5:]}
 	p := &Proof{}
 	var sizes [numSections + 1]int
-	sizes[secHeader] = 16
+	sizes[secHeader] = headerSize
 	section := func(tag int, body func()) error {
 		t, l := r.u8(), r.u32()
 		if r.err != nil {
@@ -361,6 +379,7 @@ func DecodeProof(b []byte) (*Proof, error) {
 		p.Params.GrindingBits = r.u8()
 		p.Params.LogFoldArity = r.u8()
 		p.Params.LogFinalSize = r.u8()
+		p.Params.LogMerkleCap = r.u8()
 		p.LogTraceLength = r.u8()
 		p.TraceWidth = r.u16()
 		p.CompColumns = r.u16()
@@ -375,7 +394,7 @@ func DecodeProof(b []byte) (*Proof, error) {
 		return nil, err
 	}
 	s := shape{logN: p.LogTraceLength, logLDE: p.LogTraceLength + p.Params.LogBlowup, w: p.TraceWidth, comp: p.CompColumns,
-		layers: nLayers, finalLen: nFinal, queries: nQueries, arity: 1 << p.Params.LogFoldArity}
+		layers: nLayers, finalLen: nFinal, queries: nQueries, arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap}
 	if s.logN < 2 || s.logN > MaxLogTraceLength || s.logLDE > 24 || s.w < 1 || s.w > MaxTraceWidth ||
 		s.comp < 4 || s.comp%4 != 0 || s.comp > 4*64 {
 		return nil, fmt.Errorf("%w: header shape (log length %d, width %d, composition columns %d)", ErrProofEncoding, s.logN, s.w, s.comp)
@@ -395,8 +414,11 @@ func DecodeProof(b []byte) (*Proof, error) {
 		return nil, fmt.Errorf("%w: %d bytes, header implies %d", ErrProofEncoding, len(b), total)
 	}
 	if err := section(secCommitments, func() {
-		p.TraceRoot, p.CompRoot = r.digest(), r.digest()
-		p.FRIRoots = r.digests(nLayers)
+		p.TraceCap, p.CompCap = r.digests(s.capLen(s.logLDE)), r.digests(s.capLen(s.logLDE))
+		p.FRICaps = make([][]hash.Digest, nLayers)
+		for l := range p.FRICaps {
+			p.FRICaps[l] = r.digests(s.capLen(s.layerDepth(l)))
+		}
 	}); err != nil {
 		return nil, err
 	}
@@ -415,12 +437,12 @@ func DecodeProof(b []byte) (*Proof, error) {
 		p.Queries = make([]QueryProof, nQueries)
 		for i := range p.Queries {
 			q := &p.Queries[i]
-			q.TraceRow, q.TracePath = r.elems(s.w), r.digests(s.logLDE)
-			q.CompRow, q.CompPath = r.elems(s.comp), r.digests(s.logLDE)
+			q.TraceRow, q.TracePath = r.elems(s.w), r.digests(s.pathLen(s.logLDE))
+			q.CompRow, q.CompPath = r.elems(s.comp), r.digests(s.pathLen(s.logLDE))
 			q.Layers = make([]LayerOpening, nLayers)
 			for l := range q.Layers {
 				q.Layers[l].Values = r.e4s(s.arity)
-				q.Layers[l].Path = r.digests(s.layerPathLen(l))
+				q.Layers[l].Path = r.digests(s.pathLen(s.layerDepth(l)))
 			}
 		}
 	}); err != nil {

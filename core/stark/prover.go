@@ -57,8 +57,8 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	b.Interpolate(coeffs, one)
 	lde := b.Evaluate(coeffs, st.N, st.shift)
 	traceTree := buildTree(b, b.HashRows(lde))
-	proof.TraceRoot = traceTree.root()
-	tr.AbsorbDigest(proof.TraceRoot)
+	proof.TraceCap = traceTree.cap(st.params.LogMerkleCap)
+	tr.AbsorbDigests(proof.TraceCap)
 	alpha := tr.SampleE4()
 
 	// 2. Constraint composition on the evaluation domain (n·c points, a
@@ -80,8 +80,8 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	}
 	compLDE := b.Evaluate(chunks, st.N, st.shift)
 	compTree := buildTree(b, b.HashRows(compLDE))
-	proof.CompRoot = compTree.root()
-	tr.AbsorbDigest(proof.CompRoot)
+	proof.CompCap = compTree.cap(st.params.LogMerkleCap)
+	tr.AbsorbDigests(proof.CompCap)
 
 	// 3. Out-of-domain evaluations at z and z·g.
 	z := st.sampleZ(tr)
@@ -120,9 +120,9 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	for l := range st.layers {
 		layerVals[l] = q
 		layerTrees[l] = buildTree(b, b.HashRows(friLeafColumns(q, arity)))
-		root := layerTrees[l].root()
-		proof.FRIRoots = append(proof.FRIRoots, root)
-		tr.AbsorbDigest(root)
+		cp := layerTrees[l].cap(st.params.LogMerkleCap)
+		proof.FRICaps = append(proof.FRICaps, cp)
+		tr.AbsorbDigests(cp)
 		beta := tr.SampleE4()
 		for range st.params.LogFoldArity {
 			q = b.FoldFRI(q, shift, beta)
@@ -139,14 +139,14 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	idx := sampleQueries(tr, st.params.NumQueries, st.logN+st.params.LogBlowup)
 	for _, qi := range idx {
 		qp := QueryProof{
-			TraceRow: column(lde, qi), TracePath: traceTree.path(qi),
-			CompRow: column(compLDE, qi), CompPath: compTree.path(qi),
+			TraceRow: column(lde, qi), TracePath: traceTree.path(qi, st.params.LogMerkleCap),
+			CompRow: column(compLDE, qi), CompPath: compTree.path(qi, st.params.LogMerkleCap),
 		}
 		pos := qi
 		for l := range st.layers {
 			groups := len(layerVals[l]) / arity
 			j := pos % groups
-			lo := LayerOpening{Values: make([]E4, arity), Path: layerTrees[l].path(j)}
+			lo := LayerOpening{Values: make([]E4, arity), Path: layerTrees[l].path(j, st.params.LogMerkleCap)}
 			for t := range arity {
 				lo.Values[t] = layerVals[l][j+t*groups]
 			}

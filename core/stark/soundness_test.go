@@ -49,8 +49,9 @@ func TestTamperedProof(t *testing.T) {
 		tamper func(*Proof)
 		want   error // nil: any rejection
 	}{
-		{"trace root", func(p *Proof) { bump(&p.TraceRoot[0]) }, ErrOODMismatch},
-		{"composition root", func(p *Proof) { bump(&p.CompRoot[7]) }, ErrOODMismatch},
+		{"trace cap first", func(p *Proof) { bump(&p.TraceCap[0][0]) }, ErrOODMismatch},
+		{"trace cap last", func(p *Proof) { bump(&p.TraceCap[len(p.TraceCap)-1][5]) }, ErrOODMismatch},
+		{"composition cap", func(p *Proof) { bump(&p.CompCap[3][7]) }, ErrOODMismatch},
 		{"trace OOD", func(p *Proof) { bumpE4(&p.TraceOOD[1]) }, ErrOODMismatch},
 		{"trace OOD next", func(p *Proof) { bumpE4(&p.TraceOODNext[0]) }, ErrOODMismatch},
 		{"composition OOD", func(p *Proof) { bumpE4(&p.CompOOD[1]) }, ErrOODMismatch},
@@ -65,9 +66,11 @@ func TestTamperedProof(t *testing.T) {
 		tamper func(*Proof)
 		want   error
 	}
-	// Every FRI root.
-	for l := range fresh().FRIRoots {
-		cases = append(cases, tc{fmt.Sprintf("FRI root %d", l), func(p *Proof) { bump(&p.FRIRoots[l][l%8]) }, nil})
+	// Every FRI cap, first and last node.
+	for l, c := range fresh().FRICaps {
+		cases = append(cases,
+			tc{fmt.Sprintf("FRI cap %d first", l), func(p *Proof) { bump(&p.FRICaps[l][0][l%8]) }, nil},
+			tc{fmt.Sprintf("FRI cap %d last", l), func(p *Proof) { bump(&p.FRICaps[l][len(c)-1][0]) }, nil})
 	}
 	// Every part of every query: rows and paths give Merkle errors; a FRI
 	// coset value gives a consistency error (the opened slot) or a Merkle error.
@@ -140,16 +143,16 @@ func queryPositions(t *testing.T, a AIR, p Params, pr *Proof) []int {
 		t.Fatal(err)
 	}
 	tr := st.transcript()
-	tr.AbsorbDigest(pr.TraceRoot)
+	tr.AbsorbDigests(pr.TraceCap)
 	tr.SampleE4()
-	tr.AbsorbDigest(pr.CompRoot)
+	tr.AbsorbDigests(pr.CompCap)
 	st.sampleZ(tr)
 	tr.AbsorbE4(pr.TraceOOD...)
 	tr.AbsorbE4(pr.TraceOODNext...)
 	tr.AbsorbE4(pr.CompOOD...)
 	tr.SampleE4()
 	for l := range st.layers {
-		tr.AbsorbDigest(pr.FRIRoots[l])
+		tr.AbsorbDigests(pr.FRICaps[l])
 		tr.SampleE4()
 	}
 	tr.AbsorbE4(pr.FinalPoly...)
@@ -225,7 +228,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"non-canonical element", func() []byte {
 			b := bytes.Clone(enc)
 			// First trace-root element (after magic, version, header section, tag, length).
-			off := 5 + 5 + 16 + 5
+			off := 5 + 5 + headerSize + 5
 			b[off], b[off+1], b[off+2], b[off+3] = 0xff, 0xff, 0xff, 0x7f
 			return b
 		}()},
@@ -241,7 +244,7 @@ func TestDecodeRejects(t *testing.T) {
 
 func FuzzDecodeProof(f *testing.F) {
 	a, tr := cubeInstance(f, 4)
-	p := Params{LogBlowup: 1, NumQueries: 2, GrindingBits: 0, LogFoldArity: 1, LogFinalSize: 1}
+	p := Params{LogBlowup: 1, NumQueries: 2, GrindingBits: 0, LogFoldArity: 1, LogFinalSize: 1, LogMerkleCap: 1}
 	proof, err := Prove(a, tr, p, nil)
 	if err != nil {
 		f.Fatal(err)

@@ -30,7 +30,7 @@ func TestProveVerifyCube(t *testing.T) {
 		{"n4 default", 4, DefaultParams()},
 		{"n64 arity2", 64, Params{LogBlowup: 2, NumQueries: 20, GrindingBits: 4, LogFoldArity: 1, LogFinalSize: 2}},
 		{"n256 arity4", 256, testParams()},
-		{"n1024 blowup16", 1024, Params{LogBlowup: 4, NumQueries: 25, GrindingBits: 8, LogFoldArity: 2, LogFinalSize: 3}},
+		{"n1024 blowup16", 1024, Params{LogBlowup: 4, NumQueries: 25, GrindingBits: 8, LogFoldArity: 2, LogFinalSize: 3, LogMerkleCap: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, tr := cubeInstance(t, tc.n)

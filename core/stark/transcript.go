@@ -61,6 +61,14 @@ func (t *Transcript) AbsorbBytes(b []byte) {
 // AbsorbDigest appends a digest.
 func (t *Transcript) AbsorbDigest(d hash.Digest) { t.Absorb(d[:]...) }
 
+// AbsorbDigests appends a sequence of digests (its length is fixed by the
+// parameters, so it is not absorbed).
+func (t *Transcript) AbsorbDigests(ds []hash.Digest) {
+	for _, d := range ds {
+		t.AbsorbDigest(d)
+	}
+}
+
 // AbsorbE4 appends extension elements coordinate by coordinate.
 func (t *Transcript) AbsorbE4(es ...E4) {
 	for i := range es {

@@ -42,9 +42,9 @@ func Verify(a AIR, p Params, proof *Proof) error {
 
 	// Replay the transcript.
 	tr := st.transcript()
-	tr.AbsorbDigest(proof.TraceRoot)
+	tr.AbsorbDigests(proof.TraceCap)
 	alpha := tr.SampleE4()
-	tr.AbsorbDigest(proof.CompRoot)
+	tr.AbsorbDigests(proof.CompCap)
 	z := st.sampleZ(tr)
 	var zg E4
 	zg.MulByElement(&z, &st.g)
@@ -70,7 +70,7 @@ func Verify(a AIR, p Params, proof *Proof) error {
 	gamma := tr.SampleE4()
 	betas := make([]E4, st.layers)
 	for l := range st.layers {
-		tr.AbsorbDigest(proof.FRIRoots[l])
+		tr.AbsorbDigests(proof.FRICaps[l])
 		betas[l] = tr.SampleE4()
 	}
 	tr.AbsorbE4(proof.FinalPoly...)
@@ -93,10 +93,10 @@ func Verify(a AIR, p Params, proof *Proof) error {
 	half.Inverse(&half)
 	for qn, qi := range idx {
 		q := &proof.Queries[qn]
-		if !verifyPath(proof.TraceRoot, hash.HashLeaf(q.TraceRow), qi, q.TracePath) {
+		if !verifyPath(proof.TraceCap, hash.HashLeaf(q.TraceRow), qi, q.TracePath) {
 			return fmt.Errorf("%w: trace row %d (query %d)", ErrMerklePath, qi, qn)
 		}
-		if !verifyPath(proof.CompRoot, hash.HashLeaf(q.CompRow), qi, q.CompPath) {
+		if !verifyPath(proof.CompCap, hash.HashLeaf(q.CompRow), qi, q.CompPath) {
 			return fmt.Errorf("%w: composition row %d (query %d)", ErrMerklePath, qi, qn)
 		}
 		// DEEP composition at x = shift·ω_N^qi.
@@ -142,7 +142,7 @@ func Verify(a AIR, p Params, proof *Proof) error {
 				c := e4Coords(&lo.Values[t])
 				leaf = append(leaf, c[:]...)
 			}
-			if !verifyPath(proof.FRIRoots[l], hash.HashLeaf(leaf), j, lo.Path) {
+			if !verifyPath(proof.FRICaps[l], hash.HashLeaf(leaf), j, lo.Path) {
 				return fmt.Errorf("%w: FRI layer %d leaf %d (query %d)", ErrMerklePath, l, j, qn)
 			}
 			cur = foldCoset(lo.Values, j, m, shift, betas[l], half)

@@ -22,6 +22,13 @@ func DefaultParams() Params {
 	return Params{LogBlowup: 3, NumQueries: 30, GrindingBits: 16, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 4}
 }
 
+// FastProverParams trades proof size for prover time: blowup 4 halves the
+// LDE, hashing, DEEP and FRI work; 44 queries (2 bits each) and 16 grinding
+// bits keep ~104 bits of conjectured security; proofs are ~35% larger.
+func FastProverParams() Params {
+	return Params{LogBlowup: 2, NumQueries: 44, GrindingBits: 16, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 4}
+}
+
 // ErrParams reports invalid or mismatched parameters.
 var ErrParams = errors.New("stark: invalid parameters")
 

@@ -98,3 +98,51 @@ func TestWrongWitness(t *testing.T) {
 		t.Fatalf("verifier: want ErrOODMismatch, got %v", err)
 	}
 }
+
+func TestParamSetsSecurity(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Params
+	}{{"default", DefaultParams()}, {"fast prover", FastProverParams()}} {
+		if err := c.p.Validate(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for logN := 2; logN <= 20; logN++ {
+			if bits := c.p.ConjecturedSecurity(logN); bits < 100 {
+				t.Fatalf("%s: %d conjectured bits at 2^%d rows", c.name, bits, logN)
+			}
+		}
+		a, tr := cubeInstance(t, 128)
+		proof, err := Prove(a, tr, c.p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Verify(a, c.p, proof); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		// A proof made under one parameter set is refused under another.
+		other := DefaultParams()
+		if c.p == other {
+			other = FastProverParams()
+		}
+		if err := Verify(a, other, proof); !errors.Is(err, ErrParams) {
+			t.Fatalf("%s: want ErrParams under other parameters, got %v", c.name, err)
+		}
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	bad := []Params{
+		{LogBlowup: 0, NumQueries: 30, LogFoldArity: 2, LogFinalSize: 5},
+		{LogBlowup: 3, NumQueries: 0, LogFoldArity: 2, LogFinalSize: 5},
+		{LogBlowup: 3, NumQueries: 30, GrindingBits: 31, LogFoldArity: 2, LogFinalSize: 5},
+		{LogBlowup: 3, NumQueries: 30, LogFoldArity: 3, LogFinalSize: 5},
+		{LogBlowup: 3, NumQueries: 30, LogFoldArity: 2, LogFinalSize: 1},
+		{LogBlowup: 3, NumQueries: 30, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 9},
+	}
+	for i, p := range bad {
+		if err := p.Validate(); !errors.Is(err, ErrParams) {
+			t.Fatalf("case %d: want ErrParams, got %v", i, err)
+		}
+	}
+}

@@ -14,7 +14,10 @@ import (
 // benchProve proves once per iteration and reports proof size, verifier time
 // and (for Poseidon2) permutations proven per second.
 func benchProve(b *testing.B, a stark.AIR, trace [][]fr.Element, perms int) {
-	p := stark.DefaultParams()
+	benchProveParams(b, a, trace, perms, stark.DefaultParams())
+}
+
+func benchProveParams(b *testing.B, a stark.AIR, trace [][]fr.Element, perms int, p stark.Params) {
 	be := stark.NewCPU(0)
 	var proof *stark.Proof
 	cpu0 := cpuTime()
@@ -84,4 +87,14 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPoseidon2ChainBlowup4 measures the faster-prover parameter set.
+func BenchmarkPoseidon2ChainBlowup4(b *testing.B) {
+	for _, logN := range []int{13, 14} {
+		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
+			a, tr := NewPoseidon2Chain(1<<logN, seqState(1))
+			benchProveParams(b, a, tr, 1<<logN, stark.FastProverParams())
+		})
+	}
 }

@@ -30,18 +30,23 @@ func GasTarget(p Params, gasLimit uint64) (uint64, error) {
 
 // NextBaseFee returns the base fee of the block after parent.
 //
-// It is EIP-1559's rule with Trellis's bounds. With target = parent gas limit
-// / elasticity and D = base_fee_max_change_denominator:
+// It is EIP-1559's rule (https://eips.ethereum.org/EIPS/eip-1559) with
+// Trellis's bounds. With target = parent gas limit // elasticity and
+// D = base_fee_max_change_denominator:
 //
 //	used == target: next = parent
-//	used >  target: next = parent + max(parent·(used−target) // target // D, 1)
+//	used >  target: next = parent + max(parent·excess // target // D, 1)
 //	used <  target: next = parent − parent·(target−used) // target // D
 //
-// The change is then capped at parent // D (at least 1 for an increase) —
-// this never binds with elasticity 2, where the rule is exactly EIP-1559's —
-// and the result clamped into [min_base_fee, max_base_fee]. Products use 128
-// bits; a result beyond uint64 (possible only without a ceiling) is
-// ErrOverflow, never a wrapped value.
+// where excess = min(used − target, gas limit − (elasticity−1)·target). The
+// cap on the excess is target + (gas limit mod elasticity): exactly the
+// largest excess a block can have at elasticity 2, so there the rule is
+// EIP-1559's bit for bit, while at a larger elasticity a full block raises
+// the base fee by 1/D (12.5 % for D = 8), not (elasticity−1)/D. A decrease is
+// at most 1/D by construction. The result is then clamped into
+// [min_base_fee, max_base_fee]. Products and quotients use 128 bits; a result
+// beyond uint64 (possible only without a ceiling) is ErrOverflow, never a
+// wrapped value.
 func NextBaseFee(p Params, parent ParentInfo) (uint64, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
@@ -63,44 +68,49 @@ func nextBaseFee(p Params, parent ParentInfo) (uint64, error) {
 		return 0, fmt.Errorf("block %d: %w", parent.Height, err)
 	}
 	base := parent.BaseFee
-	maxDelta := base / p.BaseFeeMaxChangeDenominator
 	var next uint64
 	switch {
 	case parent.GasUsed == target:
 		next = base
 	case parent.GasUsed > target:
-		delta := scaledDelta(base, parent.GasUsed-target, target, p.BaseFeeMaxChangeDenominator)
+		// (e−1)·target ≤ e·target ≤ gas limit: no overflow.
+		excess := min(parent.GasUsed-target, parent.GasLimit-(p.ElasticityMultiplier-1)*target)
+		delta, fits := scaledDelta(base, excess, target, p.BaseFeeMaxChangeDenominator)
 		delta = max(delta, 1)
-		delta = min(delta, max(maxDelta, 1))
 		sum, carry := bits.Add64(base, delta, 0)
 		switch {
-		case carry == 0:
+		case fits && carry == 0:
 			next = sum
 		case p.MaxBaseFee != 0:
 			next = p.MaxBaseFee // the true sum is above any uint64 ceiling
 		default:
-			return 0, fmt.Errorf("%w: base fee after block %d: %d + %d exceeds %d (set max_base_fee to cap it)",
-				ErrOverflow, parent.Height, base, delta, uint64(math.MaxUint64))
+			return 0, fmt.Errorf("%w: base fee after block %d: %d raised by %d gas over target %d exceeds %d (set max_base_fee to cap it)",
+				ErrOverflow, parent.Height, base, excess, target, uint64(math.MaxUint64))
 		}
 	default:
-		delta := scaledDelta(base, target-parent.GasUsed, target, p.BaseFeeMaxChangeDenominator)
-		delta = min(delta, maxDelta) // never binds: target−used ≤ target
+		// target−used ≤ target, so the delta is at most base/D and fits.
+		delta, _ := scaledDelta(base, target-parent.GasUsed, target, p.BaseFeeMaxChangeDenominator)
 		next = base - delta
 	}
 	return clampBaseFee(p, next), nil
 }
 
-// scaledDelta returns base·gasDelta // target // denom as EIP-1559 computes
-// it (two floor divisions, in that order), with a 128-bit product. When the
-// quotient does not fit in 64 bits it returns math.MaxUint64: the caller caps
-// the delta at base // denom, which is smaller, so the exact value is moot.
-func scaledDelta(base, gasDelta, target, denom uint64) uint64 {
-	hi, lo := bits.Mul64(base, gasDelta)
-	if hi >= target {
-		return math.MaxUint64
+// scaledDelta returns base·gas // target // denom exactly as EIP-1559
+// computes it (two floor divisions, in that order), with a 128-bit product
+// and 128-bit quotients; fits is false when the result needs more than 64
+// bits. target and denom are positive.
+func scaledDelta(base, gas, target, denom uint64) (delta uint64, fits bool) {
+	hi, lo := bits.Mul64(base, gas)
+	if hi < target { // the usual case: the first quotient fits in 64 bits
+		q, _ := bits.Div64(hi, lo, target)
+		return q / denom, true
 	}
-	q, _ := bits.Div64(hi, lo, target)
-	return q / denom
+	// (hi, lo) / target as a 128-bit quotient (qhi, qlo), then / denom.
+	qhi, r := hi/target, hi%target
+	qlo, _ := bits.Div64(r, lo, target)
+	dhi, r2 := qhi/denom, qhi%denom
+	dlo, _ := bits.Div64(r2, qlo, denom)
+	return dlo, dhi == 0
 }
 
 func clampBaseFee(p Params, fee uint64) uint64 {

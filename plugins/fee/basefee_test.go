@@ -50,14 +50,22 @@ func TestNextBaseFee(t *testing.T) {
 			ParentInfo{BaseFee: 2 * gwei, GasUsed: 10_000_000, GasLimit: 20_000_000}, 1_500_000_000},
 		{"floor equals ceiling", with(func(p *Params) { p.MinBaseFee, p.MaxBaseFee = 42, 42 }),
 			ParentInfo{BaseFee: gwei, GasUsed: 20_000_000, GasLimit: 20_000_000}, 42},
-		// Max change clamp: with elasticity 4 a full block would be +37.5 %
-		// under plain EIP-1559; Trellis caps at parent/D.
+		// Odd gas limit at elasticity 2: EIP-1559 counts the whole excess
+		// (target + 1), so a full block is a hair above +1/D.
+		{"odd limit full", eip, ParentInfo{BaseFee: 80, GasUsed: 21, GasLimit: 21}, 91},
+		// The excess cap: with elasticity 4 a full block would be +37.5 %
+		// under plain EIP-1559; Trellis counts at most target + (limit mod 4)
+		// of excess.
 		{"elasticity 4 quarter over", with(func(p *Params) { p.ElasticityMultiplier = 4 }),
 			ParentInfo{BaseFee: gwei, GasUsed: 15_000_000, GasLimit: 40_000_000}, 1_062_500_000},
 		{"elasticity 4 double target", with(func(p *Params) { p.ElasticityMultiplier = 4 }),
 			ParentInfo{BaseFee: gwei, GasUsed: 20_000_000, GasLimit: 40_000_000}, 1_125_000_000},
 		{"elasticity 4 full clamped", with(func(p *Params) { p.ElasticityMultiplier = 4 }),
 			ParentInfo{BaseFee: gwei, GasUsed: 40_000_000, GasLimit: 40_000_000}, 1_125_000_000},
+		{"elasticity 4 odd limit full", with(func(p *Params) { p.ElasticityMultiplier = 4 }),
+			ParentInfo{BaseFee: 80, GasUsed: 43, GasLimit: 43}, 93},
+		{"elasticity 3 full", with(func(p *Params) { p.ElasticityMultiplier = 3 }),
+			ParentInfo{BaseFee: gwei, GasUsed: 20_000_000, GasLimit: 20_000_000}, 1_125_000_037},
 		{"elasticity 1 full is target", with(func(p *Params) { p.ElasticityMultiplier = 1 }),
 			ParentInfo{BaseFee: gwei, GasUsed: 10_000_000, GasLimit: 10_000_000}, 1_000_000_000},
 		{"elasticity 1 half", with(func(p *Params) { p.ElasticityMultiplier = 1 }),
@@ -73,6 +81,10 @@ func TestNextBaseFee(t *testing.T) {
 			ParentInfo{BaseFee: 1_000_000_000_000_000_000, GasUsed: 30_000_000_000, GasLimit: 30_000_000_000}, 1_125_000_000_000_000_000},
 		{"max uint64 quotient beyond 64 bits", with(func(p *Params) { p.ElasticityMultiplier = 1 << 40; p.MaxBaseFee = math.MaxUint64 }),
 			ParentInfo{BaseFee: math.MaxUint64 / 2, GasUsed: 1 << 62, GasLimit: 1 << 62}, math.MaxUint64/2 + math.MaxUint64/2/8},
+		{"128-bit quotient", with(func(p *Params) { p.BaseFeeMaxChangeDenominator = 16 }),
+			ParentInfo{BaseFee: 1 << 63, GasUsed: 3, GasLimit: 3}, 1<<63 + 1<<60},
+		{"delta beyond 64 bits hits ceiling", with(func(p *Params) { p.BaseFeeMaxChangeDenominator = 1; p.MaxBaseFee = 1 << 63 }),
+			ParentInfo{BaseFee: math.MaxUint64, GasUsed: 3, GasLimit: 3}, 1 << 63},
 		// uint64 extremes that fit.
 		{"max at target", eip, ParentInfo{BaseFee: math.MaxUint64, GasUsed: 10, GasLimit: 20}, math.MaxUint64},
 		{"max empty", eip, ParentInfo{BaseFee: math.MaxUint64, GasUsed: 0, GasLimit: 20}, 16_140_901_064_495_857_664},
@@ -104,6 +116,8 @@ func TestNextBaseFeeErrors(t *testing.T) {
 		want   error
 	}{
 		{"overflow without ceiling", p, ParentInfo{BaseFee: math.MaxUint64, GasUsed: 20, GasLimit: 20}, ErrOverflow},
+		{"delta beyond 64 bits", func() Params { q := p; q.BaseFeeMaxChangeDenominator = 1; return q }(),
+			ParentInfo{BaseFee: math.MaxUint64, GasUsed: 3, GasLimit: 3}, ErrOverflow},
 		{"overflow by one", p, ParentInfo{BaseFee: math.MaxUint64, GasUsed: 11, GasLimit: 20}, ErrOverflow},
 		{"used above limit", p, ParentInfo{BaseFee: 1, GasUsed: 21, GasLimit: 20}, ErrInvalidParent},
 		{"zero target", p, ParentInfo{BaseFee: 1, GasUsed: 0, GasLimit: 1}, ErrInvalidParent},

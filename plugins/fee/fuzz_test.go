@@ -18,20 +18,19 @@ func refNextBaseFee(p Params, parent ParentInfo) (uint64, bool) {
 	used := new(big.Int).SetUint64(parent.GasUsed)
 	target := new(big.Int).SetUint64(parent.GasLimit / p.ElasticityMultiplier)
 	denom := new(big.Int).SetUint64(p.BaseFeeMaxChangeDenominator)
-	maxDelta := new(big.Int).Quo(b, denom)
 	next := new(big.Int).Set(b)
 	switch used.Cmp(target) {
 	case 1:
 		d := new(big.Int).Sub(used, target)
+		// excess ≤ gas limit − (e−1)·target
+		excessCap := new(big.Int).SetUint64(p.ElasticityMultiplier - 1)
+		excessCap.Mul(excessCap, target).Sub(new(big.Int).SetUint64(parent.GasLimit), excessCap)
+		if d.Cmp(excessCap) > 0 {
+			d = excessCap
+		}
 		d.Mul(d, b).Quo(d, target).Quo(d, denom)
 		if d.Sign() == 0 {
 			d.SetInt64(1)
-		}
-		if maxDelta.Sign() == 0 {
-			maxDelta.SetInt64(1)
-		}
-		if d.Cmp(maxDelta) > 0 {
-			d = maxDelta
 		}
 		next.Add(next, d)
 	case -1:
@@ -53,8 +52,8 @@ func refNextBaseFee(p Params, parent ParentInfo) (uint64, bool) {
 
 func fuzzParams(elasticity, denom, floor, ceiling uint64) Params {
 	p := DefaultParams()
-	p.ElasticityMultiplier = elasticity%8 + 1
-	p.BaseFeeMaxChangeDenominator = denom%16 + 1
+	p.ElasticityMultiplier = max(elasticity%9, 1)
+	p.BaseFeeMaxChangeDenominator = max(denom%17, 1)
 	p.MinBaseFee = floor
 	p.MaxBaseFee = ceiling
 	if ceiling != 0 && floor > ceiling {
@@ -95,11 +94,14 @@ func FuzzNextBaseFee(f *testing.F) {
 		if got < p.MinBaseFee || (p.MaxBaseFee != 0 && got > p.MaxBaseFee) {
 			t.Fatalf("base fee %d outside [%d, %d]", got, p.MinBaseFee, p.MaxBaseFee)
 		}
-		// Change at most parent/D (1 for a small increase), unless a clamp set it.
+		// Change at most base/D down, and up at most base·(target + gas
+		// limit mod e)/target/D (1/D when e divides the limit) or 1, unless a
+		// clamp set the value.
 		if got != p.MinBaseFee && got != p.MaxBaseFee {
-			maxDelta := base / p.BaseFeeMaxChangeDenominator
-			if got > base && got-base > max(maxDelta, 1) || got < base && base-got > maxDelta {
-				t.Fatalf("base fee %d → %d changes more than %d", base, got, maxDelta)
+			target := limit / p.ElasticityMultiplier
+			upBound, fits := scaledDelta(base, target+limit%p.ElasticityMultiplier, target, p.BaseFeeMaxChangeDenominator)
+			if got > base && fits && got-base > max(upBound, 1) || got < base && base-got > base/p.BaseFeeMaxChangeDenominator {
+				t.Fatalf("base fee %d → %d changes more than allowed (up %d, down %d)", base, got, upBound, base/p.BaseFeeMaxChangeDenominator)
 			}
 		}
 		// Direction, for a parent within the bounds.

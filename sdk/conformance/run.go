@@ -234,7 +234,8 @@ func (r *runner) record(name string, d time.Duration, err error) {
 		if errors.As(err, &se) {
 			c.Skipped = true
 		}
-		c.Detail = strings.TrimPrefix(err.Error(), ErrViolation.Error()+": ")
+		// The check's name already says it is about the contract.
+		c.Detail = strings.ReplaceAll(err.Error(), ErrViolation.Error()+": ", "")
 	}
 	r.report.Checks = append(r.report.Checks, c)
 }

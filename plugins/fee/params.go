@@ -31,7 +31,8 @@ type Params struct {
 	ElasticityMultiplier uint64 `json:"elasticity_multiplier"`
 	// BaseFeeMaxChangeDenominator bounds the base fee's change per block to
 	// 1/denominator of the parent base fee (8 ⇒ 12.5 %), as EIP-1559's
-	// BASE_FEE_MAX_CHANGE_DENOMINATOR. At least 1.
+	// BASE_FEE_MAX_CHANGE_DENOMINATOR; NextBaseFee has the exact rule. At
+	// least 1.
 	BaseFeeMaxChangeDenominator uint64 `json:"base_fee_max_change_denominator"`
 	// MinBaseFee is the floor: the base fee never goes below it.
 	MinBaseFee uint64 `json:"min_base_fee"`

@@ -89,15 +89,16 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	zg.MulByElement(&z, &st.g)
 	proof.TraceOOD = make([]E4, st.w)
 	proof.TraceOODNext = make([]E4, st.w)
+	zp, zgp := toDotCoeffs(powers(z, st.n)), toDotCoeffs(powers(zg, st.n))
 	parallelFor(st.w, pr.workers, func(i int) {
-		proof.TraceOOD[i] = evalBaseAt(coeffs[i], z)
-		proof.TraceOODNext[i] = evalBaseAt(coeffs[i], zg)
+		proof.TraceOOD[i] = evalWithPowers(coeffs[i], zp)
+		proof.TraceOODNext[i] = evalWithPowers(coeffs[i], zgp)
 	})
 	proof.CompOOD = make([]E4, st.c)
 	for k := range st.c {
 		var v E4
 		for t := range 4 {
-			e := evalBaseAt(chunks[4*k+t], z)
+			e := evalWithPowers(chunks[4*k+t], zp)
 			bt := e4Basis(t)
 			e.Mul(&e, &bt)
 			v.Add(&v, &e)
@@ -305,38 +306,54 @@ func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E
 	out := make([]E4, st.N)
 	wN := rootOfUnity(st.N)
 	parallelChunks(st.N, pr.workers*4, func(lo, hi int) {
-		dz := make([]E4, hi-lo)
-		dzg := make([]E4, hi-lo)
+		// Blocks of points, column by column, keep the accumulators in L1
+		// and read each column sequentially.
+		const block = 256
+		var acc [block]dotAcc
+		var sT [block]E4
+		dz := make([]E4, block)
+		dzg := make([]E4, block)
 		x := frPow(wN, uint64(lo))
 		x.Mul(&x, &st.shift)
-		for i := range dz {
-			dz[i].Neg(&z)
-			dz[i].B0.A0.Add(&dz[i].B0.A0, &x)
-			dzg[i].Neg(&zg)
-			dzg[i].B0.A0.Add(&dzg[i].B0.A0, &x)
-			x.Mul(&x, &wN)
-		}
-		dz = batchInvertE4(dz)
-		dzg = batchInvertE4(dzg)
-		for i := lo; i < hi; i++ {
+		for b0 := lo; b0 < hi; b0 += block {
+			nb := min(block, hi-b0)
+			for i := range nb {
+				dz[i].Neg(&z)
+				dz[i].B0.A0.Add(&dz[i].B0.A0, &x)
+				dzg[i].Neg(&zg)
+				dzg[i].B0.A0.Add(&dzg[i].B0.A0, &x)
+				x.Mul(&x, &wN)
+			}
+			iz := batchInvertE4(dz[:nb])
+			izg := batchInvertE4(dzg[:nb])
+			clear(acc[:nb])
 			// s2's coefficients are γ^w times s1's trace coefficients, so
 			// one dot product serves both (same values as summing separately).
-			var acc dotAcc
 			for k := range st.w {
-				acc.add(&dcz[k], lde[k][i])
+				col := lde[k][b0 : b0+nb]
+				for i := range col {
+					acc[i].add(&dcz[k], col[i])
+				}
 			}
-			sT := acc.result()
+			for i := range nb {
+				sT[i] = acc[i].result()
+			}
 			for k := range compLDE {
-				acc.add(&dcz[st.w+k], compLDE[k][i])
+				col := compLDE[k][b0 : b0+nb]
+				for i := range col {
+					acc[i].add(&dcz[st.w+k], col[i])
+				}
 			}
-			s1 := acc.result()
-			var s2 E4
-			s2.Mul(&sT, &gw)
-			s1.Sub(&s1, &az)
-			s1.Mul(&s1, &dz[i-lo])
-			s2.Sub(&s2, &azg)
-			s2.Mul(&s2, &dzg[i-lo])
-			out[i].Add(&s1, &s2)
+			for i := range nb {
+				s1 := acc[i].result()
+				var s2 E4
+				s2.Mul(&sT[i], &gw)
+				s1.Sub(&s1, &az)
+				s1.Mul(&s1, &iz[i])
+				s2.Sub(&s2, &azg)
+				s2.Mul(&s2, &izg[i])
+				out[b0+i].Add(&s1, &s2)
+			}
 		}
 	})
 	return out
@@ -439,4 +456,14 @@ func (pr *prover) grind(seed hash.Digest) uint64 {
 			}
 		}
 	}
+}
+
+// evalWithPowers evaluates Σ c_i·x^i given the powers of x (a lazy dot
+// product: exact, and several times faster than Horner in E4).
+func evalWithPowers(c []fr.Element, pows []dotCoeff) E4 {
+	var acc dotAcc
+	for i := range c {
+		acc.add(&pows[i], c[i])
+	}
+	return acc.result()
 }

@@ -64,6 +64,10 @@ func internalDiag() [16]fr.Element {
 }
 
 func matExternal[T any, F stark.Field[T]](f F, s *[16]T) {
+	if b, ok := any(s).(*[16]fr.Element); ok {
+		matExternalBase(b)
+		return
+	}
 	for i := 0; i < 16; i += 4 {
 		t01 := f.Add(s[i], s[i+1])
 		t23 := f.Add(s[i+2], s[i+3])
@@ -85,6 +89,10 @@ func matExternal[T any, F stark.Field[T]](f F, s *[16]T) {
 }
 
 func matInternal[T any, F stark.Field[T]](f F, s *[16]T) {
+	if b, ok := any(s).(*[16]fr.Element); ok {
+		matInternalBase(b)
+		return
+	}
 	sum := s[0]
 	for i := 1; i < 16; i++ {
 		sum = f.Add(sum, s[i])
@@ -92,6 +100,60 @@ func matInternal[T any, F stark.Field[T]](f F, s *[16]T) {
 	for i := range 16 {
 		s[i] = f.Add(sum, f.MulConst(s[i], diag[i]))
 	}
+}
+
+// matExternalBase and matInternalBase are the base-field fast paths of the
+// linear layers (the prover's hot loop): the same matrices with in-place
+// arithmetic and the diagonal applied by shifts and halvings, as in
+// gnark-crypto. Field arithmetic is exact, so results are identical.
+func matExternalBase(s *[16]fr.Element) {
+	for i := 0; i < 16; i += 4 {
+		var t01, t23, t0123, t01123, t01233 fr.Element
+		t01.Add(&s[i], &s[i+1])
+		t23.Add(&s[i+2], &s[i+3])
+		t0123.Add(&t01, &t23)
+		t01123.Add(&t0123, &s[i+1])
+		t01233.Add(&t0123, &s[i+3])
+		s[i+3].Double(&s[i]).Add(&s[i+3], &t01233)
+		s[i+1].Double(&s[i+2]).Add(&s[i+1], &t01123)
+		s[i].Add(&t01, &t01123)
+		s[i+2].Add(&t23, &t01233)
+	}
+	var sum [4]fr.Element
+	for k := range 4 {
+		sum[k].Add(&s[k], &s[4+k])
+		sum[k].Add(&sum[k], &s[8+k])
+		sum[k].Add(&sum[k], &s[12+k])
+	}
+	for i := range 16 {
+		s[i].Add(&s[i], &sum[i%4])
+	}
+}
+
+func matInternalBase(s *[16]fr.Element) {
+	var sum, t fr.Element
+	sum = s[0]
+	for i := 1; i < 16; i++ {
+		sum.Add(&sum, &s[i])
+	}
+	s[0].Sub(&sum, t.Double(&s[0]))
+	s[1].Add(&sum, &s[1])
+	s[2].Add(&sum, t.Double(&s[2]))
+	t.Set(&s[3]).Halve()
+	s[3].Add(&sum, &t)
+	s[4].Add(&sum, t.Double(&s[4]).Add(&t, &s[4]))
+	s[5].Add(&sum, t.Double(&s[5]).Double(&t))
+	t.Set(&s[6]).Halve()
+	s[6].Sub(&sum, &t)
+	s[7].Sub(&sum, t.Double(&s[7]).Add(&t, &s[7]))
+	s[8].Sub(&sum, t.Double(&s[8]).Double(&t))
+	s[9].Add(&sum, t.Mul2ExpNegN(&s[9], 8))
+	s[10].Add(&sum, t.Mul2ExpNegN(&s[10], 3))
+	s[11].Add(&sum, t.Mul2ExpNegN(&s[11], 24))
+	s[12].Sub(&sum, t.Mul2ExpNegN(&s[12], 8))
+	s[13].Sub(&sum, t.Mul2ExpNegN(&s[13], 3))
+	s[14].Sub(&sum, t.Mul2ExpNegN(&s[14], 4))
+	s[15].Sub(&sum, t.Mul2ExpNegN(&s[15], 24))
 }
 
 // walkPermutation runs the permutation on in; at S-box number k it calls

@@ -204,6 +204,10 @@ func FillPermutation(in [16]fr.Element, row []fr.Element) [16]fr.Element {
 // EvalPermutation writes the PermRowConstr constraints stating that the
 // PermColumns cells in cols are one Poseidon2 permutation (degree 3).
 func EvalPermutation[T any, F stark.Field[T]](f F, cols []T, out []T) {
+	if bc, ok := any(cols).([]fr.Element); ok {
+		evalPermutationBase(bc, any(out).([]fr.Element))
+		return
+	}
 	s := walkPermutation(f, cols[PermInput:PermInput+16], func(k int, x T) T {
 		y := cols[permFull1+k]
 		out[k] = f.Sub(y, f.Mul(f.Square(x), x))
@@ -211,6 +215,45 @@ func EvalPermutation[T any, F stark.Field[T]](f F, cols []T, out []T) {
 	})
 	for i := range 16 {
 		out[PermOutput-permFull1+i] = f.Sub(cols[PermOutput+i], s[i])
+	}
+}
+
+// evalPermutationBase is EvalPermutation over the base field without
+// closures or generic dispatch: the prover evaluates it at every point of the
+// constraint-evaluation domain.
+func evalPermutationBase(cols, out []fr.Element) {
+	var s [16]fr.Element
+	copy(s[:], cols[PermInput:PermInput+16])
+	matExternalBase(&s)
+	k := 0
+	sbox := func(x *fr.Element) {
+		y := &cols[permFull1+k]
+		var c fr.Element
+		c.Square(x).Mul(&c, x)
+		out[k].Sub(y, &c)
+		*x = *y
+		k++
+	}
+	full := func(r int) {
+		for i := range 16 {
+			s[i].Add(&s[i], &roundKeys[r][i])
+			sbox(&s[i])
+		}
+		matExternalBase(&s)
+	}
+	for r := range half {
+		full(r)
+	}
+	for r := half; r < half+hash.PartialRounds; r++ {
+		s[0].Add(&s[0], &roundKeys[r][0])
+		sbox(&s[0])
+		matInternalBase(&s)
+	}
+	for r := half + hash.PartialRounds; r < hash.FullRounds+hash.PartialRounds; r++ {
+		full(r)
+	}
+	for i := range 16 {
+		out[PermOutput-permFull1+i].Sub(&cols[PermOutput+i], &s[i])
 	}
 }
 

@@ -12,8 +12,9 @@
 // Permutation.Compress (truncated permutation with feed-forward of the right
 // input). We keep gnark's definition rather than invent a variant because its
 // AVX-512 16-lane kernels (Compressx16ColumnsWithState) compute precisely this
-// function, about 4× faster per core than one permutation at a time, and a CUDA
-// kernel then has a single primitive to reproduce.
+// function several times faster per core than one permutation at a time
+// (CompressLevel: ~34 ns per compression on 2 cores against ~480 ns for one
+// scalar call), and a CUDA kernel then has a single primitive to reproduce.
 //
 // Hashing of variable-length input (Hash, HashLeaf, HashWithTag) is a
 // Merkle–Damgård chain over Compress: the 8-element chaining value starts at an

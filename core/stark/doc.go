@@ -12,7 +12,8 @@
 //  1. Bind protocol label, parameters, AIR id, shape, public inputs, periodic
 //     columns and boundaries into the Fiat–Shamir transcript.
 //  2. Interpolate the trace, evaluate it on the coset 3·<ω_{n·B}> (blowup B),
-//     commit to the rows (leaf = hash.HashLeaf(row), nodes = hash.HashNode).
+//     commit to the rows (leaf = hash.HashLeaf(row), nodes = hash.HashNode);
+//     every tree is committed by its Merkle cap (Params.LogMerkleCap).
 //  3. Draw α ∈ E4; evaluate Σ α^i·C_i(x)/Z_i(x) on the n·c-point sub-coset
 //     (c = next power of two ≥ degree − 1), interpolate, split into c chunks
 //     of degree < n, extend and commit them (4 base columns per chunk).

@@ -3,6 +3,7 @@ package stark
 import (
 	"errors"
 	"math/bits"
+	"slices"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
 )
@@ -66,7 +67,7 @@ func newStatement(a AIR, p Params) (*statement, error) {
 			s.boundRows = append(s.boundRows, b.Row)
 		}
 	}
-	sortInts(s.boundRows)
+	slices.Sort(s.boundRows)
 	for i, r := range s.boundRows {
 		rowIdx[r] = i
 	}
@@ -83,14 +84,6 @@ func newStatement(a AIR, p Params) (*statement, error) {
 		s.periodicCoeffs = append(s.periodicCoeffs, cf)
 	}
 	return s, nil
-}
-
-func sortInts(v []int) {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
 }
 
 // transcript starts the Fiat–Shamir transcript bound to the whole statement:

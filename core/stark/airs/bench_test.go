@@ -63,7 +63,7 @@ func BenchmarkFibonacci(b *testing.B) {
 }
 
 func BenchmarkPoseidon2Chain(b *testing.B) {
-	for _, logN := range []int{10, 12, 13, 14} {
+	for _, logN := range []int{10, 12, 13, 14, 15} {
 		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
 			a, tr := NewPoseidon2Chain(1<<logN, seqState(1))
 			benchProve(b, a, tr, 1<<logN)
@@ -91,7 +91,7 @@ func cpuTime() time.Duration {
 
 // BenchmarkPoseidon2ChainBlowup4 measures the faster-prover parameter set.
 func BenchmarkPoseidon2ChainBlowup4(b *testing.B) {
-	for _, logN := range []int{13, 14} {
+	for _, logN := range []int{13, 14, 15} {
 		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
 			a, tr := NewPoseidon2Chain(1<<logN, seqState(1))
 			benchProveParams(b, a, tr, 1<<logN, stark.FastProverParams())

@@ -82,20 +82,41 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 }
 
 func TestWrongWitness(t *testing.T) {
-	a, tr := cubeInstance(t, 64)
-	tr[1][10].SetUint64(5) // y ≠ x³ at row 10
+	cases := []struct {
+		name   string
+		tamper func(tr [][]fr.Element)
+	}{
+		{"row constraint y = x^3", func(tr [][]fr.Element) { tr[1][10].SetUint64(5) }},
+		{"transition x' = y + k", func(tr [][]fr.Element) {
+			// Row 10 stays internally consistent (y = x³); only 9 → 10 breaks.
+			tr[0][10].SetUint64(77)
+			tr[1][10].Cube(&tr[0][10])
+			for i := 10; i+1 < len(tr[0]); i++ {
+				tr[0][i+1].Add(&tr[1][i], &cubeK[i%4])
+				tr[1][i+1].Cube(&tr[0][i+1])
+			}
+		}},
+		{"last row", func(tr [][]fr.Element) { tr[1][63].SetUint64(1) }},
+	}
 	p := testParams()
-	if _, err := Prove(a, tr, p, nil); !errors.Is(err, ErrTrace) {
-		t.Fatalf("prover accepted a wrong witness: %v", err)
-	}
-	skipTraceCheck = true
-	defer func() { skipTraceCheck = false }()
-	proof, err := Prove(a, tr, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Verify(a, p, proof); !errors.Is(err, ErrOODMismatch) {
-		t.Fatalf("verifier: want ErrOODMismatch, got %v", err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, tr := cubeInstance(t, 64)
+			c.tamper(tr)
+			a.out = tr[0][63] // keep the claimed output consistent with the trace
+			if _, err := Prove(a, tr, p, nil); !errors.Is(err, ErrTrace) {
+				t.Fatalf("prover accepted a wrong witness: %v", err)
+			}
+			skipTraceCheck = true
+			defer func() { skipTraceCheck = false }()
+			proof, err := Prove(a, tr, p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(a, p, proof); !errors.Is(err, ErrOODMismatch) {
+				t.Fatalf("verifier: want ErrOODMismatch, got %v", err)
+			}
+		})
 	}
 }
 

@@ -198,3 +198,28 @@ func TestEvalPermutationFastPath(t *testing.T) {
 		}
 	}
 }
+
+// A Poseidon2 proof with any byte flipped (sampled across all sections) is
+// rejected.
+func TestPoseidon2FlippedBytes(t *testing.T) {
+	a, tr := NewPoseidon2Chain(16, seqState(5))
+	p := testParams()
+	proof, err := stark.Prove(a, tr, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := proof.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stark.VerifyBytes(a, p, enc); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(enc); i += 61 {
+		b := bytes.Clone(enc)
+		b[i] ^= 0x04
+		if err := stark.VerifyBytes(a, p, b); err == nil {
+			t.Fatalf("flipped byte %d of %d verifies", i, len(enc))
+		}
+	}
+}

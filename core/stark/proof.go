@@ -143,13 +143,14 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 	w := &writer{}
 	w.b = append(w.b, proofMagic[:]...)
 	w.u8(ProofVersion)
+	var sizeErr error
 	section := func(tag int, body func()) {
 		w.u8(tag)
 		w.u32(sizes[tag])
 		start := len(w.b)
 		body()
-		if len(w.b)-start != sizes[tag] {
-			panic(fmt.Sprintf("stark: section %d size %d != %d", tag, len(w.b)-start, sizes[tag]))
+		if len(w.b)-start != sizes[tag] && sizeErr == nil {
+			sizeErr = fmt.Errorf("%w: section %d encodes to %d bytes, shape gives %d", ErrProofEncoding, tag, len(w.b)-start, sizes[tag])
 		}
 	}
 	section(secHeader, func() {
@@ -214,6 +215,9 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 			}
 		}
 	})
+	if sizeErr != nil {
+		return nil, sizeErr
+	}
 	return w.b, nil
 }
 

@@ -223,3 +223,62 @@ func TestPoseidon2FlippedBytes(t *testing.T) {
 		}
 	}
 }
+
+func digestSeq(start uint64) hash.Digest {
+	var d hash.Digest
+	for i := range d {
+		d[i].SetUint64(start*31 + uint64(i))
+	}
+	return d
+}
+
+func TestMerklePath(t *testing.T) {
+	const depth = 32
+	leaf := hash.HashLeaf([]fr.Element{seqState(1)[0], seqState(2)[1]})
+	sibs := make([]hash.Digest, depth)
+	bits := make([]bool, depth)
+	want := leaf
+	for i := range sibs {
+		sibs[i] = digestSeq(uint64(i + 1))
+		bits[i] = i%3 == 1
+		if bits[i] {
+			want = hash.HashNode(sibs[i], want)
+		} else {
+			want = hash.HashNode(want, sibs[i])
+		}
+	}
+	a, tr, err := NewMerklePath(leaf, sibs, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Root != want {
+		t.Fatal("AIR root differs from hash.HashNode folding")
+	}
+	p := testParams()
+	proof, err := stark.Prove(a, tr, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stark.Verify(a, p, proof); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		air  MerklePath
+	}{
+		{"other root", MerklePath{Depth: depth, Leaf: leaf, Root: digestSeq(99)}},
+		{"other leaf", MerklePath{Depth: depth, Leaf: digestSeq(98), Root: a.Root}},
+	} {
+		if err := stark.Verify(&c.air, p, proof); err == nil {
+			t.Fatalf("%s: proof verified", c.name)
+		}
+	}
+	// A non-boolean direction is a wrong witness.
+	tr[mpBit][3].SetUint64(2)
+	if _, err := stark.Prove(a, tr, p, nil); !errors.Is(err, stark.ErrTrace) {
+		t.Fatalf("want ErrTrace, got %v", err)
+	}
+	if _, _, err := NewMerklePath(leaf, sibs[:5], bits[:5]); err == nil {
+		t.Fatal("depth 5 accepted")
+	}
+}

@@ -1,6 +1,12 @@
-// Package airs holds AIRs built on core/stark: Fibonacci (the smallest useful
-// statement, for tests and benchmarks) and Poseidon2, which proves chains of
-// the exact permutation pinned by core/hash and exports its per-permutation
-// constraints and trace filler as the building block of larger statements
-// (Merkle paths of the state tree in the block AIR).
+// Package airs holds AIRs built on core/stark:
+//
+//   - Fibonacci: the smallest useful statement, for tests and benchmarks;
+//   - Poseidon2Chain: Output = P^n(Input) for the exact permutation pinned by
+//     core/hash, one permutation per row; its per-permutation constraints and
+//     trace filler (EvalPermutation, FillPermutation) are exported as the
+//     building block of larger statements;
+//   - Poseidon2Rounds: the same statement with one round per row and the round
+//     keys as periodic columns (a demonstration of periodic columns);
+//   - MerklePath: a leaf digest and a root of a hash.HashNode tree, with the
+//     siblings and directions private — the state-tree step of the block AIR.
 package airs

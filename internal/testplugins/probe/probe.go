@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/trellis-chain/trellis/sdk"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
@@ -209,6 +213,9 @@ func (p *probe) Capabilities(context.Context, *proverv1.CapabilitiesRequest) (*p
 }
 
 func (p *probe) Prove(ctx context.Context, req *proverv1.ProveRequest, progress func(*proverv1.Progress) error) (*proverv1.Result, error) {
+	if req.GetStatement() != "probe/v1" {
+		return nil, status.Errorf(codes.InvalidArgument, "unknown statement %q", req.GetStatement())
+	}
 	for i := 1; i <= 4; i++ {
 		if err := progress(&proverv1.Progress{Stage: "probe", Fraction: float64(i) / 4}); err != nil {
 			return nil, err
@@ -219,14 +226,22 @@ func (p *probe) Prove(ctx context.Context, req *proverv1.ProveRequest, progress 
 
 // DA: an identity code, enough for the contract checks.
 func (p *probe) Encode(_ context.Context, req *dav1.EncodeRequest) (*dav1.EncodeResponse, error) {
-	return &dav1.EncodeResponse{Commitments: [][]byte{[]byte("probe")}, DataShares: 1, TotalShares: 1, Scheme: "probe/v1"}, nil
+	h := sha256.Sum256(req.GetData())
+	return &dav1.EncodeResponse{Commitments: [][]byte{h[:]}, DataShares: 1, TotalShares: 1, Scheme: "probe/v1"}, nil
 }
 
 func (p *probe) Sample(_ context.Context, req *dav1.SampleRequest) (*dav1.SampleResponse, error) {
 	return &dav1.SampleResponse{}, nil
 }
 
-func (p *probe) Verify(context.Context, *dav1.VerifyRequest) (*dav1.VerifyResponse, error) {
+func (p *probe) Verify(_ context.Context, req *dav1.VerifyRequest) (*dav1.VerifyResponse, error) {
+	// The identity code has one share, the data, committed to by its hash.
+	for _, s := range req.GetShares() {
+		h := sha256.Sum256(s.GetData())
+		if s.GetIndex() != 0 || !bytes.Equal(h[:], req.GetCommitment()) {
+			return &dav1.VerifyResponse{Reason: "share does not open the commitment", BadIndices: []uint32{s.GetIndex()}}, nil
+		}
+	}
 	return &dav1.VerifyResponse{Valid: true}, nil
 }
 

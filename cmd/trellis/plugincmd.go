@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/node"
+	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/sdk"
+	"github.com/trellis-chain/trellis/sdk/conformance"
+)
+
+func cmdPlugin(args []string, stdout, stderr io.Writer) int {
+	sub := map[string]func([]string, io.Writer, io.Writer) int{"list": pluginList, "verify": pluginVerify, "test": pluginTest}
+	if len(args) == 0 || sub[args[0]] == nil {
+		fmt.Fprintln(stderr, "Usage:\n  trellis plugin list [-config FILE | -dir DIR]\n  trellis plugin verify -config FILE | BINARY...\n  trellis plugin test -kind KIND [-name NAME] [-config-json JSON] BINARY")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return 0
+		}
+		return 2
+	}
+	return sub[args[0]](args[1:], stdout, stderr)
+}
+
+func startDiag(cfg *config.Config, p *config.Plugin, err error) hcl.Diagnostics {
+	// The same mapping as `trellis run`, so both say the same thing.
+	return node.PluginDiagnostics(cfg, p, err)
+}
+
+func pluginList(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("plugin list", "plugin list [-config FILE | -dir DIR]", stderr)
+	cfgPath := fs.String("config", "", "list the plugins a config file names")
+	dir := fs.String("dir", "", "list the plugin binaries in a directory (default: beside trellis)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	if *cfgPath != "" {
+		cfg := loadConfig(*cfgPath, nil, stderr)
+		if cfg == nil {
+			return 1
+		}
+		fmt.Fprintln(tw, "KIND\tNAME\tROLE\tBINARY\tPINNED SHA256")
+		for _, p := range cfg.Plugins {
+			role := "primary"
+			if cfg.Primary(p.Kind) != p {
+				role = "fallback"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Name, role, p.Source, short(p.SHA256))
+		}
+		return 0
+	}
+	d := *dir
+	if d == "" {
+		if sp := defaultSearchPath(); len(sp) > 0 {
+			d = sp[0]
+		}
+	}
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		fmt.Fprintf(stderr, "trellis plugin list: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(tw, "KIND\tNAME\tBINARY\tSHA256")
+	n := 0
+	for _, e := range entries {
+		kind, name, ok := splitBinaryName(e.Name())
+		if !ok || e.IsDir() {
+			continue
+		}
+		path := filepath.Join(d, e.Name())
+		sum, err := plugin.FileSHA256(path)
+		if err != nil {
+			sum = "error: " + err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kind, name, path, sum)
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintf(tw, "(no trellis-<kind>-<name> binaries in %s)\n", d)
+	}
+	return 0
+}
+
+// splitBinaryName splits trellis-<kind>-<name>.
+func splitBinaryName(file string) (kind, name string, ok bool) {
+	rest, ok := strings.CutPrefix(file, config.BinaryPrefix)
+	if !ok {
+		return "", "", false
+	}
+	kind, name, ok = strings.Cut(rest, "-")
+	return kind, name, ok && sdk.ValidKind(kind) && name != ""
+}
+
+func short(sum string) string {
+	if len(sum) > 16 {
+		return sum[:16] + "…"
+	}
+	return sum
+}
+
+func pluginVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("plugin verify", "plugin verify -config FILE | BINARY...", stderr)
+	cfgPath := fs.String("config", "", "verify every plugin a config file pins")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *cfgPath == "" {
+		if fs.NArg() == 0 {
+			fs.Usage()
+			return 2
+		}
+		// Print checksums to pin, like sha256sum.
+		code := 0
+		for _, path := range fs.Args() {
+			sum, err := plugin.FileSHA256(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "trellis plugin verify: %v\n", err)
+				code = 1
+				continue
+			}
+			fmt.Fprintf(stdout, "%s  %s\n", sum, path)
+		}
+		return code
+	}
+	cfg := loadConfig(*cfgPath, nil, stderr)
+	if cfg == nil {
+		return 1
+	}
+	bad := 0
+	for _, p := range cfg.Plugins {
+		sum, err := plugin.FileSHA256(p.Source)
+		switch {
+		case err != nil:
+			bad++
+			fmt.Fprintf(stdout, "FAIL  %-22s %v\n", p.ID(), err)
+		case !strings.EqualFold(sum, p.SHA256):
+			bad++
+			r, _ := cfg.Range("plugin." + p.ID() + ".sha256")
+			fmt.Fprintf(stdout, "FAIL  %-22s %s\n      expected %s (%s)\n      file has %s\n", p.ID(), p.Source, p.SHA256, r, sum)
+		default:
+			fmt.Fprintf(stdout, "ok    %-22s %s\n", p.ID(), sum)
+		}
+	}
+	fmt.Fprintf(stdout, "%d verified, %d failed\n", len(cfg.Plugins)-bad, bad)
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+func pluginTest(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("plugin test", "plugin test -kind KIND [-name NAME] [-config-json JSON] [-timeout D] BINARY [-- ARGS...]", stderr)
+	kind := fs.String("kind", "", "plugin kind: "+strings.Join(sdk.Kinds, ", "))
+	name := fs.String("name", "", "expected plugin name (default: what the plugin reports)")
+	cfgJSON := fs.String("config-json", "", "config to Configure with, as JSON (default: the schema's defaults)")
+	timeout := fs.Duration("timeout", 10*time.Second, "bound of each check")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if !sdk.ValidKind(*kind) || fs.NArg() < 1 {
+		fs.Usage()
+		return 2
+	}
+	opts := conformance.Options{Kind: *kind, Name: *name, Path: fs.Arg(0), Args: fs.Args()[1:], Timeout: *timeout}
+	if *cfgJSON != "" {
+		opts.Config = []byte(*cfgJSON)
+	}
+	fmt.Fprintf(stdout, "conformance kit, protocol v%d: %s plugin %s\n", sdk.ProtocolVersion, *kind, fs.Arg(0))
+	rep := conformance.Run(context.Background(), opts)
+	if err := rep.Write(stdout); err != nil {
+		fmt.Fprintf(stderr, "trellis plugin test: %v\n", err)
+		return 1
+	}
+	if !rep.Passed() {
+		return 1
+	}
+	return 0
+}

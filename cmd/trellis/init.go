@@ -36,14 +36,15 @@ func cmdInit(args []string, stdout, stderr io.Writer) int {
 	chainID := fs.String("chain-id", config.DefaultChainID, "chain id of the new network")
 	pluginDir := fs.String("plugin-dir", "", "directory of the plugin binaries (default: beside trellis)")
 	force := fs.Bool("force", false, "overwrite an existing node.hcl, keys and genesis")
-	if code, ok := parse(fs, args); !ok {
+	pos, extra, code, ok := parseMixed(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 || len(extra) > 0 {
 		fs.Usage()
 		return 2
 	}
-	dir, err := filepath.Abs(fs.Arg(0))
+	dir, err := filepath.Abs(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "trellis init: %v\n", err)
 		return 1

@@ -85,6 +85,33 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
+// parseMixed parses flags placed before or after positional arguments, as
+// people type them (`init DIR -force`). Everything after a "--" is returned
+// as passthrough, untouched.
+func parseMixed(fs *flag.FlagSet, args []string) (positional, passthrough []string, code int, ok bool) {
+	for {
+		if len(args) > 0 && args[0] == "--" {
+			return positional, args[1:], 0, true
+		}
+		if code, ok := parse(fs, args); !ok {
+			return nil, nil, code, false
+		}
+		rest := fs.Args()
+		// flag consumed a "--" that ended the flags: the rest passes through.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return positional, rest, 0, true
+		}
+		if len(rest) == 0 {
+			return positional, nil, 0, true
+		}
+		if rest[0] == "--" {
+			return positional, rest[1:], 0, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
 // varsFlag collects repeated -var name=value flags.
 type varsFlag map[string]string
 

@@ -22,7 +22,7 @@ import (
 func cmdPlugin(args []string, stdout, stderr io.Writer) int {
 	sub := map[string]func([]string, io.Writer, io.Writer) int{"list": pluginList, "verify": pluginVerify, "test": pluginTest}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(stderr, "Usage:\n  trellis plugin list [-config FILE | -dir DIR]\n  trellis plugin verify -config FILE | BINARY...\n  trellis plugin test -kind KIND [-name NAME] [-config-json JSON] BINARY")
+		fmt.Fprintln(stderr, "Usage:\n  trellis plugin list [-config FILE | -dir DIR]\n  trellis plugin verify -config FILE | BINARY...\n  trellis plugin test -kind KIND [-name NAME] [-config-json JSON] BINARY [-- PLUGIN ARGS...]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return 0
 		}
@@ -112,17 +112,18 @@ func short(sum string) string {
 func pluginVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("plugin verify", "plugin verify -config FILE | BINARY...", stderr)
 	cfgPath := fs.String("config", "", "verify every plugin a config file pins")
-	if code, ok := parse(fs, args); !ok {
+	bins, _, code, ok := parseMixed(fs, args)
+	if !ok {
 		return code
 	}
 	if *cfgPath == "" {
-		if fs.NArg() == 0 {
+		if len(bins) == 0 {
 			fs.Usage()
 			return 2
 		}
 		// Print checksums to pin, like sha256sum.
 		code := 0
-		for _, path := range fs.Args() {
+		for _, path := range bins {
 			sum, err := plugin.FileSHA256(path)
 			if err != nil {
 				fmt.Fprintf(stderr, "trellis plugin verify: %v\n", err)
@@ -165,6 +166,8 @@ func pluginTest(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "expected plugin name (default: what the plugin reports)")
 	cfgJSON := fs.String("config-json", "", "config to Configure with, as JSON (default: the schema's defaults)")
 	timeout := fs.Duration("timeout", 10*time.Second, "bound of each check")
+	// Flags come before BINARY; everything after it is the plugin's own
+	// (its flags may share names with ours), with an optional "--" dropped.
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -172,11 +175,16 @@ func pluginTest(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opts := conformance.Options{Kind: *kind, Name: *name, Path: fs.Arg(0), Args: fs.Args()[1:], Timeout: *timeout}
+	pos := fs.Args()
+	pluginArgs := pos[1:]
+	if len(pluginArgs) > 0 && pluginArgs[0] == "--" {
+		pluginArgs = pluginArgs[1:]
+	}
+	opts := conformance.Options{Kind: *kind, Name: *name, Path: pos[0], Args: pluginArgs, Timeout: *timeout}
 	if *cfgJSON != "" {
 		opts.Config = []byte(*cfgJSON)
 	}
-	fmt.Fprintf(stdout, "conformance kit, protocol v%d: %s plugin %s\n", sdk.ProtocolVersion, *kind, fs.Arg(0))
+	fmt.Fprintf(stdout, "conformance kit, protocol v%d: %s plugin %s\n", sdk.ProtocolVersion, *kind, pos[0])
 	rep := conformance.Run(context.Background(), opts)
 	if err := rep.Write(stdout); err != nil {
 		fmt.Fprintf(stderr, "trellis plugin test: %v\n", err)

@@ -70,6 +70,11 @@ func (n *Network) Subscribe(req *hostv1.SubscribeRequest, stream hostv1.Network_
 		return toStatus(err)
 	}
 	defer sub.Cancel()
+	// The header tells the plugin the subscription is live, so it can
+	// publish or report readiness without losing the first messages.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	for {
 		select {

@@ -26,14 +26,16 @@ import (
 const probePkg = "internal/testplugins/probe"
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	probe string
 	sum   string
 	db    *store.DB
 	svc   *hostsvc.Services
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	probe := testbin.Build(t, probePkg)
 	sum, err := FileSHA256(probe)
@@ -67,11 +69,11 @@ func (e *env) candidate(spec Spec) Candidate {
 		Restart: RestartPolicy{MaxRestarts: 3, Window: time.Minute, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}}
 }
 
-func testLogger(t *testing.T) hclog.Logger {
+func testLogger(t testing.TB) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: "host", Output: testWriter{t}, Level: hclog.Warn})
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))

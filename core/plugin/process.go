@@ -112,7 +112,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 	// The kernel kills the plugin when the host dies, even by SIGKILL; the
 	// SDK's parent watch is the second line for plugins not built with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process group of its own keeps a terminal's Ctrl-C from reaching the
+	// plugin before the host has stopped plugins in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.VersionedPlugins(spec.Kind),

@@ -42,7 +42,10 @@ func TestStoreCodes(t *testing.T) {
 		call func() error
 		want codes.Code
 	}{
-		{"put ok", func() error { _, err := s.Put(ctx, &hostv1.PutRequest{Key: []byte("k"), Value: []byte("v")}); return err }, codes.OK},
+		{"put ok", func() error {
+			_, err := s.Put(ctx, &hostv1.PutRequest{Key: []byte("k"), Value: []byte("v")})
+			return err
+		}, codes.OK},
 		{"put empty value ok", func() error { _, err := s.Put(ctx, &hostv1.PutRequest{Key: []byte("e")}); return err }, codes.OK},
 		{"empty key", func() error { _, err := s.Put(ctx, &hostv1.PutRequest{Value: []byte("v")}); return err }, codes.InvalidArgument},
 		{"key too long", func() error {

@@ -198,6 +198,17 @@ func toStatus(err error) error {
 	return status.Error(codes.Unknown, err.Error())
 }
 
+// unary runs one kind call: refused before Configure, errors mapped to
+// gRPC codes by toStatus.
+func unary[Req, Resp any](c *commonPlugin, ctx context.Context, req Req, fn func(context.Context, Req) (Resp, error)) (Resp, error) {
+	if err := c.configured(); err != nil {
+		var zero Resp
+		return zero, err
+	}
+	r, err := fn(ctx, req)
+	return r, toStatus(err)
+}
+
 type feeServer struct {
 	feev1.UnimplementedFeeServer
 	common *commonPlugin
@@ -206,27 +217,15 @@ type feeServer struct {
 func (s *feeServer) impl() Fee { return s.common.impl.(Fee) }
 
 func (s *feeServer) BaseFee(ctx context.Context, req *feev1.BaseFeeRequest) (*feev1.BaseFeeResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().BaseFee(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().BaseFee)
 }
 
 func (s *feeServer) PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().PriceBlock(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().PriceBlock)
 }
 
 func (s *feeServer) Quote(ctx context.Context, req *feev1.QuoteRequest) (*feev1.QuoteResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Quote(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Quote)
 }
 
 type consensusServer struct {
@@ -237,43 +236,23 @@ type consensusServer struct {
 func (s *consensusServer) impl() Consensus { return s.common.impl.(Consensus) }
 
 func (s *consensusServer) Start(ctx context.Context, req *consensusv1.StartRequest) (*consensusv1.StartResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Start(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Start)
 }
 
 func (s *consensusServer) Stop(ctx context.Context, req *consensusv1.StopRequest) (*consensusv1.StopResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Stop(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Stop)
 }
 
 func (s *consensusServer) VerifyBlock(ctx context.Context, req *consensusv1.VerifyBlockRequest) (*consensusv1.VerifyBlockResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().VerifyBlock(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().VerifyBlock)
 }
 
 func (s *consensusServer) ForkChoice(ctx context.Context, req *consensusv1.ForkChoiceRequest) (*consensusv1.ForkChoiceResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().ForkChoice(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().ForkChoice)
 }
 
 func (s *consensusServer) Status(ctx context.Context, req *consensusv1.StatusRequest) (*consensusv1.StatusResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Status(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Status)
 }
 
 type proverServer struct {
@@ -284,11 +263,7 @@ type proverServer struct {
 func (s *proverServer) impl() Prover { return s.common.impl.(Prover) }
 
 func (s *proverServer) Capabilities(ctx context.Context, req *proverv1.CapabilitiesRequest) (*proverv1.CapabilitiesResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Capabilities(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Capabilities)
 }
 
 func (s *proverServer) Prove(req *proverv1.ProveRequest, stream proverv1.Prover_ProveServer) error {
@@ -312,33 +287,17 @@ type daServer struct {
 func (s *daServer) impl() DA { return s.common.impl.(DA) }
 
 func (s *daServer) Encode(ctx context.Context, req *dav1.EncodeRequest) (*dav1.EncodeResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Encode(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Encode)
 }
 
 func (s *daServer) Sample(ctx context.Context, req *dav1.SampleRequest) (*dav1.SampleResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Sample(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Sample)
 }
 
 func (s *daServer) Verify(ctx context.Context, req *dav1.VerifyRequest) (*dav1.VerifyResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Verify(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Verify)
 }
 
 func (s *daServer) Reconstruct(ctx context.Context, req *dav1.ReconstructRequest) (*dav1.ReconstructResponse, error) {
-	if err := s.common.configured(); err != nil {
-		return nil, err
-	}
-	r, err := s.impl().Reconstruct(ctx, req)
-	return r, toStatus(err)
+	return unary(s.common, ctx, req, s.impl().Reconstruct)
 }

@@ -329,7 +329,7 @@ func TestFunctionNames(t *testing.T) {
 }
 
 func TestTemplate(t *testing.T) {
-	src := Template("", TemplatePlugin{Kind: "prover", Name: "gpu", SHA256: strings.ToUpper(sum), Fallback: "cpu"},
+	src := Template(TemplateNode{}, TemplatePlugin{Kind: "prover", Name: "gpu", SHA256: strings.ToUpper(sum), Fallback: "cpu"},
 		TemplatePlugin{Kind: "prover", Name: "cpu", Source: "bin/cpu", SHA256: sum})
 	fromTemplate := mustParse(t, string(src), LoadOptions{})
 	minimal := mustParse(t, p("prover", "gpu", `fallback = "cpu"`)+p("prover", "cpu", `source = "bin/cpu"`), LoadOptions{})

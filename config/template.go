@@ -7,19 +7,32 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// TemplateNode holds the node settings Template writes; empty fields take
+// their defaults.
+type TemplateNode struct {
+	Name, ChainID, PluginDir string
+}
+
 // TemplatePlugin is a plugin block for Template. Source and Fallback may be
-// empty.
+// empty. Config, when set, writes the settings of the plugin's config block.
 type TemplatePlugin struct {
 	Kind, Name, Source, SHA256, Fallback string
+	Config                               func(*hclwrite.Body)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // Template returns a configuration file, for `trellis init`, with every host
-// block written out at its defaults, followed by the given plugin blocks. It
-// parses to the same settings as a file holding only the plugin blocks.
-func Template(nodeName string, plugins ...TemplatePlugin) []byte {
-	if nodeName == "" {
-		nodeName = DefaultNodeName
-	}
+// block written out (node settings from node, the rest at their defaults),
+// followed by the given plugin blocks. With a zero node and no Config
+// writers it parses to the same settings as a file holding only the plugin
+// blocks.
+func Template(node TemplateNode, plugins ...TemplatePlugin) []byte {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
 	strs := func(ss ...string) cty.Value {
@@ -34,10 +47,10 @@ func Template(nodeName string, plugins ...TemplatePlugin) []byte {
 	}
 
 	b := root.AppendNewBlock("node", nil).Body()
-	b.SetAttributeValue("name", cty.StringVal(nodeName))
-	b.SetAttributeValue("chain_id", cty.StringVal(DefaultChainID))
+	b.SetAttributeValue("name", cty.StringVal(orDefault(node.Name, DefaultNodeName)))
+	b.SetAttributeValue("chain_id", cty.StringVal(orDefault(node.ChainID, DefaultChainID)))
 	b.SetAttributeValue("data_dir", cty.StringVal(DefaultDataDir))
-	b.SetAttributeValue("plugin_dir", cty.StringVal(DefaultPluginDir))
+	b.SetAttributeValue("plugin_dir", cty.StringVal(orDefault(node.PluginDir, DefaultPluginDir)))
 	b.SetAttributeValue("log_level", cty.StringVal(DefaultLogLevel))
 	b.SetAttributeValue("log_format", cty.StringVal(DefaultLogFormat))
 	root.AppendNewline()
@@ -78,7 +91,10 @@ func Template(nodeName string, plugins ...TemplatePlugin) []byte {
 		r.SetAttributeValue("initial_backoff", cty.StringVal(DefaultInitialBackoff.String()))
 		r.SetAttributeValue("max_backoff", cty.StringVal(DefaultMaxBackoff.String()))
 		b.AppendNewline()
-		b.AppendNewBlock("config", nil)
+		c := b.AppendNewBlock("config", nil)
+		if p.Config != nil {
+			p.Config(c.Body())
+		}
 	}
 	return f.Bytes()
 }

@@ -95,7 +95,7 @@ func initNode(tb testing.TB, b binaries) (dir, cfg string) {
 		tb.Fatalf("init: exit %d\n%s%s", code, out, errOut)
 	}
 	cfg = filepath.Join(dir, "node.hcl")
-	replaceInFile(tb, cfg, `listen = "127.0.0.1:9464"`, `listen = "127.0.0.1:0"`)
+	replaceInFile(tb, cfg, `"127.0.0.1:9464"`, `"127.0.0.1:0"`)
 	return dir, cfg
 }
 

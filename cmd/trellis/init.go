@@ -13,11 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/plugin"
@@ -109,26 +110,18 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		return err
 	}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Trellis single-node config written by `trellis init` on %s.\n", time.Now().UTC().Format(time.DateOnly))
-	b.WriteString("# Reference: docs/configuration.md. Check it with `trellis config validate -config node.hcl`.\n\n")
-	fmt.Fprintf(&b, "node {\n  name       = \"node0\"\n  chain_id   = %q\n  data_dir   = \"data\"\n  plugin_dir = %q\n}\n\n", chainID, pluginDir)
-	b.WriteString("storage {\n  path = \"trellis.db\"\n}\n\n")
-	fmt.Fprintf(&b, "rpc {\n  listen = %q\n}\n\n", config.DefaultRPCListen)
-	fmt.Fprintf(&b, "metrics {\n  listen = %q\n}\n", config.DefaultMetricsListen)
-	for _, p := range plugins {
-		fmt.Fprintf(&b, "\nplugin %q %q {\n  sha256 = %q\n\n  restart {\n    max_restarts = 5\n    window       = \"5m\"\n  }\n", p.kind, p.name, p.sum)
+	tps := make([]config.TemplatePlugin, len(plugins))
+	for i, p := range plugins {
+		tps[i] = config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
 		if p.kind == config.KindFee {
-			d := fee.DefaultParams()
-			fmt.Fprintf(&b, "\n  config {\n    elasticity_multiplier           = %d\n    base_fee_max_change_denominator = %d\n    min_base_fee                    = %d\n\n",
-				d.ElasticityMultiplier, d.BaseFeeMaxChangeDenominator, d.MinBaseFee)
-			s := d.BaseFeeSplit
-			fmt.Fprintf(&b, "    base_fee_split {\n      burn      = %d\n      treasury  = %d\n      sequencer = %d\n      prover    = %d\n    }\n  }\n",
-				s.Burn, s.Treasury, s.Sequencer, s.Prover)
+			tps[i].Config = feeConfig
 		}
-		b.WriteString("}\n")
 	}
-	if err := os.WriteFile(cfgPath, []byte(b.String()), 0o644); err != nil {
+	header := fmt.Sprintf("# Trellis single-node config written by `trellis init` on %s.\n"+
+		"# Reference: docs/configuration.md. Check it with `trellis config validate -config node.hcl`.\n\n",
+		time.Now().UTC().Format(time.DateOnly))
+	src := append([]byte(header), config.Template(config.TemplateNode{Name: "node0", ChainID: chainID, PluginDir: pluginDir}, tps...)...)
+	if err := os.WriteFile(cfgPath, src, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\nwrote %s\nwrote %s\n", cfgPath, filepath.Join(dir, "genesis.json"), filepath.Join(dir, "keys"))
@@ -136,6 +129,24 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
 	}
 	return nil
+}
+
+// feeConfig writes the fee market's defaults into its config block, so an
+// operator sees what there is to tune.
+func feeConfig(b *hclwrite.Body) {
+	d := fee.DefaultParams()
+	b.SetAttributeValue("elasticity_multiplier", cty.NumberUIntVal(d.ElasticityMultiplier))
+	b.SetAttributeValue("base_fee_max_change_denominator", cty.NumberUIntVal(d.BaseFeeMaxChangeDenominator))
+	b.SetAttributeValue("min_base_fee", cty.NumberUIntVal(d.MinBaseFee))
+	b.AppendNewline()
+	s := d.BaseFeeSplit
+	split := b.AppendNewBlock("base_fee_split", nil).Body()
+	for _, kv := range []struct {
+		name string
+		bps  uint32
+	}{{"burn", s.Burn}, {"treasury", s.Treasury}, {"sequencer", s.Sequencer}, {"prover", s.Prover}} {
+		split.SetAttributeValue(kv.name, cty.NumberUIntVal(uint64(kv.bps)))
+	}
 }
 
 type keyFile struct {

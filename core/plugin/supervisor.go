@@ -127,10 +127,14 @@ type Supervisor struct {
 	fallback bool
 	state    State
 	restarts int // total, for NodeInfo.restarts
-	lastErr  error
-	since    time.Time
-	ready    chan struct{} // closed while cur is usable
-	err      error         // fatal
+	// window holds the times of the current candidate's recent failures,
+	// failed starts and crashes alike; only the supervising goroutine
+	// (Supervise, then loop) touches it.
+	window  []time.Time
+	lastErr error
+	since   time.Time
+	ready   chan struct{} // closed while cur is usable
+	err     error         // fatal
 }
 
 // permanent errors are the operator's to fix: restarting cannot help and a
@@ -176,10 +180,27 @@ func Supervise(ctx context.Context, opts Options) (*Supervisor, error) {
 	return s, nil
 }
 
+// failed counts a failure of the current candidate against its restart
+// policy and says what follows: a wait before trying it again, or an
+// immediate switch to the fallback (wait 0), or the end (error).
+func (s *Supervisor) failed(cause error) (time.Duration, error) {
+	r := s.cand.Restart
+	now := time.Now()
+	s.window = append(pruneBefore(s.window, now.Add(-r.Window)), now)
+	n := len(s.window)
+	if n <= r.MaxRestarts {
+		return r.Backoff(n), nil
+	}
+	if !s.switchToFallback(cause) {
+		return 0, fmt.Errorf("%w: plugin %s: %d failures within %s; last: %w", ErrFailed, s.cand.Spec.ID(), n, r.Window, cause)
+	}
+	s.window = nil
+	return 0, nil
+}
+
 // startWithRetries starts the current candidate, retrying and falling back
 // per policy. It returns the error that ends the plugin's life.
 func (s *Supervisor) startWithRetries(ctx context.Context) (*Process, error) {
-	var window []time.Time
 	for {
 		p, err := s.startOnce(ctx)
 		if err == nil {
@@ -189,22 +210,28 @@ func (s *Supervisor) startWithRetries(ctx context.Context) (*Process, error) {
 			return nil, err
 		}
 		s.noteErr(err)
-		now := time.Now()
-		window = append(pruneBefore(window, now.Add(-s.cand.Restart.Window)), now)
-		if len(window) > s.cand.Restart.MaxRestarts {
-			if !s.switchToFallback(err) {
-				return nil, fmt.Errorf("%w: %d failed starts within %s: %w", ErrFailed, len(window), s.cand.Restart.Window, err)
+		wait, ferr := s.failed(err)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if wait > 0 {
+			s.log.Warn("plugin start failed; retrying", "error", err, "backoff", wait)
+			if !sleep(ctx, wait) {
+				return nil, ctx.Err()
 			}
-			window = nil
-			continue
 		}
-		wait := s.cand.Restart.Backoff(len(window))
-		s.log.Warn("plugin start failed; retrying", "error", err, "backoff", wait)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -263,7 +290,6 @@ func (s *Supervisor) switchToFallback(cause error) bool {
 
 func (s *Supervisor) loop(ctx context.Context) {
 	defer close(s.done)
-	var window []time.Time
 	for {
 		cause := s.watch(ctx)
 		if ctx.Err() != nil {
@@ -276,21 +302,15 @@ func (s *Supervisor) loop(ctx context.Context) {
 		s.restarts++
 		s.mu.Unlock()
 		old.Close()
-		now := time.Now()
-		window = append(pruneBefore(window, now.Add(-s.cand.Restart.Window)), now)
-		if len(window) > s.cand.Restart.MaxRestarts {
-			if !s.switchToFallback(cause) {
-				s.fail(fmt.Errorf("%w: plugin %s: %d restarts within %s; last: %w", ErrFailed, s.cand.Spec.ID(), len(window)-1, s.cand.Restart.Window, cause))
+		wait, err := s.failed(cause)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if wait > 0 {
+			s.log.Warn("plugin failed; restarting", "error", cause, "backoff", wait)
+			if !sleep(ctx, wait) {
 				return
-			}
-			window = nil
-		} else {
-			wait := s.cand.Restart.Backoff(len(window))
-			s.log.Warn("plugin failed; restarting", "error", cause, "backoff", wait, "restart", len(window))
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
 			}
 		}
 		p, err := s.startWithRetries(ctx)

@@ -3,7 +3,6 @@ package hostsvc
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/trellis-chain/trellis/core/store"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
@@ -43,17 +42,13 @@ func (s *Store) Delete(_ context.Context, req *hostv1.DeleteRequest) (*hostv1.De
 	return &hostv1.DeleteResponse{}, nil
 }
 
+// Batch leaves validation (op count, sizes, a delete carrying a value) to
+// the store, which checks the whole batch before writing any of it.
 func (s *Store) Batch(_ context.Context, req *hostv1.BatchRequest) (*hostv1.BatchResponse, error) {
-	if len(req.GetOps()) > store.MaxBatchOps {
-		return nil, toStatus(fmt.Errorf("%w: %d ops, limit %d", store.ErrBatchTooLarge, len(req.GetOps()), store.MaxBatchOps))
-	}
 	ops := make([]store.Op, len(req.GetOps()))
 	for i, op := range req.GetOps() {
 		if op.GetDelete() {
-			if len(op.GetValue()) > 0 {
-				return nil, toStatus(fmt.Errorf("%w: op %d deletes and carries a value", store.ErrInvalidOp, i))
-			}
-			ops[i] = store.DeleteOp(op.GetKey())
+			ops[i] = store.Op{Kind: store.OpDelete, Key: op.GetKey(), Value: op.GetValue()}
 		} else {
 			ops[i] = store.PutOp(op.GetKey(), nonNil(op.GetValue()))
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/node"
 	"github.com/trellis-chain/trellis/core/plugin"
 )
 
@@ -62,7 +63,7 @@ func checkPluginConfigs(cfg *config.Config, stdout io.Writer) hcl.Diagnostics {
 		proc, err := plugin.Start(context.Background(), plugin.Spec{Kind: p.Kind, Name: p.Name, Path: p.Source, SHA256: p.SHA256,
 			Args: p.Args, Env: p.Env, StartTimeout: p.StartTimeout})
 		if err != nil {
-			diags = append(diags, startDiag(cfg, p, err)...)
+			diags = append(diags, node.PluginDiagnostics(cfg, p, err)...)
 			continue
 		}
 		_, d := cfg.DecodePluginConfig(p, proc.Schema)

@@ -10,10 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/node"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/sdk"
 	"github.com/trellis-chain/trellis/sdk/conformance"
@@ -29,11 +26,6 @@ func cmdPlugin(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return sub[args[0]](args[1:], stdout, stderr)
-}
-
-func startDiag(cfg *config.Config, p *config.Plugin, err error) hcl.Diagnostics {
-	// The same mapping as `trellis run`, so both say the same thing.
-	return node.PluginDiagnostics(cfg, p, err)
 }
 
 func pluginList(args []string, stdout, stderr io.Writer) int {

@@ -24,10 +24,6 @@ func (e *DiagnosticsError) Error() string { return e.Diags.Error() }
 // of the plugin block it concerns: the sha256 attribute for a checksum
 // mismatch, the attribute inside config {} that a plugin complained about.
 func PluginDiagnostics(cfg *config.Config, p *config.Plugin, err error) hcl.Diagnostics {
-	return pluginDiag(cfg, p, err)
-}
-
-func pluginDiag(cfg *config.Config, p *config.Plugin, err error) hcl.Diagnostics {
 	var cd *configDiags
 	if errors.As(err, &cd) {
 		return cd.diags

@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		t0 := time.Now()
 		s, err := n.supervise(ctx, p)
 		if err != nil {
-			return n, &DiagnosticsError{Diags: pluginDiag(cfg, p, err)}
+			return n, &DiagnosticsError{Diags: PluginDiagnostics(cfg, p, err)}
 		}
 		n.mu.Lock()
 		n.plugins[kind] = s

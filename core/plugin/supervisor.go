@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/protobuf/proto"
 
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 )
@@ -254,7 +255,7 @@ func (s *Supervisor) startOnce(ctx context.Context) (*Process, error) {
 	}
 	node := &pluginv1.NodeInfo{}
 	if s.opts.Node != nil {
-		node = clone(s.opts.Node)
+		node = proto.Clone(s.opts.Node).(*pluginv1.NodeInfo)
 	}
 	s.mu.Lock()
 	node.Restarts = uint32(s.restarts)

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/trellis-chain/trellis/sdk"
 )
 
 // Defaults of every optional setting. Relative paths are resolved as the
@@ -47,16 +50,16 @@ const (
 	BinaryPrefix = "trellis-"
 )
 
-// Plugin kinds.
+// Plugin kinds, as the protocol defines them in package sdk.
 const (
-	KindConsensus = "consensus"
-	KindProver    = "prover"
-	KindDA        = "da"
-	KindFee       = "fee"
+	KindConsensus = sdk.KindConsensus
+	KindProver    = sdk.KindProver
+	KindDA        = sdk.KindDA
+	KindFee       = sdk.KindFee
 )
 
 // Kinds returns the plugin kinds a configuration may name, in a fixed order.
-func Kinds() []string { return []string{KindConsensus, KindProver, KindDA, KindFee} }
+func Kinds() []string { return slices.Clone(sdk.Kinds) }
 
 // LoadOptions carry what the command line adds to the file.
 type LoadOptions struct {

@@ -30,6 +30,9 @@ const (
 	TagLeaf       Tag = 0x54524c02 // Merkle leaves (state tree, STARK rows)
 	TagTranscript Tag = 0x54524c03 // Fiat–Shamir transcript initial state
 	TagPoW        Tag = 0x54524c04 // proof-of-work grinding
+	TagAddress    Tag = 0x54524c05 // account address from an ed25519 public key
+	TagExtra      Tag = 0x54524c06 // account extra data (stake records) committed by a leaf
+	TagSystem     Tag = 0x54524c07 // addresses of system accounts, from their names
 )
 
 // Digest is the output of the hash: 8 KoalaBear elements (~248 bits).

@@ -1,0 +1,21 @@
+// Package account defines ledger accounts: the address derived from an ed25519
+// public key, the account record with its balance, nonce and stake, the
+// canonical encoding stored in bbolt, and the leaf of the Poseidon2 state tree
+// that commits to it.
+//
+// Address: the 32-byte canonical encoding of hash.HashWithTag(TagAddress, pk)
+// where the 32-byte public key pk is read as 16 little-endian 16-bit limbs.
+// Using the state hash (not SHA-256) lets a STARK recompute an address from a
+// public key with the same Poseidon2 rows it already has; every 32-byte string
+// whose 4-byte words are below the field modulus is a well-formed address.
+//
+// Leaf (see Leaf): the tree commits to every field of an account. Amounts are
+// split into four 16-bit limbs (KoalaBear elements hold 31 bits), so an AIR can
+// range-check them with a 16-bit table:
+//
+//	[kind=1, address (8), balance (4), nonce (4), bonded (4), extra digest (8)]
+//
+// The extra digest is HashWithTag(TagExtra, ...) over the canonical encoding
+// of the delegations, unbonding entries and validator record, or all zeros
+// when the account has none, so plain transfer accounts hash 29 elements.
+package account

@@ -1,0 +1,72 @@
+package tx
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// CheckStateless runs every check that needs no state: chain id, gas, fee
+// fields, amounts, overflow, and the signature last (it is the expensive one).
+func (t *Tx) CheckStateless(chainID string) error {
+	if t.Body == nil {
+		return fmt.Errorf("%w: no body", ErrMalformed)
+	}
+	if err := checkChainID(t.ChainID); err != nil {
+		return err
+	}
+	if t.ChainID != chainID {
+		return fmt.Errorf("%w: signed for %q, this chain is %q", ErrChainID, t.ChainID, chainID)
+	}
+	if g := t.Gas(); t.GasLimit < g {
+		return fmt.Errorf("%w: gas limit %d is below the %d gas a %s uses", ErrGas, t.GasLimit, g, t.Type())
+	}
+	if t.MaxPriorityFeePerGas > t.MaxFeePerGas {
+		return fmt.Errorf("%w: max priority fee %d exceeds max fee %d", ErrFee, t.MaxPriorityFeePerGas, t.MaxFeePerGas)
+	}
+	if t.Amount() == 0 {
+		return fmt.Errorf("%w: a %s of 0", ErrAmount, t.Type())
+	}
+	if _, ok := t.MaxCost(); !ok {
+		return fmt.Errorf("%w: amount %d plus gas limit %d × max fee %d does not fit in 64 bits", ErrOverflow, t.Amount(), t.GasLimit, t.MaxFeePerGas)
+	}
+	switch b := t.Body.(type) {
+	case Transfer:
+		if b.To.IsZero() {
+			return fmt.Errorf("%w: transfer to the zero address", ErrMalformed)
+		}
+	case Delegate:
+		if b.Validator.IsZero() {
+			return fmt.Errorf("%w: delegation to the zero address", ErrMalformed)
+		}
+	}
+	return t.VerifySignature()
+}
+
+// CheckAll runs CheckStateless on every transaction using up to workers
+// goroutines (0 means all cores) and returns one error per transaction.
+func CheckAll(txs []*Tx, chainID string, workers int) []error {
+	errs := make([]error, len(txs))
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(txs))
+	if workers <= 1 {
+		for i, t := range txs {
+			errs[i] = t.CheckStateless(chainID)
+		}
+		return errs
+	}
+	var wg sync.WaitGroup
+	chunk := (len(txs) + workers - 1) / workers
+	for lo := 0; lo < len(txs); lo += chunk {
+		hi := min(lo+chunk, len(txs))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				errs[i] = txs[i].CheckStateless(chainID)
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}

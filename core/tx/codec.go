@@ -1,0 +1,117 @@
+package tx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+
+	"github.com/trellis-chain/trellis/core/account"
+)
+
+func mul64(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
+
+// bodySize is the fixed body length per type.
+func bodySize(t Type) (int, error) {
+	switch t {
+	case TypeTransfer, TypeUnbond, TypeDelegate:
+		return account.AddressSize + 8, nil
+	case TypeBond:
+		return 8 + account.BLSPublicKeySize + account.BLSSignatureSize, nil
+	}
+	switch {
+	case t >= FirstProverType && t <= LastProverType:
+		return 0, fmt.Errorf("%w: type %d is reserved for the prover market, which this node does not support yet", ErrType, t)
+	case t >= FirstGovernanceType && t <= LastGovernanceType:
+		return 0, fmt.Errorf("%w: type %d is reserved for governance, which this node does not support yet", ErrType, t)
+	}
+	return 0, fmt.Errorf("%w: unknown type %d", ErrType, t)
+}
+
+// Decode parses a canonical encoding. It never panics; the error names the
+// field that is wrong. Signatures are not checked here (see Check).
+func Decode(b []byte) (*Tx, error) {
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(b), MaxSize)
+	}
+	if len(b) < 3 {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than any transaction", ErrMalformed, len(b))
+	}
+	if b[0] != Version {
+		return nil, fmt.Errorf("%w: version %d, this node reads version %d", ErrVersion, b[0], Version)
+	}
+	typ := Type(b[1])
+	bs, err := bodySize(typ)
+	if err != nil {
+		return nil, err
+	}
+	cl := int(b[2])
+	if cl == 0 || cl > MaxChainIDLen {
+		return nil, fmt.Errorf("%w: chain id length %d, want 1..%d", ErrMalformed, cl, MaxChainIDLen)
+	}
+	want := 3 + cl + 32 + bs + 32 + 64
+	if len(b) != want {
+		return nil, fmt.Errorf("%w: %s transaction is %d bytes, want %d", ErrMalformed, typ, len(b), want)
+	}
+	t := &Tx{ChainID: string(b[3 : 3+cl])}
+	if err := checkChainID(t.ChainID); err != nil {
+		return nil, err
+	}
+	p := b[3+cl:]
+	t.Nonce = binary.BigEndian.Uint64(p)
+	t.GasLimit = binary.BigEndian.Uint64(p[8:])
+	t.MaxFeePerGas = binary.BigEndian.Uint64(p[16:])
+	t.MaxPriorityFeePerGas = binary.BigEndian.Uint64(p[24:])
+	p = p[32:]
+	body, err := decodeBody(typ, p[:bs])
+	if err != nil {
+		return nil, err
+	}
+	t.Body = body
+	p = p[bs:]
+	copy(t.PublicKey[:], p[:32])
+	copy(t.Signature[:], p[32:96])
+	t.encoded = append([]byte(nil), b...)
+	t.cached = false
+	t.cache()
+	return t, nil
+}
+
+func decodeBody(typ Type, p []byte) (Body, error) {
+	addr := func(field string) (account.Address, error) {
+		a, err := account.AddressFromBytes(p[:account.AddressSize])
+		if err != nil {
+			return a, fmt.Errorf("%w: %s: %v", ErrMalformed, field, err)
+		}
+		return a, nil
+	}
+	switch typ {
+	case TypeTransfer:
+		to, err := addr("recipient")
+		return Transfer{To: to, Amount: binary.BigEndian.Uint64(p[32:])}, err
+	case TypeUnbond:
+		v, err := addr("validator")
+		return Unbond{Validator: v, Amount: binary.BigEndian.Uint64(p[32:])}, err
+	case TypeDelegate:
+		v, err := addr("validator")
+		return Delegate{Validator: v, Amount: binary.BigEndian.Uint64(p[32:])}, err
+	case TypeBond:
+		var bd Bond
+		bd.Amount = binary.BigEndian.Uint64(p)
+		copy(bd.BLSPublicKey[:], p[8:])
+		copy(bd.ProofOfPossession[:], p[8+account.BLSPublicKeySize:])
+		return bd, nil
+	}
+	return nil, fmt.Errorf("%w: unknown type %d", ErrType, typ) // unreachable: bodySize checked
+}
+
+func checkChainID(id string) error {
+	if len(id) == 0 || len(id) > MaxChainIDLen {
+		return fmt.Errorf("%w: chain id length %d, want 1..%d", ErrMalformed, len(id), MaxChainIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("%w: chain id has byte 0x%02x at %d; only printable ASCII without spaces", ErrMalformed, c, i)
+		}
+	}
+	return nil
+}

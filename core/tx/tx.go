@@ -1,0 +1,282 @@
+package tx
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/trellis-chain/trellis/core/account"
+)
+
+// Version is the encoding version this package writes.
+const Version = 1
+
+// Limits.
+const (
+	MaxChainIDLen = 64
+	// MaxSize bounds an encoded transaction; the largest v1 body is a bond.
+	MaxSize = 1024
+	// HashSize is the length of a transaction hash.
+	HashSize = sha256.Size
+)
+
+// Type identifies a transaction body.
+type Type uint8
+
+// Transaction types.
+const (
+	TypeTransfer Type = 1
+	TypeBond     Type = 2
+	TypeUnbond   Type = 3
+	TypeDelegate Type = 4
+)
+
+// Reserved type ranges for later modules.
+const (
+	FirstProverType     Type = 16
+	LastProverType      Type = 31
+	FirstGovernanceType Type = 32
+	LastGovernanceType  Type = 47
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeTransfer:
+		return "transfer"
+	case TypeBond:
+		return "bond"
+	case TypeUnbond:
+		return "unbond"
+	case TypeDelegate:
+		return "delegate"
+	}
+	return fmt.Sprintf("type %d", uint8(t))
+}
+
+// Gas charged per transaction type: the ledger has no VM, so gas used is
+// the intrinsic gas and is known before execution.
+const (
+	GasTransfer = 1_000
+	GasStaking  = 10_000
+)
+
+// IntrinsicGas returns the gas a transaction of type t uses.
+func IntrinsicGas(t Type) uint64 {
+	if t == TypeTransfer {
+		return GasTransfer
+	}
+	return GasStaking
+}
+
+// Hash is a transaction hash.
+type Hash [HashSize]byte
+
+func (h Hash) String() string { return "0x" + hex.EncodeToString(h[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText parses 0x and 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
+}
+
+// ParseHash parses 0x and 64 hex digits (the prefix is optional).
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	x := s
+	if len(x) >= 2 && (x[:2] == "0x" || x[:2] == "0X") {
+		x = x[2:]
+	}
+	if len(x) != 2*HashSize {
+		return h, fmt.Errorf("invalid hash %q: want 0x and %d hex digits", s, 2*HashSize)
+	}
+	if _, err := hex.Decode(h[:], []byte(x)); err != nil {
+		return h, fmt.Errorf("invalid hash %q: %v", s, err)
+	}
+	return h, nil
+}
+
+// Body is the type-specific part of a transaction.
+type Body interface {
+	Type() Type
+	appendTo(b []byte) []byte
+}
+
+// Transfer moves Amount from the sender's balance to To.
+type Transfer struct {
+	To     account.Address
+	Amount uint64
+}
+
+// Bond moves Amount from the balance into the sender's own validator bond.
+// The first bond registers the validator and must carry its BLS public key
+// with a proof of possession; later bonds leave both zero.
+type Bond struct {
+	Amount            uint64
+	BLSPublicKey      [account.BLSPublicKeySize]byte
+	ProofOfPossession [account.BLSSignatureSize]byte
+}
+
+// Unbond starts returning Amount of stake bonded to Validator (the sender
+// itself for its own bond); it reaches the balance after the unbonding delay.
+type Unbond struct {
+	Validator account.Address
+	Amount    uint64
+}
+
+// Delegate bonds Amount of the sender's balance to Validator.
+type Delegate struct {
+	Validator account.Address
+	Amount    uint64
+}
+
+func (Transfer) Type() Type { return TypeTransfer }
+func (Bond) Type() Type     { return TypeBond }
+func (Unbond) Type() Type   { return TypeUnbond }
+func (Delegate) Type() Type { return TypeDelegate }
+
+func (t Transfer) appendTo(b []byte) []byte {
+	return binary.BigEndian.AppendUint64(append(b, t.To[:]...), t.Amount)
+}
+
+func (t Bond) appendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, t.Amount)
+	return append(append(b, t.BLSPublicKey[:]...), t.ProofOfPossession[:]...)
+}
+
+func (t Unbond) appendTo(b []byte) []byte {
+	return binary.BigEndian.AppendUint64(append(b, t.Validator[:]...), t.Amount)
+}
+
+func (t Delegate) appendTo(b []byte) []byte {
+	return binary.BigEndian.AppendUint64(append(b, t.Validator[:]...), t.Amount)
+}
+
+// HasKey reports whether the bond carries a BLS registration.
+func (t Bond) HasKey() bool {
+	return t.BLSPublicKey != [account.BLSPublicKeySize]byte{}
+}
+
+// Tx is a signed transaction. Build one with the fields set and call Sign;
+// Decode returns one with its encoding and hash cached.
+type Tx struct {
+	ChainID              string
+	Nonce                uint64
+	GasLimit             uint64
+	MaxFeePerGas         uint64
+	MaxPriorityFeePerGas uint64
+	Body                 Body
+	PublicKey            [ed25519.PublicKeySize]byte
+	Signature            [ed25519.SignatureSize]byte
+
+	encoded []byte
+	hash    Hash
+	sender  account.Address
+	cached  bool
+}
+
+const signDomain = "trellis/tx/v1\x00"
+
+// Type returns the body's type.
+func (t *Tx) Type() Type { return t.Body.Type() }
+
+// Gas returns the gas the transaction uses.
+func (t *Tx) Gas() uint64 { return IntrinsicGas(t.Type()) }
+
+func (t *Tx) appendUnsigned(b []byte) []byte {
+	b = append(b, Version, byte(t.Body.Type()), byte(len(t.ChainID)))
+	b = append(b, t.ChainID...)
+	b = binary.BigEndian.AppendUint64(b, t.Nonce)
+	b = binary.BigEndian.AppendUint64(b, t.GasLimit)
+	b = binary.BigEndian.AppendUint64(b, t.MaxFeePerGas)
+	b = binary.BigEndian.AppendUint64(b, t.MaxPriorityFeePerGas)
+	b = t.Body.appendTo(b)
+	return append(b, t.PublicKey[:]...)
+}
+
+// SigningBytes returns the bytes the sender signs.
+func (t *Tx) SigningBytes() []byte {
+	return t.appendUnsigned([]byte(signDomain))
+}
+
+// Sign sets the public key from priv and signs.
+func (t *Tx) Sign(priv ed25519.PrivateKey) {
+	copy(t.PublicKey[:], priv.Public().(ed25519.PublicKey))
+	copy(t.Signature[:], ed25519.Sign(priv, t.SigningBytes()))
+	t.cached = false
+}
+
+func (t *Tx) cache() {
+	if t.cached {
+		return
+	}
+	t.encoded = append(t.appendUnsigned(nil), t.Signature[:]...)
+	t.hash = sha256.Sum256(t.encoded)
+	t.sender = account.FromPublicKey(t.PublicKey[:])
+	t.cached = true
+}
+
+// Encode returns the canonical encoding. The result must not be modified.
+func (t *Tx) Encode() []byte { t.cache(); return t.encoded }
+
+// Hash returns SHA-256 of the encoding.
+func (t *Tx) Hash() Hash { t.cache(); return t.hash }
+
+// Sender returns the address of the signing key.
+func (t *Tx) Sender() account.Address { t.cache(); return t.sender }
+
+// Size returns the encoded length.
+func (t *Tx) Size() int { return len(t.Encode()) }
+
+// VerifySignature checks the ed25519 signature.
+func (t *Tx) VerifySignature() error {
+	if !ed25519.Verify(t.PublicKey[:], t.SigningBytes(), t.Signature[:]) {
+		return fmt.Errorf("%w: sender %s", ErrSignature, t.Sender())
+	}
+	return nil
+}
+
+// MaxCost is what the sender must hold before execution: the transferred or
+// bonded amount plus gas limit × max fee per gas. ok is false on overflow.
+func (t *Tx) MaxCost() (cost uint64, ok bool) {
+	hi, fee := mul64(t.GasLimit, t.MaxFeePerGas)
+	if hi != 0 {
+		return 0, false
+	}
+	amt := t.Amount()
+	if t.Type() == TypeUnbond {
+		amt = 0 // unbonding spends stake, not balance
+	}
+	s := fee + amt
+	return s, s >= fee
+}
+
+// MaxFee returns gas limit × max fee per gas; ok is false on overflow.
+func (t *Tx) MaxFee() (fee uint64, ok bool) {
+	hi, lo := mul64(t.GasLimit, t.MaxFeePerGas)
+	return lo, hi == 0
+}
+
+// Amount returns the body's amount.
+func (t *Tx) Amount() uint64 {
+	switch b := t.Body.(type) {
+	case Transfer:
+		return b.Amount
+	case Bond:
+		return b.Amount
+	case Unbond:
+		return b.Amount
+	case Delegate:
+		return b.Amount
+	}
+	return 0
+}
+

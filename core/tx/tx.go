@@ -279,4 +279,3 @@ func (t *Tx) Amount() uint64 {
 	}
 	return 0
 }
-

@@ -45,7 +45,10 @@ func SystemAddress(name string) Address {
 // ParseAddress parses "0x" followed by 64 hex digits (the prefix is optional).
 func ParseAddress(s string) (Address, error) {
 	var a Address
-	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	h := s
+	if strings.HasPrefix(h, "0x") || strings.HasPrefix(h, "0X") {
+		h = h[2:] // one prefix only: "0x0X…" is not an address
+	}
 	if len(h) != 2*AddressSize {
 		return a, fmt.Errorf("%w %q: want 0x and %d hex digits, have %d digits", ErrAddress, s, 2*AddressSize, len(h))
 	}

@@ -1,0 +1,36 @@
+// Package mempool holds the transactions a node has accepted but not yet
+// seen executed, and hands block builders the ones that can run next.
+//
+// Why it is shaped this way:
+//
+//   - Ordering per sender. A transaction can only execute at its sender's
+//     next nonce, so the pool keeps each sender's transactions as a sorted
+//     nonce list and rejects a nonce gap at admission (next expected = state
+//     nonce + contiguous pending count). A pool that parked future nonces
+//     would let anyone fill it with transactions that may never run.
+//   - Replacement. A sender may replace a pending nonce with a transaction
+//     that raises both the max fee and the max priority fee (tip) by at least
+//     Config.PriceBump percent (and strictly), so a stuck transaction can be
+//     unstuck while nobody can churn the pool for free.
+//   - Limits and eviction. The pool is bounded by count, encoded bytes and a
+//     per-sender count. When full, a newcomer that pays a higher tip evicts
+//     the lowest-paying evictable transaction. Only a sender's highest nonce
+//     is evictable, so eviction never opens a gap; an index of every sender's
+//     last transaction, ordered by tip, finds the victim in O(log n).
+//   - Affordability. Every sender's pending transactions together must cost
+//     (tx.MaxCost: amount plus gas limit × max fee) no more than its balance
+//     in the pool's state view, so whatever Select returns can be paid for.
+//     Update re-establishes this after each new head.
+//   - Cost of checks. Signature verification (~55 µs) dominates admission;
+//     AddBatch verifies on all cores (tx.CheckAll) before taking the pool's
+//     lock, hashes in parallel too, and skips verifying what it already holds.
+//
+// Every rejection wraps one of this package's sentinels (or a tx sentinel
+// for stateless failures) and says the concrete numbers. Subscribers see
+// added, replaced, evicted and dropped transactions; a subscriber that falls
+// behind loses events rather than stalling the pool (see Subscribe).
+//
+// Reorgs: call Update with the new head's state, then Reinject the
+// transactions of the abandoned blocks; those the new branch already
+// executed fall out as nonce too low.
+package mempool

@@ -104,7 +104,7 @@ func PublicKeyFromBytes(b []byte) (PublicKey, error) {
 	}
 	dec := bls12381.NewDecoder(bytes.NewReader(b), bls12381.NoSubgroupChecks())
 	if err := dec.Decode(&pk.p); err != nil {
-		return PublicKey{}, fmt.Errorf("%w: not a point on the curve: %v", ErrPublicKey, err)
+		return PublicKey{}, fmt.Errorf("%w: not a canonical encoding of a curve point: %v", ErrPublicKey, err)
 	}
 	if !pk.p.IsInSubGroup() {
 		return PublicKey{}, fmt.Errorf("%w: point not in the prime-order subgroup", ErrPublicKey)
@@ -160,7 +160,7 @@ func SignatureFromBytes(b []byte) (Signature, error) {
 	}
 	dec := bls12381.NewDecoder(bytes.NewReader(b), bls12381.NoSubgroupChecks())
 	if err := dec.Decode(&sig.p); err != nil {
-		return Signature{}, fmt.Errorf("%w: not a point on the curve: %v", ErrSignature, err)
+		return Signature{}, fmt.Errorf("%w: not a canonical encoding of a curve point: %v", ErrSignature, err)
 	}
 	if !sig.p.IsInSubGroup() {
 		return Signature{}, fmt.Errorf("%w: point not in the prime-order subgroup", ErrSignature)

@@ -1,0 +1,40 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/trellis-chain/trellis/core/tx"
+)
+
+// Reasons a transaction cannot be in a block.
+var (
+	ErrNonce             = errors.New("bad nonce")
+	ErrInsufficientFunds = errors.New("insufficient funds")
+	ErrFeeCap            = errors.New("fee cap below base fee")
+	ErrBlockFull         = errors.New("block gas limit reached")
+	ErrFeeRejected       = errors.New("rejected by the fee plugin")
+	// ErrPricing is a fee plugin answer the host cannot use.
+	ErrPricing = errors.New("fee plugin answer unusable")
+)
+
+// TxError says which transaction made a block invalid.
+type TxError struct {
+	Index int
+	Hash  tx.Hash
+	Err   error
+}
+
+func (e *TxError) Error() string {
+	return fmt.Sprintf("transaction %d (%s): %v", e.Index, e.Hash, e.Err)
+}
+
+func (e *TxError) Unwrap() error { return e.Err }
+
+// failure is a body that failed: the transaction stays in the block with a
+// failed receipt.
+type failure struct{ msg string }
+
+func (f *failure) Error() string { return f.msg }
+
+func fail(format string, args ...any) error { return &failure{msg: fmt.Sprintf(format, args...)} }

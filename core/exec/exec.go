@@ -1,0 +1,330 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
+)
+
+// Pricer is the fee plugin: one call prices a whole block.
+type Pricer interface {
+	// PriceBlock prices txs in block order; see trellis.fee.v1.
+	PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error)
+}
+
+// Params are the chain's execution parameters, fixed at genesis.
+type Params struct {
+	ChainID string
+	// UnbondingDelay is the number of blocks unbonded stake waits.
+	UnbondingDelay uint64
+	// VerifyPoP checks a validator's BLS proof of possession at
+	// registration. Nil rejects every registration.
+	VerifyPoP func(pub [account.BLSPublicKeySize]byte, pop [account.BLSSignatureSize]byte) error
+	// Workers bounds the goroutines of signature checks (0: all CPUs).
+	Workers int
+}
+
+// Env is the block being executed.
+type Env struct {
+	Height   uint64
+	Proposer account.Address
+	BaseFee  uint64
+	GasLimit uint64
+	// Parent is what the fee plugin sees of the parent block.
+	Parent *feev1.Parent
+}
+
+// Mode says what to do with a transaction that cannot be in the block.
+type Mode int
+
+const (
+	// Validate fails the block at the first such transaction.
+	Validate Mode = iota
+	// Build leaves it out and reports it in Result.Dropped.
+	Build
+)
+
+// Result is an executed block.
+type Result struct {
+	Delta    *state.Delta
+	Txs      []*tx.Tx // the transactions in the block
+	Receipts []*block.Receipt
+	GasUsed  uint64
+	Totals   *feev1.Split
+	// NextBaseFee is the fee plugin's base fee for the child block.
+	NextBaseFee uint64
+	// Dropped are transactions left out in Build mode, with the reason.
+	Dropped []Dropped
+}
+
+// Dropped is a transaction Build left out.
+type Dropped struct {
+	Tx  *tx.Tx
+	Err error
+}
+
+// Execute runs txs on r as block env. In Validate mode, checked says the
+// stateless checks (signatures) already passed; otherwise they run first,
+// in parallel. Build mode assumes they passed (the mempool ran them).
+func Execute(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, checked bool) (*Result, error) {
+	if mode == Validate && !checked {
+		for i, err := range tx.CheckAll(txs, p.ChainID, p.Workers) {
+			if err != nil {
+				return nil, &TxError{Index: i, Hash: txs[i].Hash(), Err: err}
+			}
+		}
+	}
+	var dropped []Dropped
+	for attempt := 0; ; attempt++ {
+		res, rejected, err := run(ctx, r, p, env, txs, pricer, mode)
+		if err != nil {
+			return nil, err
+		}
+		dropped = append(dropped, res.Dropped...)
+		if len(rejected) == 0 {
+			res.Dropped = dropped
+			return res, nil
+		}
+		if attempt == 2 {
+			return nil, fmt.Errorf("%w: the fee plugin still rejects transactions after %d attempts", ErrPricing, attempt+1)
+		}
+		// Build mode: the fee plugin refused some; run again with the
+		// transactions that were admitted, less those.
+		skip := make(map[int]error, len(rejected))
+		for _, rj := range rejected {
+			skip[rj.index] = rj.err
+		}
+		keep := make([]*tx.Tx, 0, len(res.Txs))
+		for i, t := range res.Txs {
+			if err, ok := skip[i]; ok {
+				dropped = append(dropped, Dropped{Tx: t, Err: err})
+				continue
+			}
+			keep = append(keep, t)
+		}
+		txs = keep
+	}
+}
+
+type rejection struct {
+	index int
+	err   error
+}
+
+func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode) (*Result, []rejection, error) {
+	d := state.NewDelta(r)
+	res := &Result{Delta: d}
+	if err := begin(d, env.Height); err != nil {
+		return nil, nil, err
+	}
+	type pending struct {
+		sender account.Index
+		maxFee uint64
+		rcpt   *block.Receipt
+	}
+	var pend []pending
+	fees := make([]*feev1.TxFee, 0, len(txs))
+	for i, t := range txs {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		idx, maxFee, err := admit(d, env, t, res.GasUsed)
+		if err != nil {
+			if mode == Validate {
+				return nil, nil, &TxError{Index: i, Hash: t.Hash(), Err: err}
+			}
+			res.Dropped = append(res.Dropped, Dropped{Tx: t, Err: err})
+			continue
+		}
+		rc := &block.Receipt{TxHash: t.Hash(), GasUsed: t.Gas()}
+		if err := applyBody(d, p, env, idx, t); err != nil {
+			var fe *failure
+			if !errors.As(err, &fe) {
+				return nil, nil, err // state read failure: not the transaction's fault
+			}
+			rc.Status, rc.Reason = block.StatusFailed, fe.Error()
+		}
+		res.GasUsed += t.Gas()
+		res.Txs = append(res.Txs, t)
+		pend = append(pend, pending{sender: idx, maxFee: maxFee, rcpt: rc})
+		fees = append(fees, &feev1.TxFee{GasUsed: t.Gas(), MaxFeePerGas: t.MaxFeePerGas, MaxPriorityFeePerGas: t.MaxPriorityFeePerGas, GasLimit: t.GasLimit})
+	}
+	price, err := pricer.PriceBlock(ctx, &feev1.PriceBlockRequest{Parent: env.Parent, GasLimit: env.GasLimit, Txs: fees})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPricing, err)
+	}
+	if len(price.GetTxs()) != len(fees) {
+		return nil, nil, fmt.Errorf("%w: fee plugin priced %d transactions, the block has %d", ErrPricing, len(price.GetTxs()), len(fees))
+	}
+	if price.GetBaseFee() != env.BaseFee {
+		return nil, nil, fmt.Errorf("%w: fee plugin priced at base fee %d, the block's is %d", ErrPricing, price.GetBaseFee(), env.BaseFee)
+	}
+	var rejected []rejection
+	for i, tp := range price.GetTxs() {
+		if tp.GetReject() != feev1.TxPrice_REJECT_NONE {
+			err := fmt.Errorf("%w: %s", ErrFeeRejected, tp.GetReason())
+			if mode == Validate {
+				return nil, nil, &TxError{Index: i, Hash: res.Txs[i].Hash(), Err: err}
+			}
+			rejected = append(rejected, rejection{index: i, err: err})
+		}
+	}
+	if len(rejected) > 0 {
+		return res, rejected, nil
+	}
+	// Settle: refunds, then the split.
+	var sum feev1.Split
+	for i, tp := range price.GetTxs() {
+		pd := pend[i]
+		fee := tp.GetFee()
+		if fee > pd.maxFee || tp.GetTip() > fee {
+			return nil, nil, fmt.Errorf("%w: transaction %d charged %d (tip %d), above its reserved %d", ErrPricing, i, fee, tp.GetTip(), pd.maxFee)
+		}
+		s := tp.GetSplit()
+		if s.GetBurn()+s.GetTreasury()+s.GetSequencer()+s.GetProver() != fee {
+			return nil, nil, fmt.Errorf("%w: transaction %d's split does not sum to its fee %d", ErrPricing, i, fee)
+		}
+		if err := credit(d, pd.sender, pd.maxFee-fee); err != nil {
+			return nil, nil, err
+		}
+		pd.rcpt.FeePaid, pd.rcpt.Tip = fee, tp.GetTip()
+		res.Receipts = append(res.Receipts, pd.rcpt)
+		sum.Burn += s.GetBurn()
+		sum.Treasury += s.GetTreasury()
+		sum.Sequencer += s.GetSequencer()
+		sum.Prover += s.GetProver()
+	}
+	if err := settle(d, env, &sum); err != nil {
+		return nil, nil, err
+	}
+	res.Totals = &sum
+	res.NextBaseFee = price.GetNextBaseFee()
+	return res, nil, nil
+}
+
+// begin releases the unbonding entries due at height.
+func begin(d *state.Delta, height uint64) error {
+	due, err := d.Due(height)
+	if err != nil {
+		return err
+	}
+	for _, idx := range due {
+		a, err := d.Account(idx)
+		if err != nil {
+			return fmt.Errorf("unbonding queue names account %d: %w", idx, err)
+		}
+		keep := a.Unbonding[:0]
+		for _, u := range a.Unbonding {
+			if u.Release <= height {
+				a.Balance += u.Amount
+				continue
+			}
+			keep = append(keep, u)
+		}
+		a.Unbonding = keep
+		if len(a.Unbonding) == 0 {
+			a.Unbonding = nil
+		}
+		if err := d.Put(idx, a); err != nil {
+			return err
+		}
+		d.QueueDel(height, idx)
+	}
+	return nil
+}
+
+// admit runs the checks that decide whether t can be in the block, then
+// reserves its maximum fee and advances the nonce.
+func admit(d *state.Delta, env Env, t *tx.Tx, gasSoFar uint64) (account.Index, uint64, error) {
+	if env.GasLimit-gasSoFar < t.Gas() || gasSoFar > env.GasLimit {
+		return 0, 0, fmt.Errorf("%w: %d gas left of %d, the transaction uses %d", ErrBlockFull, env.GasLimit-min(gasSoFar, env.GasLimit), env.GasLimit, t.Gas())
+	}
+	if t.MaxFeePerGas < env.BaseFee {
+		return 0, 0, fmt.Errorf("%w: max fee per gas %d is below the base fee %d", ErrFeeCap, t.MaxFeePerGas, env.BaseFee)
+	}
+	idx, a, err := state.AccountAt(d, t.Sender())
+	if errors.Is(err, state.ErrNoAccount) {
+		return 0, 0, fmt.Errorf("%w: sender %s has no account", ErrInsufficientFunds, t.Sender())
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.Nonce != a.Nonce {
+		if t.Nonce < a.Nonce {
+			return 0, 0, fmt.Errorf("%w: nonce %d already used, the account is at %d", ErrNonce, t.Nonce, a.Nonce)
+		}
+		return 0, 0, fmt.Errorf("%w: nonce %d, the account expects %d", ErrNonce, t.Nonce, a.Nonce)
+	}
+	cost, ok := t.MaxCost()
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: maximum cost overflows", tx.ErrOverflow)
+	}
+	if a.Balance < cost {
+		return 0, 0, fmt.Errorf("%w: balance %d, the transaction may cost %d", ErrInsufficientFunds, a.Balance, cost)
+	}
+	maxFee, _ := t.MaxFee()
+	a.Balance -= maxFee
+	a.Nonce++
+	return idx, maxFee, d.Put(idx, a)
+}
+
+// credit adds amount to the balance at idx.
+func credit(d *state.Delta, idx account.Index, amount uint64) error {
+	if amount == 0 {
+		return nil
+	}
+	a, err := d.Account(idx)
+	if err != nil {
+		return err
+	}
+	if a.Balance+amount < a.Balance {
+		return fmt.Errorf("balance of account %d overflows: supply is not conserved", idx)
+	}
+	a.Balance += amount
+	return d.Put(idx, a)
+}
+
+// creditAddr credits addr, creating its account if needed.
+func creditAddr(d *state.Delta, addr account.Address, amount uint64) error {
+	idx, ok, err := d.Lookup(addr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if amount == 0 {
+			return nil
+		}
+		if idx, _, err = d.Create(addr); err != nil {
+			return err
+		}
+	}
+	return credit(d, idx, amount)
+}
+
+// settle distributes the block's fee totals.
+func settle(d *state.Delta, env Env, s *feev1.Split) error {
+	g := d.Globals()
+	if s.GetBurn() > g.Supply {
+		return fmt.Errorf("burning %d exceeds the supply %d", s.GetBurn(), g.Supply)
+	}
+	g.Supply -= s.GetBurn()
+	g.Burned += s.GetBurn()
+	d.SetGlobals(g)
+	if err := credit(d, account.TreasuryIndex, s.GetTreasury()); err != nil {
+		return err
+	}
+	if err := credit(d, account.EscrowIndex, s.GetProver()); err != nil {
+		return err
+	}
+	if env.Proposer.IsZero() {
+		// No proposer to pay (a test harness): the share goes to the treasury.
+		return credit(d, account.TreasuryIndex, s.GetSequencer())
+	}
+	return creditAddr(d, env.Proposer, s.GetSequencer())
+}

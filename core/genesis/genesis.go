@@ -1,0 +1,284 @@
+package genesis
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/hash"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+)
+
+// Defaults written by trellis init.
+const (
+	DefaultGasLimit       = 10_000_000
+	DefaultBaseFee        = 1
+	DefaultUnbondingDelay = 100
+)
+
+// Amount is a uint64 carried as a JSON string.
+type Amount uint64
+
+// MarshalJSON writes a decimal string.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + strconv.FormatUint(uint64(a), 10) + `"`), nil
+}
+
+// UnmarshalJSON reads a decimal string (or a JSON number below 2^53).
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("amount %s is not a decimal number of base units below 2^64", b)
+	}
+	*a = Amount(v)
+	return nil
+}
+
+// Hex is bytes carried as 0x-prefixed hex.
+type Hex []byte
+
+// MarshalText writes 0x-prefixed hex.
+func (h Hex) MarshalText() ([]byte, error) { return []byte("0x" + hex.EncodeToString(h)), nil }
+
+// UnmarshalText reads 0x-prefixed hex.
+func (h *Hex) UnmarshalText(b []byte) error {
+	v, err := hex.DecodeString(strings.TrimPrefix(string(b), "0x"))
+	if err != nil {
+		return fmt.Errorf("%q is not hex: %v", b, err)
+	}
+	*h = v
+	return nil
+}
+
+// Genesis is the genesis file.
+type Genesis struct {
+	ChainID     string    `json:"chain_id"`
+	GenesisTime time.Time `json:"genesis_time"`
+	// Fee parameters of block 0: its base fee and every block's gas limit.
+	Fee            Fee         `json:"fee"`
+	UnbondingDelay uint64      `json:"unbonding_delay"`
+	Accounts       []Account   `json:"accounts"`
+	Validators     []Validator `json:"validators"`
+}
+
+// Fee holds the fee parameters fixed at genesis.
+type Fee struct {
+	InitialBaseFee Amount `json:"initial_base_fee"`
+	BlockGasLimit  Amount `json:"block_gas_limit"`
+}
+
+// Account is a funded genesis account.
+type Account struct {
+	Address account.Address `json:"address"`
+	Balance Amount          `json:"balance"`
+}
+
+// Validator is a genesis validator: Stake is bonded at genesis (added to
+// supply, not taken from a balance).
+type Validator struct {
+	Address           account.Address `json:"address"`
+	BLSPublicKey      Hex             `json:"bls_public_key"`
+	ProofOfPossession Hex             `json:"proof_of_possession"`
+	Stake             Amount          `json:"stake"`
+}
+
+// ErrInvalid reports a genesis file that cannot start a chain.
+var ErrInvalid = errors.New("invalid genesis")
+
+// Load reads and checks a genesis file; errors name the file and field.
+func Load(path string) (*Genesis, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, nil
+}
+
+// Parse decodes and checks genesis JSON. Unknown fields are errors, so a
+// misspelt field is not silently ignored.
+func Parse(b []byte) (*Genesis, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	g := &Genesis{}
+	if err := dec.Decode(g); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := position(b, se.Offset)
+			return nil, fmt.Errorf("%w: line %d, column %d: %v", ErrInvalid, line, col, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := g.Check(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func position(b []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Check verifies the genesis can start a chain: sizes, duplicates, totals.
+func (g *Genesis) Check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if len(g.ChainID) == 0 || len(g.ChainID) > tx.MaxChainIDLen {
+		return bad("chain_id must be 1 to %d characters", tx.MaxChainIDLen)
+	}
+	for _, c := range []byte(g.ChainID) {
+		if c <= ' ' || c > '~' {
+			return bad("chain_id %q: only printable ASCII without spaces", g.ChainID)
+		}
+	}
+	if g.Fee.BlockGasLimit < tx.GasStaking {
+		return bad("fee.block_gas_limit %d is below one staking transaction (%d gas)", g.Fee.BlockGasLimit, tx.GasStaking)
+	}
+	if g.UnbondingDelay == 0 {
+		return bad("unbonding_delay must be at least 1 block")
+	}
+	seen := map[account.Address]string{
+		account.TreasuryAddress: "the treasury", account.EscrowAddress: "the prover escrow",
+	}
+	var supply uint64
+	add := func(v Amount, where string) error {
+		if supply+uint64(v) < supply {
+			return bad("%s: total supply overflows 64 bits", where)
+		}
+		supply += uint64(v)
+		return nil
+	}
+	for i, a := range g.Accounts {
+		where := fmt.Sprintf("accounts[%d]", i)
+		if a.Address.IsZero() {
+			return bad("%s: address is zero", where)
+		}
+		if prev, ok := seen[a.Address]; ok {
+			return bad("%s: address %s is already %s", where, a.Address, prev)
+		}
+		seen[a.Address] = where
+		if err := add(a.Balance, where); err != nil {
+			return err
+		}
+	}
+	vals := map[account.Address]bool{}
+	for i, v := range g.Validators {
+		where := fmt.Sprintf("validators[%d]", i)
+		if v.Address.IsZero() {
+			return bad("%s: address is zero", where)
+		}
+		if vals[v.Address] {
+			return bad("%s: validator %s is listed twice", where, v.Address)
+		}
+		vals[v.Address] = true
+		if len(v.BLSPublicKey) != account.BLSPublicKeySize {
+			return bad("%s: bls_public_key is %d bytes, want %d", where, len(v.BLSPublicKey), account.BLSPublicKeySize)
+		}
+		if len(v.ProofOfPossession) != account.BLSSignatureSize {
+			return bad("%s: proof_of_possession is %d bytes, want %d", where, len(v.ProofOfPossession), account.BLSSignatureSize)
+		}
+		if v.Stake == 0 {
+			return bad("%s: stake is zero", where)
+		}
+		if err := add(v.Stake, where); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply writes the genesis state into an empty delta: the globals leaf,
+// the treasury and escrow accounts, then accounts and validators in file
+// order.
+func (g *Genesis) Apply(d *state.Delta) error {
+	gl := d.Globals()
+	if gl.Accounts != 0 {
+		return fmt.Errorf("genesis applied to a state that has %d accounts", gl.Accounts)
+	}
+	gl.Accounts = uint32(account.FirstUserIndex) - 2 // index 0 is the globals leaf
+	d.SetGlobals(gl)
+	for _, sys := range []account.Address{account.TreasuryAddress, account.EscrowAddress} {
+		if _, _, err := d.Create(sys); err != nil {
+			return err
+		}
+	}
+	var supply uint64
+	get := func(addr account.Address) (account.Index, *account.Account, error) {
+		idx, ok, err := d.Lookup(addr)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok {
+			return d.Create(addr)
+		}
+		a, err := d.Account(idx)
+		return idx, a, err
+	}
+	for _, ga := range g.Accounts {
+		idx, a, err := get(ga.Address)
+		if err != nil {
+			return err
+		}
+		a.Balance += uint64(ga.Balance)
+		supply += uint64(ga.Balance)
+		if err := d.Put(idx, a); err != nil {
+			return err
+		}
+	}
+	for _, gv := range g.Validators {
+		idx, a, err := get(gv.Address)
+		if err != nil {
+			return err
+		}
+		v := &account.Validator{}
+		copy(v.BLSPublicKey[:], gv.BLSPublicKey)
+		copy(v.ProofOfPossession[:], gv.ProofOfPossession)
+		a.Validator = v
+		a.Bonded += uint64(gv.Stake)
+		supply += uint64(gv.Stake)
+		if err := d.Put(idx, a); err != nil {
+			return err
+		}
+	}
+	gl = d.Globals()
+	gl.Supply = supply
+	d.SetGlobals(gl)
+	return nil
+}
+
+// Block returns block 0 for the genesis state root: no transactions, the
+// initial base fee, and the genesis time as its timestamp.
+func (g *Genesis) Block(root hash.Digest) *block.Block {
+	empty := block.MerkleRoot(nil)
+	return &block.Block{Header: block.Header{
+		ChainID:      g.ChainID,
+		TimestampMs:  g.GenesisTime.UnixMilli(),
+		TxRoot:       empty,
+		StateRoot:    root,
+		ReceiptsRoot: empty,
+		BaseFee:      uint64(g.Fee.InitialBaseFee),
+		GasLimit:     uint64(g.Fee.BlockGasLimit),
+	}}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/tx"
 )
 
@@ -123,14 +124,15 @@ var errorTable = []struct {
 	{tx.ErrFee, CodeTxRejected, ReasonBadFee},
 	{tx.ErrAmount, CodeTxRejected, ReasonBadAmount},
 	{tx.ErrOverflow, CodeTxRejected, ReasonOverflow},
-	// TODO(lead): core/mempool sentinels, once that package compiles:
-	// {mempool.ErrKnown, CodeTxRejected, ReasonKnown},
-	// {mempool.ErrNonceTooLow, CodeTxRejected, ReasonNonceTooLow},
-	// {mempool.ErrNonceGap, CodeTxRejected, ReasonNonceGap},
-	// {mempool.ErrInsufficientFunds, CodeTxRejected, ReasonInsufficientFunds},
-	// {mempool.ErrUnderpriced, CodeTxRejected, ReasonUnderpriced},
-	// {mempool.ErrSenderLimit, CodeTxRejected, ReasonSenderLimit},
-	// {mempool.ErrPoolFull, CodeTxRejected, ReasonPoolFull},
+	{mempool.ErrKnown, CodeTxRejected, ReasonKnown},
+	{mempool.ErrNonceTooLow, CodeTxRejected, ReasonNonceTooLow},
+	{mempool.ErrNonceGap, CodeTxRejected, ReasonNonceGap},
+	{mempool.ErrInsufficientFunds, CodeTxRejected, ReasonInsufficientFunds},
+	// Underpriced before pool full: a full pool refuses a low tip with both,
+	// and paying more is what the sender can do about it.
+	{mempool.ErrUnderpriced, CodeTxRejected, ReasonUnderpriced},
+	{mempool.ErrSenderLimit, CodeTxRejected, ReasonSenderLimit},
+	{mempool.ErrPoolFull, CodeTxRejected, ReasonPoolFull},
 }
 
 // toError maps any error a method returns to the error object sent.

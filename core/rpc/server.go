@@ -74,9 +74,10 @@ func (o Options) withDefaults() Options {
 
 // Server serves the API over HTTP and WebSocket; it is an http.Handler.
 type Server struct {
-	b    Backend
-	opts Options
-	log  hclog.Logger
+	b     Backend
+	opts  Options
+	log   hclog.Logger
+	queue int // outgoing messages a WebSocket connection buffers
 
 	mu       sync.Mutex
 	sessions map[*wsSession]struct{}
@@ -86,7 +87,7 @@ type Server struct {
 // NewServer returns a server answering from b.
 func NewServer(b Backend, opts Options) *Server {
 	opts = opts.withDefaults()
-	return &Server{b: b, opts: opts, log: opts.Logger, sessions: map[*wsSession]struct{}{}}
+	return &Server{b: b, opts: opts, log: opts.Logger, queue: wsQueue, sessions: map[*wsSession]struct{}{}}
 }
 
 // ServeHTTP answers JSON-RPC POSTs and upgrades WebSocketPath.

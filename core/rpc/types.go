@@ -232,7 +232,8 @@ type Block struct {
 	Proofs        []ProofRef      `json:"proofs"`
 	TxCount       int             `json:"txCount"`
 	TxHashes      []tx.Hash       `json:"txHashes"`
-	// Transactions and Receipts are present only when fullTxs was true.
+	// Transactions and Receipts are present only when fullTxs was true and
+	// the block has transactions (Receipts: and the node has them).
 	Transactions []*Transaction `json:"transactions,omitempty"`
 	Receipts     []*Receipt     `json:"receipts,omitempty"`
 }
@@ -260,7 +261,7 @@ func NewBlock(r *BlockResult, full bool) *Block {
 	for i, t := range r.Block.Txs {
 		out.TxHashes[i] = t.Hash()
 	}
-	if !full {
+	if !full || len(r.Block.Txs) == 0 {
 		return out
 	}
 	status := blockTxStatus(r.Finality)

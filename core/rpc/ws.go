@@ -45,7 +45,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(s.opts.MaxBodyBytes)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	ws := &wsSession{s: s, conn: conn, ctx: ctx, cancel: cancel, out: make(chan []byte, wsQueue), subs: map[string]context.CancelFunc{}}
+	ws := &wsSession{s: s, conn: conn, ctx: ctx, cancel: cancel, out: make(chan []byte, s.queue), subs: map[string]context.CancelFunc{}}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -1,0 +1,322 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/exec"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
+)
+
+// executed is a block this node built or validated, kept so that Commit
+// and SetHead need not execute it again.
+type executed struct {
+	blk      *block.Block
+	receipts []*block.Receipt
+	cs       *state.Changeset
+	// ov holds the block's tree on top of the head tree as it was at
+	// headAt: it can be committed only while the head is still headAt.
+	ov     *state.Overlay
+	headAt block.Hash
+}
+
+type execCache struct {
+	max   int
+	order []block.Hash
+	m     map[block.Hash]*executed
+}
+
+func newExecCache(max int) *execCache {
+	return &execCache{max: max, m: make(map[block.Hash]*executed)}
+}
+
+func (c *execCache) get(h block.Hash) *executed { return c.m[h] }
+
+func (c *execCache) put(h block.Hash, e *executed) {
+	if _, ok := c.m[h]; !ok {
+		c.order = append(c.order, h)
+	}
+	c.m[h] = e
+	for len(c.order) > c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+// route returns the blocks to revert (head first) and to apply (oldest
+// first) to move the head to target. Unless reading, it refuses to revert
+// a final block.
+func (c *Chain) route(head, target *block.Header, reading bool) (revert, apply []*block.Header, err error) {
+	_, final := c.Head()
+	a, b := head, target
+	for a.Height > b.Height {
+		revert = append(revert, a)
+		if a, err = c.Header(a.Parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	for b.Height > a.Height {
+		apply = append(apply, b)
+		if b, err = c.Header(b.Parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	for a.Hash() != b.Hash() {
+		if a.Height == 0 {
+			return nil, nil, fmt.Errorf("%w: %s and %s share no genesis", ErrCorrupt, head.Hash(), target.Hash())
+		}
+		revert = append(revert, a)
+		apply = append(apply, b)
+		if a, err = c.Header(a.Parent); err != nil {
+			return nil, nil, err
+		}
+		if b, err = c.Header(b.Parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !reading && len(revert) > 0 && a.Height < final.Header.Height {
+		return nil, nil, fmt.Errorf("%w: moving to %s (height %d) reverts back to height %d, below final height %d",
+			ErrRevertFinal, target.Hash(), target.Height, a.Height+1, final.Header.Height)
+	}
+	slices.Reverse(apply)
+	return revert, apply, nil
+}
+
+// changesets returns the changesets that move the head along a route.
+func (c *Chain) changesets(revert, apply []*block.Header) ([]*state.Changeset, error) {
+	out := make([]*state.Changeset, 0, len(revert)+len(apply))
+	for _, h := range revert {
+		cs, err := c.changeset(h.Hash())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs.Reverse())
+	}
+	for _, h := range apply {
+		cs, err := c.changeset(h.Hash())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs)
+	}
+	return out, nil
+}
+
+// viewAt returns the state after block target, as a reader and a tree
+// overlay on the head tree. Callers hold c.mu.
+func (c *Chain) viewAt(target *block.Header) (state.Reader, *state.Overlay, error) {
+	ov := state.NewOverlay(c.st.Tree())
+	head, _ := c.Head()
+	if target.Hash() == head.Hash() {
+		return c.st, ov, nil
+	}
+	revert, apply, err := c.route(&head.Header, target, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	css, err := c.changesets(revert, apply)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := state.NewDelta(c.st)
+	for _, cs := range css {
+		if err := v.Apply(cs); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		ups, err := cs.LeafUpdates()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		ov.Update(ups)
+	}
+	return v, ov, nil
+}
+
+func (c *Chain) baseFee(ctx context.Context, parent *block.Header) (uint64, error) {
+	resp, err := c.cfg.Fees.BaseFee(ctx, &feev1.BaseFeeRequest{Parent: feeParent(parent)})
+	if err != nil {
+		return 0, fmt.Errorf("%w: base fee: %w", exec.ErrPricing, err)
+	}
+	return resp.GetBaseFee(), nil
+}
+
+func feeParent(h *block.Header) *feev1.Parent {
+	return &feev1.Parent{Height: h.Height, BaseFee: h.BaseFee, GasUsed: h.GasUsed, GasLimit: h.GasLimit}
+}
+
+// BuildRequest is what a proposer asks for.
+type BuildRequest struct {
+	Parent        block.Hash
+	TimestampMs   int64
+	MaxGas        uint64 // 0: the chain's gas limit
+	Proposer      account.Address
+	ConsensusData []byte
+	Proofs        []block.ProofRef
+}
+
+// Build builds a block on parent from the mempool. It does not commit it.
+func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parent, err := c.Header(req.Parent)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownParent, req.Parent)
+	}
+	r, ov, err := c.viewAt(parent)
+	if err != nil {
+		return nil, err
+	}
+	bf, err := c.baseFee(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	gasLimit := uint64(c.cfg.Genesis.Fee.BlockGasLimit)
+	maxGas := gasLimit
+	if req.MaxGas > 0 && req.MaxGas < maxGas {
+		maxGas = req.MaxGas
+	}
+	var txs []*tx.Tx
+	if c.cfg.Pool != nil {
+		txs = c.cfg.Pool.Select(bf, maxGas, c.cfg.MaxBlockTxs)
+	}
+	env := exec.Env{Height: parent.Height + 1, Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, Parent: feeParent(parent)}
+	res, err := exec.Execute(ctx, r, c.params, env, txs, c.cfg.Fees, exec.Build, true)
+	if err != nil {
+		return nil, err
+	}
+	c.dropFromPool(res.Dropped)
+	ts := max(req.TimestampMs, parent.TimestampMs+1)
+	blk := &block.Block{
+		Header: block.Header{
+			ChainID: c.params.ChainID, Height: env.Height, Parent: req.Parent, TimestampMs: ts,
+			Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, GasUsed: res.GasUsed,
+			ConsensusData: req.ConsensusData, Proofs: req.Proofs,
+		},
+		Txs: res.Txs,
+	}
+	if err := blk.Header.Check(); err != nil {
+		return nil, err
+	}
+	cs := res.Delta.Changeset()
+	ups, err := cs.LeafUpdates()
+	if err != nil {
+		return nil, err
+	}
+	ov.Update(ups)
+	blk.Header.TxRoot = blk.ComputeTxRoot()
+	blk.Header.ReceiptsRoot = block.ReceiptsRoot(res.Receipts)
+	blk.Header.StateRoot = ov.Root()
+	head, _ := c.Head()
+	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash()})
+	return blk, nil
+}
+
+func (c *Chain) dropFromPool(ds []exec.Dropped) {
+	if c.cfg.Pool == nil || len(ds) == 0 {
+		return
+	}
+	var hs []tx.Hash
+	for _, d := range ds {
+		if !errors.Is(d.Err, exec.ErrBlockFull) {
+			hs = append(hs, d.Tx.Hash())
+			c.log.Debug("transaction left out of block", "tx", d.Tx.Hash(), "reason", d.Err)
+		}
+	}
+	c.cfg.Pool.Remove(hs)
+}
+
+// Validate checks an encoded block against its parent by re-executing it.
+// The error is an *InvalidError (errors.Is ErrInvalidBlock) when the block
+// breaks a rule, ErrUnknownParent when its parent is not committed, and
+// anything else when the node itself failed (a fee plugin down).
+func (c *Chain) Validate(ctx context.Context, encoded []byte) (*block.Block, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, err := c.validate(ctx, encoded)
+	if err != nil {
+		return nil, err
+	}
+	return e.blk, nil
+}
+
+func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error) {
+	blk, err := block.Decode(encoded)
+	if err != nil {
+		return nil, invalid(0, err, "%v", err)
+	}
+	h := blk.Hash()
+	if e := c.cache.get(h); e != nil {
+		return e, nil
+	}
+	hd := &blk.Header
+	if hd.ChainID != c.params.ChainID {
+		return nil, invalid(hd.Height, nil, "chain id %q, this chain is %q", hd.ChainID, c.params.ChainID)
+	}
+	parent, err := c.Header(hd.Parent)
+	if err != nil {
+		if errors.Is(err, ErrUnknownBlock) {
+			return nil, fmt.Errorf("%w: %s (of block %s at height %d)", ErrUnknownParent, hd.Parent, h, hd.Height)
+		}
+		return nil, err
+	}
+	if hd.Height != parent.Height+1 {
+		return nil, invalid(hd.Height, nil, "height %d on a parent at height %d", hd.Height, parent.Height)
+	}
+	if hd.TimestampMs <= parent.TimestampMs {
+		return nil, invalid(hd.Height, nil, "timestamp %d is not after the parent's %d", hd.TimestampMs, parent.TimestampMs)
+	}
+	if gl := uint64(c.cfg.Genesis.Fee.BlockGasLimit); hd.GasLimit != gl {
+		return nil, invalid(hd.Height, nil, "gas limit %d, the chain's is %d", hd.GasLimit, gl)
+	}
+	if len(blk.Txs) > c.cfg.MaxBlockTxs {
+		return nil, invalid(hd.Height, nil, "%d transactions, at most %d", len(blk.Txs), c.cfg.MaxBlockTxs)
+	}
+	if root := blk.ComputeTxRoot(); root != hd.TxRoot {
+		return nil, invalid(hd.Height, nil, "transaction root %x does not match the transactions (%x)", hd.TxRoot, root)
+	}
+	bf, err := c.baseFee(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	if hd.BaseFee != bf {
+		return nil, invalid(hd.Height, nil, "base fee %d, the fee plugin gives %d", hd.BaseFee, bf)
+	}
+	r, ov, err := c.viewAt(parent)
+	if err != nil {
+		return nil, err
+	}
+	env := exec.Env{Height: hd.Height, Proposer: hd.Proposer, BaseFee: bf, GasLimit: hd.GasLimit, Parent: feeParent(parent)}
+	res, err := exec.Execute(ctx, r, c.params, env, blk.Txs, c.cfg.Fees, exec.Validate, false)
+	if err != nil {
+		var te *exec.TxError
+		if errors.As(err, &te) {
+			return nil, invalid(hd.Height, err, "%v", err)
+		}
+		return nil, err
+	}
+	if res.GasUsed != hd.GasUsed {
+		return nil, invalid(hd.Height, nil, "gas used %d, execution used %d", hd.GasUsed, res.GasUsed)
+	}
+	if rr := block.ReceiptsRoot(res.Receipts); rr != hd.ReceiptsRoot {
+		return nil, invalid(hd.Height, nil, "receipts root %x, execution gives %x", hd.ReceiptsRoot, rr)
+	}
+	cs := res.Delta.Changeset()
+	ups, err := cs.LeafUpdates()
+	if err != nil {
+		return nil, err
+	}
+	ov.Update(ups)
+	if root := ov.Root(); root != hd.StateRoot {
+		return nil, invalid(hd.Height, nil, "state root %s, execution gives %s", hd.StateRoot, root)
+	}
+	head, _ := c.Head()
+	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash()}
+	c.cache.put(h, e)
+	return e, nil
+}

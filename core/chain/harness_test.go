@@ -69,7 +69,7 @@ func (p *listPool) Select(_, _ uint64, _ int) []*tx.Tx {
 	p.txs = nil
 	return out
 }
-func (p *listPool) Remove(h []tx.Hash) { p.removed = append(p.removed, h...) }
+func (p *listPool) Remove(h []tx.Hash)  { p.removed = append(p.removed, h...) }
 func (p *listPool) Reinject(t []*tx.Tx) { p.back = append(p.back, t...) }
 func (p *listPool) HeadChanged()        {}
 func (p *listPool) queue(t ...*tx.Tx) {

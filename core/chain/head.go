@@ -170,4 +170,3 @@ func (c *Chain) Finalize(ctx context.Context, h block.Hash, cert []byte) error {
 	c.subs.publish(Event{Kind: EventFinal, Block: b})
 	return nil
 }
-

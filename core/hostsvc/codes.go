@@ -7,6 +7,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/store"
 )
@@ -30,6 +32,13 @@ var errTable = []struct {
 	{metrics.ErrInvalid, codes.InvalidArgument},
 	{metrics.ErrConflict, codes.FailedPrecondition},
 	{metrics.ErrLimit, codes.ResourceExhausted},
+	{chain.ErrInvalidBlock, codes.InvalidArgument},
+	{chain.ErrUnknownParent, codes.NotFound},
+	{chain.ErrUnknownBlock, codes.NotFound},
+	{chain.ErrRevertFinal, codes.FailedPrecondition},
+	{chain.ErrNotCanonical, codes.FailedPrecondition},
+	{chain.ErrCorrupt, codes.DataLoss},
+	{exec.ErrPricing, codes.Unavailable},
 	{errInvalid, codes.InvalidArgument},
 	{errTooLarge, codes.InvalidArgument},
 	{ErrBusClosed, codes.Unavailable},

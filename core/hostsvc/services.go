@@ -3,6 +3,7 @@ package hostsvc
 import (
 	"google.golang.org/grpc"
 
+	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/sdk"
@@ -15,11 +16,18 @@ type Services struct {
 	Metrics *metrics.Registry
 	Bus     *Bus
 	ChainID string
+	// Chain is the ledger; nil on a node without a genesis, which then
+	// neither serves nor advertises host.chain.
+	Chain *chain.Chain
 }
 
 // Capabilities are the host capabilities advertised in NodeInfo.
 func (s *Services) Capabilities() []string {
-	return []string{sdk.CapHostStore, sdk.CapHostClock, sdk.CapHostMetrics, networkCapabilities}
+	caps := []string{sdk.CapHostStore, sdk.CapHostClock, sdk.CapHostMetrics, networkCapabilities}
+	if s.Chain != nil {
+		caps = append(caps, sdk.CapHostChain)
+	}
+	return caps
 }
 
 // NamespaceName is the Store namespace of plugin kind.name.
@@ -33,5 +41,8 @@ func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name st
 	hostv1.RegisterMetricsServer(srv, NewMetrics(s.Metrics, id))
 	nw := NewNetwork(s.Bus, s.ChainID, id)
 	hostv1.RegisterNetworkServer(srv, nw)
+	if s.Chain != nil {
+		hostv1.RegisterChainServer(srv, NewChain(s.Chain))
+	}
 	return nw
 }

@@ -1,0 +1,239 @@
+package hostsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/chain"
+	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
+)
+
+// Chain serves the Chain host service over a chain.Chain. Each handler
+// validates the request, calls the chain, and maps errors through errTable.
+type Chain struct {
+	hostv1.UnimplementedChainServer
+	c *chain.Chain
+}
+
+// NewChain returns the Chain service of c.
+func NewChain(c *chain.Chain) *Chain { return &Chain{c: c} }
+
+// BlockProto converts a block to its protocol view.
+func BlockProto(b *block.Block, withEncoded bool) *hostv1.Block {
+	h := b.Hash()
+	hd := &b.Header
+	sr := hd.StateRoot.Bytes()
+	p := &hostv1.Block{
+		Hash: h[:],
+		Header: &hostv1.Header{
+			Version: block.Version, ChainId: hd.ChainID, Height: hd.Height, ParentHash: hd.Parent[:],
+			TimestampMs: hd.TimestampMs, Proposer: hd.Proposer[:], TxRoot: hd.TxRoot[:], StateRoot: sr[:],
+			DaCommitments: hd.DACommitments, BaseFee: hd.BaseFee, GasLimit: hd.GasLimit, GasUsed: hd.GasUsed,
+			ConsensusData: hd.ConsensusData, ReceiptsRoot: hd.ReceiptsRoot[:],
+		},
+		TxCount: uint32(len(b.Txs)),
+	}
+	for _, pr := range hd.Proofs {
+		p.Header.Proofs = append(p.Header.Proofs, &hostv1.ProofRef{Height: pr.Height, BlockHash: pr.BlockHash[:], ProofHash: pr.ProofHash[:], Prover: pr.Prover[:]})
+	}
+	if withEncoded {
+		p.Encoded = b.Encode()
+	}
+	return p
+}
+
+func hashArg(b []byte, field string) (block.Hash, error) {
+	var h block.Hash
+	if len(b) != block.HashSize {
+		return h, fmt.Errorf("%w: %s is %d bytes, want %d", errInvalid, field, len(b), block.HashSize)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+var finalityProto = map[chain.Finality]hostv1.Finality{
+	chain.Pending:   hostv1.Finality_FINALITY_PENDING,
+	chain.Canonical: hostv1.Finality_FINALITY_CANONICAL,
+	chain.Final:     hostv1.Finality_FINALITY_FINAL,
+}
+
+// Head implements hostv1.ChainServer.
+func (s *Chain) Head(context.Context, *hostv1.HeadRequest) (*hostv1.HeadResponse, error) {
+	head, final := s.c.Head()
+	return &hostv1.HeadResponse{Head: BlockProto(head, false), Finalized: BlockProto(final, false)}, nil
+}
+
+// GetBlock implements hostv1.ChainServer.
+func (s *Chain) GetBlock(_ context.Context, req *hostv1.GetBlockRequest) (*hostv1.GetBlockResponse, error) {
+	var b *block.Block
+	var err error
+	switch ref := req.GetRef().GetRef().(type) {
+	case *hostv1.BlockRef_Hash:
+		var h block.Hash
+		if h, err = hashArg(ref.Hash, "ref.hash"); err != nil {
+			return nil, toStatus(err)
+		}
+		b, err = s.c.BlockByHash(h)
+	case *hostv1.BlockRef_Height:
+		b, err = s.c.BlockByHeight(ref.Height)
+	default:
+		return nil, toStatus(fmt.Errorf("%w: ref needs a hash or a height", errInvalid))
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hostv1.GetBlockResponse{Block: BlockProto(b, req.GetWithEncoded()), Finality: finalityProto[s.c.FinalityOf(&b.Header)]}, nil
+}
+
+// ValidatorSet implements hostv1.ChainServer: the set after the canonical
+// block at the height, which is the set that decides the next block.
+func (s *Chain) ValidatorSet(_ context.Context, req *hostv1.ValidatorSetRequest) (*hostv1.ValidatorSetResponse, error) {
+	vs, total, _, err := s.c.ValidatorSet(req.GetHeight())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	set := &hostv1.ValidatorSet{Height: req.GetHeight(), TotalStake: total}
+	for _, v := range vs {
+		a := v.Account
+		set.Validators = append(set.Validators, &hostv1.Validator{
+			Address: a.Address[:], BlsPublicKey: a.Validator.BLSPublicKey[:], ProofOfPossession: a.Validator.ProofOfPossession[:],
+			Stake: v.Stake, Delegated: a.Validator.Delegated,
+		})
+	}
+	return &hostv1.ValidatorSetResponse{Set: set}, nil
+}
+
+// BuildBlock implements hostv1.ChainServer.
+func (s *Chain) BuildBlock(ctx context.Context, req *hostv1.BuildBlockRequest) (*hostv1.BuildBlockResponse, error) {
+	parent, err := hashArg(req.GetParentHash(), "parent_hash")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	br := chain.BuildRequest{Parent: parent, TimestampMs: req.GetTimestampMs(), MaxGas: req.GetMaxGas(), ConsensusData: req.GetConsensusData()}
+	if p := req.GetProposer(); len(p) > 0 {
+		if br.Proposer, err = account.AddressFromBytes(p); err != nil {
+			return nil, toStatus(fmt.Errorf("%w: proposer: %v", errInvalid, err))
+		}
+	}
+	if len(req.GetProofs()) > block.MaxProofs {
+		return nil, toStatus(fmt.Errorf("%w: %d proofs, at most %d", errInvalid, len(req.GetProofs()), block.MaxProofs))
+	}
+	for i, pr := range req.GetProofs() {
+		ref := block.ProofRef{Height: pr.GetHeight()}
+		if len(pr.GetBlockHash()) != block.HashSize || len(pr.GetProofHash()) != 32 {
+			return nil, toStatus(fmt.Errorf("%w: proofs[%d]: block_hash and proof_hash must be 32 bytes", errInvalid, i))
+		}
+		copy(ref.BlockHash[:], pr.GetBlockHash())
+		copy(ref.ProofHash[:], pr.GetProofHash())
+		if ref.Prover, err = account.AddressFromBytes(pr.GetProver()); err != nil {
+			return nil, toStatus(fmt.Errorf("%w: proofs[%d].prover: %v", errInvalid, i, err))
+		}
+		br.Proofs = append(br.Proofs, ref)
+	}
+	b, err := s.c.Build(ctx, br)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hostv1.BuildBlockResponse{Block: BlockProto(b, true)}, nil
+}
+
+// ValidateBlock implements hostv1.ChainServer. A block that breaks a rule
+// is a normal answer (valid false, with the reason); a block whose parent
+// is unknown is NotFound, so the plugin can fetch the parent first.
+func (s *Chain) ValidateBlock(ctx context.Context, req *hostv1.ValidateBlockRequest) (*hostv1.ValidateBlockResponse, error) {
+	if len(req.GetEncoded()) > block.MaxSize {
+		return nil, toStatus(fmt.Errorf("%w: block of %d bytes, at most %d", errTooLarge, len(req.GetEncoded()), block.MaxSize))
+	}
+	b, err := s.c.Validate(ctx, req.GetEncoded())
+	var ie *chain.InvalidError
+	switch {
+	case errors.As(err, &ie):
+		return &hostv1.ValidateBlockResponse{Valid: false, Reason: ie.Error()}, nil
+	case err != nil:
+		return nil, toStatus(err)
+	}
+	return &hostv1.ValidateBlockResponse{Valid: true, Block: BlockProto(b, false)}, nil
+}
+
+// CommitBlock implements hostv1.ChainServer.
+func (s *Chain) CommitBlock(ctx context.Context, req *hostv1.CommitBlockRequest) (*hostv1.CommitBlockResponse, error) {
+	if len(req.GetEncoded()) > block.MaxSize {
+		return nil, toStatus(fmt.Errorf("%w: block of %d bytes, at most %d", errTooLarge, len(req.GetEncoded()), block.MaxSize))
+	}
+	b, err := s.c.Commit(ctx, req.GetEncoded())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hostv1.CommitBlockResponse{Block: BlockProto(b, false)}, nil
+}
+
+// SetHead implements hostv1.ChainServer.
+func (s *Chain) SetHead(ctx context.Context, req *hostv1.SetHeadRequest) (*hostv1.SetHeadResponse, error) {
+	h, err := hashArg(req.GetHash(), "hash")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	reverted, err := s.c.SetHead(ctx, h)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	head, _ := s.c.Head()
+	resp := &hostv1.SetHeadResponse{Head: BlockProto(head, false)}
+	for _, r := range reverted {
+		resp.Reverted = append(resp.Reverted, r[:])
+	}
+	return resp, nil
+}
+
+// Finalize implements hostv1.ChainServer.
+func (s *Chain) Finalize(ctx context.Context, req *hostv1.FinalizeRequest) (*hostv1.FinalizeResponse, error) {
+	h, err := hashArg(req.GetHash(), "hash")
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if len(req.GetCertificate()) > block.MaxConsensusData {
+		return nil, toStatus(fmt.Errorf("%w: certificate of %d bytes, at most %d", errTooLarge, len(req.GetCertificate()), block.MaxConsensusData))
+	}
+	if err := s.c.Finalize(ctx, h, req.GetCertificate()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &hostv1.FinalizeResponse{}, nil
+}
+
+// Events implements hostv1.ChainServer: head changes, finality and blocks
+// joining the tree, until the call ends.
+func (s *Chain) Events(_ *hostv1.EventsRequest, stream hostv1.Chain_EventsServer) error {
+	ch, cancel := s.c.Subscribe()
+	defer cancel()
+	ctx := stream.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-ch:
+			if !ok {
+				return status.Error(codes.Unavailable, "chain closed")
+			}
+			var ev *hostv1.ChainEvent
+			switch e.Kind {
+			case chain.EventHead:
+				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_HeadChanged{HeadChanged: BlockProto(e.Block, false)}}
+			case chain.EventFinal:
+				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_Finalized{Finalized: BlockProto(e.Block, false)}}
+			case chain.EventCommitted:
+				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_BlockReceived{BlockReceived: BlockProto(e.Block, false)}}
+			default:
+				continue
+			}
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+}

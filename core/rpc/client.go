@@ -150,7 +150,7 @@ func (c *Client) Call(ctx context.Context, method string, result any, params ...
 	req := request{JSONRPC: "2.0", ID: c.nextID.Add(1), Method: method, Params: params}
 	var resp *response
 	var err error
-	if c.httpURL != "" {
+	if c.httpURL != "" && !wsOnly(method) {
 		resp, err = c.callHTTP(ctx, &req)
 	} else {
 		var ws *wsConn
@@ -162,6 +162,12 @@ func (c *Client) Call(ctx context.Context, method string, result any, params ...
 		return err
 	}
 	return decodeResult(method, resp, result)
+}
+
+// wsOnly reports methods that need a WebSocket; an HTTP client sends them
+// on its subscription socket.
+func wsOnly(method string) bool {
+	return method == "trellis_subscribe" || method == "trellis_unsubscribe"
 }
 
 func decodeResult(method string, resp *response, result any) error {
@@ -417,6 +423,10 @@ func (s *Subscription[T]) deliver(raw json.RawMessage, missed uint64) {
 	defer s.mu.Unlock()
 	select {
 	case <-s.done:
+		return
+	default:
+	}
+	select {
 	case s.c <- v:
 	default:
 		s.missed.Add(1)

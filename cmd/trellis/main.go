@@ -27,6 +27,9 @@ func commands() []command {
 		{"init", "write a single-node config, keys and genesis into a directory", cmdInit},
 		{"config", "check a config file (validate)", cmdConfig},
 		{"plugin", "list, verify or test plugin binaries", cmdPlugin},
+		{"keys", "create, import, list and show wallet keys", cmdKeys},
+		{"tx", "sign and send a transaction: transfer, bond, unbond, delegate", cmdTx},
+		{"query", "read an account, block or transaction from a node", cmdQuery},
 		{"version", "print versions", cmdVersion},
 	}
 }

@@ -1,0 +1,431 @@
+package main
+
+// The wallet's key commands and what the other wallet commands share with
+// them: the home directory, the keystore and passphrases.
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/keystore"
+)
+
+// Environment variables the wallet reads.
+const (
+	envHome       = "TRELLIS_HOME"
+	envPassphrase = "TRELLIS_PASSPHRASE"
+)
+
+// keystoreOptions configures every keystore the CLI opens; the tests lower
+// the scrypt cost through it.
+var keystoreOptions []keystore.Option
+
+// stdinFd is the terminal passphrases are read from.
+var stdinFd = int(os.Stdin.Fd())
+
+// walletError prints an error of a wallet command and returns exit code 1.
+func walletError(stderr io.Writer, format string, a ...any) int {
+	fmt.Fprintf(stderr, "error: "+format+"\n", a...)
+	return 1
+}
+
+// homeFlag adds -home to fs.
+func homeFlag(fs *flag.FlagSet) *string {
+	return fs.String("home", "", "wallet home directory; keys live in DIR/keys (default $"+envHome+", else ~/.trellis)")
+}
+
+// homeDir resolves -home: the flag, else $TRELLIS_HOME, else ~/.trellis.
+func homeDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if h := os.Getenv(envHome); h != "" {
+		return h, nil
+	}
+	u, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home directory (%v): pass -home DIR or set %s", err, envHome)
+	}
+	return filepath.Join(u, ".trellis"), nil
+}
+
+func openKeystore(home string) (*keystore.Keystore, error) {
+	h, err := homeDir(home)
+	if err != nil {
+		return nil, err
+	}
+	return keystore.Open(filepath.Join(h, "keys"), keystoreOptions...)
+}
+
+// errNoTerminal: no passphrase can be asked for.
+var errNoTerminal = errors.New("no passphrase: " + envPassphrase + " is not set and stdin is not a terminal to ask on; set " + envPassphrase + " to pass one from a script")
+
+// readPassphrase returns $TRELLIS_PASSPHRASE if it is set, or asks on the
+// terminal without echo; confirm asks twice (for a new key).
+func readPassphrase(stderr io.Writer, prompt string, confirm bool) (string, error) {
+	if p, ok := os.LookupEnv(envPassphrase); ok {
+		return p, nil
+	}
+	if !term.IsTerminal(stdinFd) {
+		return "", errNoTerminal
+	}
+	p, err := askHidden(stderr, prompt+": ")
+	if err != nil || !confirm {
+		return p, err
+	}
+	again, err := askHidden(stderr, "Repeat the passphrase: ")
+	if err != nil {
+		return "", err
+	}
+	if again != p {
+		return "", errors.New("the passphrases do not match")
+	}
+	return p, nil
+}
+
+// askHidden reads one line from the terminal with echo off, restoring the
+// terminal if the user interrupts.
+func askHidden(stderr io.Writer, prompt string) (string, error) {
+	state, err := term.GetState(stdinFd)
+	if err != nil {
+		return "", fmt.Errorf("reading the passphrase: %w", err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	done := make(chan struct{})
+	defer func() { signal.Stop(sig); close(done) }()
+	go func() {
+		select {
+		case <-sig:
+			_ = term.Restore(stdinFd, state)
+			fmt.Fprintln(stderr)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	fmt.Fprint(stderr, prompt)
+	b, err := term.ReadPassword(stdinFd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the passphrase: %w", err)
+	}
+	return string(b), nil
+}
+
+// newPassphrase asks for the passphrase of a key being created.
+func newPassphrase(stderr io.Writer, name string) (string, error) {
+	p, err := readPassphrase(stderr, fmt.Sprintf("New passphrase for key %s", name), true)
+	if err != nil {
+		return "", err
+	}
+	if p == "" {
+		return "", errors.New("the passphrase is empty: a key file is only as safe as its passphrase")
+	}
+	return p, nil
+}
+
+// unlockKey asks for name's passphrase and decrypts it; on a terminal it
+// allows three tries.
+func unlockKey(ks *keystore.Keystore, name string, stderr io.Writer) (ed25519.PrivateKey, error) {
+	_, fromEnv := os.LookupEnv(envPassphrase)
+	for try := 1; ; try++ {
+		p, err := readPassphrase(stderr, fmt.Sprintf("Passphrase for key %s", name), false)
+		if err != nil {
+			return nil, err
+		}
+		priv, err := ks.Unlock(name, p)
+		if err == nil || !errors.Is(err, keystore.ErrWrongPassphrase) || fromEnv || try == 3 {
+			return priv, err
+		}
+		fmt.Fprintln(stderr, "wrong passphrase, try again")
+	}
+}
+
+// resolveAddress reads an address ("0x" and 64 hex digits) or the name of a
+// key in the keystore.
+func resolveAddress(home, s string) (account.Address, error) {
+	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if len(h) != len(s) || len(h) == 2*account.AddressSize {
+		return account.ParseAddress(s)
+	}
+	if keystore.CheckName(s) != nil {
+		return account.Address{}, fmt.Errorf("%q is neither an address (0x and 64 hex digits) nor a key name", s)
+	}
+	ks, err := openKeystore(home)
+	if err != nil {
+		return account.Address{}, err
+	}
+	info, err := ks.Show(s)
+	if err != nil {
+		return account.Address{}, err
+	}
+	return info.Address, nil
+}
+
+func cmdKeys(args []string, stdout, stderr io.Writer) int {
+	sub := map[string]func([]string, io.Writer, io.Writer) int{"new": keysNew, "list": keysList, "show": keysShow, "import": keysImport}
+	if len(args) == 0 || sub[args[0]] == nil {
+		fmt.Fprint(stderr, `Usage:
+  trellis keys new NAME [-home DIR]                 create a key (asks for a passphrase twice)
+  trellis keys list [-home DIR] [-json]             list the keys
+  trellis keys show NAME [-home DIR] [-json]        print a key's address and public key
+  trellis keys import NAME -file FILE [-home DIR]   import an ed25519 private key
+
+Keys are stored encrypted in DIR/keys (DIR: -home, else $TRELLIS_HOME, else ~/.trellis).
+The passphrase is read from $TRELLIS_PASSPHRASE if set, else asked on the terminal.
+Run 'trellis keys <command> -h' for examples.
+`)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return 0
+		}
+		return 2
+	}
+	return sub[args[0]](args[1:], stdout, stderr)
+}
+
+// walletFlags returns a flag set whose usage ends with an example.
+func walletFlags(name, usageLine, example string, stderr io.Writer) *flag.FlagSet {
+	fs := newFlags(name, usageLine, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: trellis %s\n\nFlags:\n", usageLine)
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExample:\n%s\n", example)
+	}
+	return fs
+}
+
+// oneName parses flags around exactly one positional NAME.
+func oneName(fs *flag.FlagSet, args []string) (string, int, bool) {
+	pos, extra, code, ok := parseMixed(fs, args)
+	if !ok {
+		return "", code, false
+	}
+	if len(pos) != 1 || len(extra) > 0 {
+		fs.Usage()
+		return "", 2, false
+	}
+	return pos[0], 0, true
+}
+
+func keysNew(args []string, stdout, stderr io.Writer) int {
+	fs := walletFlags("keys new", "keys new NAME [-home DIR]",
+		"  trellis keys new alice\n  TRELLIS_PASSPHRASE=... trellis keys new -home ./wallet bot-1   # from a script", stderr)
+	home := homeFlag(fs)
+	name, code, ok := oneName(fs, args)
+	if !ok {
+		return code
+	}
+	if err := keystore.CheckName(name); err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	ks, err := openKeystore(*home)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	if _, err := ks.Show(name); err == nil {
+		return walletError(stderr, "%v: %q in %s", keystore.ErrExists, name, ks.Dir())
+	}
+	pass, err := newPassphrase(stderr, name)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	info, err := ks.New(name, pass)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	fmt.Fprintf(stdout, "created key %s\n", name)
+	printKey(stdout, info)
+	fmt.Fprintln(stdout, "Back up the key file and its passphrase: neither can be recovered.")
+	return 0
+}
+
+func printKey(w io.Writer, info keystore.Info) {
+	fmt.Fprintf(w, "name:       %s\naddress:    %s\npublic key: 0x%s\nfile:       %s\n",
+		info.Name, info.Address, hex.EncodeToString(info.PublicKey), info.Path)
+}
+
+// keyJSON is a key as -json prints it.
+type keyJSON struct {
+	Name      string          `json:"name"`
+	Address   account.Address `json:"address"`
+	PublicKey string          `json:"publicKey"`
+	File      string          `json:"file"`
+}
+
+func toKeyJSON(i keystore.Info) keyJSON {
+	return keyJSON{Name: i.Name, Address: i.Address, PublicKey: "0x" + hex.EncodeToString(i.PublicKey), File: i.Path}
+}
+
+func printJSON(w io.Writer, v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		fmt.Fprintf(w, "error: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(w, "%s\n", b)
+	return 0
+}
+
+func keysList(args []string, stdout, stderr io.Writer) int {
+	fs := walletFlags("keys list", "keys list [-home DIR] [-json]", "  trellis keys list\n  trellis keys list -home ./wallet -json", stderr)
+	home := homeFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, extra, code, ok := parseMixed(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 || len(extra) > 0 {
+		fs.Usage()
+		return 2
+	}
+	ks, err := openKeystore(*home)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	infos, lerr := ks.List()
+	if *asJSON {
+		out := make([]keyJSON, len(infos))
+		for i, info := range infos {
+			out[i] = toKeyJSON(info)
+		}
+		printJSON(stdout, out)
+	} else if len(infos) == 0 && lerr == nil {
+		fmt.Fprintf(stdout, "no keys in %s; create one with: trellis keys new NAME\n", ks.Dir())
+	} else if len(infos) > 0 {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tADDRESS")
+		for _, info := range infos {
+			fmt.Fprintf(tw, "%s\t%s\n", info.Name, info.Address)
+		}
+		tw.Flush()
+	}
+	if lerr != nil {
+		return walletError(stderr, "%v", lerr)
+	}
+	return 0
+}
+
+func keysShow(args []string, stdout, stderr io.Writer) int {
+	fs := walletFlags("keys show", "keys show NAME [-home DIR] [-json]", "  trellis keys show alice", stderr)
+	home := homeFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	name, code, ok := oneName(fs, args)
+	if !ok {
+		return code
+	}
+	ks, err := openKeystore(*home)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	info, err := ks.Show(name)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, toKeyJSON(info))
+	}
+	printKey(stdout, info)
+	return 0
+}
+
+func keysImport(args []string, stdout, stderr io.Writer) int {
+	fs := walletFlags("keys import", "keys import NAME -file FILE [-home DIR]",
+		"  trellis keys import validator -file ./node/keys/node_key.json\n"+
+			"  trellis keys import bob -file bob.hex   # 32-byte seed or 64-byte private key in hex", stderr)
+	home := homeFlag(fs)
+	file := fs.String("file", "", "the private key: an ed25519 key file written by `trellis init`, or hex of a 32-byte seed or 64-byte private key; - reads stdin")
+	name, code, ok := oneName(fs, args)
+	if !ok {
+		return code
+	}
+	if *file == "" {
+		fs.Usage()
+		return 2
+	}
+	if err := keystore.CheckName(name); err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	priv, err := readPrivateKey(*file)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	ks, err := openKeystore(*home)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	if _, err := ks.Show(name); err == nil {
+		return walletError(stderr, "%v: %q in %s", keystore.ErrExists, name, ks.Dir())
+	}
+	pass, err := newPassphrase(stderr, name)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	info, err := ks.Import(name, priv, pass)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	fmt.Fprintf(stdout, "imported key %s\n", name)
+	printKey(stdout, info)
+	fmt.Fprintf(stdout, "The key is now stored encrypted; delete %s once you no longer need it in clear.\n", *file)
+	return 0
+}
+
+// readPrivateKey reads an ed25519 private key from a `trellis init` key
+// file ({"type":"ed25519","private_key": hex seed}) or from hex text.
+func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(bufio.NewReader(os.Stdin), 64<<10))
+		path = "stdin"
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(data))
+	if strings.HasPrefix(text, "{") {
+		var kf struct {
+			Type       string `json:"type"`
+			PrivateKey string `json:"private_key"`
+		}
+		if err := json.Unmarshal([]byte(text), &kf); err != nil {
+			return nil, fmt.Errorf("%s: not a key file: %v", path, err)
+		}
+		if kf.Type != "ed25519" {
+			return nil, fmt.Errorf("%s holds a %q key; only ed25519 account keys can be imported", path, kf.Type)
+		}
+		text = kf.PrivateKey
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(text, "0x"), "0X"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: the private key is not hex: %v", path, err)
+	}
+	defer clear(b)
+	switch len(b) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(b), nil
+	case ed25519.PrivateKeySize:
+		priv := ed25519.NewKeyFromSeed(b[:ed25519.SeedSize])
+		if !priv.Equal(ed25519.PrivateKey(b)) {
+			return nil, fmt.Errorf("%s: the private key's public half does not match its seed", path)
+		}
+		return priv, nil
+	}
+	return nil, fmt.Errorf("%s: the private key is %d bytes, want a %d-byte seed or a %d-byte key", path, len(b), ed25519.SeedSize, ed25519.PrivateKeySize)
+}

@@ -24,6 +24,7 @@ const (
 	DefaultDataDir        = "data"
 	DefaultChainID        = "trellis-dev"
 	DefaultPluginDir      = "bin"
+	DefaultGenesis        = "genesis.json"
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "text"
 	DefaultListen         = "/ip4/127.0.0.1/tcp/26656"
@@ -118,9 +119,14 @@ type Node struct {
 	ChainID   string
 	DataDir   string // absolute
 	PluginDir string // absolute
-	LogLevel  string // trace, debug, info, warn or error
-	LogFormat string // text or json
-	DeclRange hcl.Range
+	// Genesis is the genesis file (absolute). GenesisSet says whether the
+	// file set node.genesis: without it a missing default file means a
+	// node with no ledger (plugins only), with it a missing file is an error.
+	Genesis    string
+	GenesisSet bool
+	LogLevel   string // trace, debug, info, warn or error
+	LogFormat  string // text or json
+	DeclRange  hcl.Range
 }
 
 // Network is the `network {}` block.

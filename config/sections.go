@@ -13,7 +13,7 @@ import (
 
 var sectionSchemas = map[string]*hcl.BodySchema{
 	"node": {Attributes: []hcl.AttributeSchema{
-		{Name: "name"}, {Name: "data_dir"}, {Name: "chain_id"}, {Name: "plugin_dir"}, {Name: "log_level"}, {Name: "log_format"},
+		{Name: "name"}, {Name: "data_dir"}, {Name: "chain_id"}, {Name: "plugin_dir"}, {Name: "genesis"}, {Name: "log_level"}, {Name: "log_format"},
 	}},
 	"network": {Attributes: []hcl.AttributeSchema{
 		{Name: "listen"}, {Name: "bootstrap"}, {Name: "max_peers"},
@@ -124,10 +124,14 @@ func (d *decoder) decodeSections(blocks hcl.Blocks) {
 	b.str("chain_id", &n.ChainID, checkName("chain id"))
 	b.str("data_dir", &dataDir, checkPath)
 	b.str("plugin_dir", &pluginDir, checkPath)
+	genesisPath := DefaultGenesis
+	b.str("genesis", &genesisPath, checkPath)
+	_, n.GenesisSet = c.ranges["node.genesis"]
 	b.str("log_level", &n.LogLevel, checkOneOf("log level", LogLevels))
 	b.str("log_format", &n.LogFormat, checkOneOf("log format", LogFormats))
 	n.DataDir = resolve(c.Dir, dataDir)
 	n.PluginDir = resolve(c.Dir, pluginDir)
+	n.Genesis = resolve(c.Dir, genesisPath)
 
 	net := &c.Network
 	net.Listen, net.Bootstrap, net.MaxPeers = []string{DefaultListen}, []string{}, DefaultMaxPeers

@@ -79,9 +79,17 @@ func (m *Mempool) Subscribe() (<-chan Event, func()) {
 // because a subscriber's buffer was full.
 func (m *Mempool) LostEvents() uint64 { return m.lostEvents.Load() }
 
-// emit delivers ev to every subscriber without blocking. m.mu must be held
-// for writing.
-func (m *Mempool) emit(ev Event) {
+// emit delivers an event to every subscriber without blocking; reason (nil
+// for none) is only called when someone listens. m.mu must be held for
+// writing.
+func (m *Mempool) emit(h tx.Hash, kind EventKind, reason func() string) {
+	if len(m.subs) == 0 {
+		return
+	}
+	ev := Event{Hash: h, Kind: kind}
+	if reason != nil {
+		ev.Reason = reason()
+	}
 	for _, ch := range m.subs {
 		select {
 		case ch <- ev:

@@ -375,12 +375,16 @@ func (m *Mempool) admit(t *tx.Tx) error {
 	m.reindex(s)
 
 	for _, v := range victims {
-		m.emit(Event{Hash: v.hash, Kind: Evicted, Reason: fmt.Sprintf("pool full: evicted (tip %d, sender %s nonce %d) for %s paying tip %d", v.tip, v.sender.addr, v.nonce, h, e.tip)})
+		m.emit(v.hash, Evicted, func() string {
+			return fmt.Sprintf("pool full: evicted (tip %d, sender %s nonce %d) for %s paying tip %d", v.tip, v.sender.addr, v.nonce, h, e.tip)
+		})
 	}
 	if old != nil {
-		m.emit(Event{Hash: old.hash, Kind: Replaced, Reason: fmt.Sprintf("replaced by %s (max fee %d → %d, tip %d → %d)", h, old.tx.MaxFeePerGas, t.MaxFeePerGas, old.tip, e.tip)})
+		m.emit(old.hash, Replaced, func() string {
+			return fmt.Sprintf("replaced by %s (max fee %d → %d, tip %d → %d)", h, old.tx.MaxFeePerGas, t.MaxFeePerGas, old.tip, e.tip)
+		})
 	}
-	m.emit(Event{Hash: h, Kind: Added})
+	m.emit(h, Added, nil)
 	return nil
 }
 
@@ -560,11 +564,12 @@ func (m *Mempool) Remove(hashes []tx.Hash) {
 		s := e.sender
 		i, _ := s.find(e.nonce)
 		for _, d := range m.drop(s, i) {
-			reason := "removed"
-			if d != e {
-				reason = fmt.Sprintf("nonce gap: nonce %d of sender %s was removed", e.nonce, s.addr)
-			}
-			m.emit(Event{Hash: d.hash, Kind: Dropped, Reason: reason})
+			m.emit(d.hash, Dropped, func() string {
+				if d == e {
+					return "removed"
+				}
+				return fmt.Sprintf("nonce gap: nonce %d of sender %s was removed", e.nonce, s.addr)
+			})
 		}
 	}
 }
@@ -584,7 +589,9 @@ func (m *Mempool) Update(st State) {
 		s.nonce, s.balance = st.Account(s.addr)
 		lo, _ := s.find(s.nonce)
 		for _, d := range m.dropRange(s, 0, lo) {
-			m.emit(Event{Hash: d.hash, Kind: Dropped, Reason: fmt.Sprintf("nonce %d below state nonce %d of sender %s: included or replayed", d.nonce, s.nonce, s.addr)})
+			m.emit(d.hash, Dropped, func() string {
+				return fmt.Sprintf("nonce %d below state nonce %d of sender %s: included or replayed", d.nonce, s.nonce, s.addr)
+			})
 		}
 		if s.cost <= s.balance {
 			continue
@@ -596,7 +603,9 @@ func (m *Mempool) Update(st State) {
 			cut++
 		}
 		for _, d := range m.drop(s, cut) {
-			m.emit(Event{Hash: d.hash, Kind: Dropped, Reason: fmt.Sprintf("unaffordable: sender %s balance %d covers only its first %d pending transactions (max cost %d)", s.addr, s.balance, cut, sum)})
+			m.emit(d.hash, Dropped, func() string {
+				return fmt.Sprintf("unaffordable: sender %s balance %d covers only its first %d pending transactions (max cost %d)", s.addr, s.balance, cut, sum)
+			})
 		}
 	}
 }

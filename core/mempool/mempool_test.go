@@ -651,7 +651,7 @@ func TestSubscribe(t *testing.T) {
 	// The slow subscriber holds one event; fill its buffer and overflow it.
 	m.mu.Lock()
 	for i := 0; i < EventBuffer+10; i++ {
-		m.emit(Event{Kind: Dropped, Reason: "test"})
+		m.emit(tx.Hash{}, Dropped, func() string { return "test" })
 	}
 	m.mu.Unlock()
 	if n := m.LostEvents(); n != 11 {

@@ -25,6 +25,33 @@
 //     AddBatch verifies on all cores (tx.CheckAll) before taking the pool's
 //     lock, hashes in parallel too, and skips verifying what it already holds.
 //
+// Admission, in this order (each rejection names the numbers involved):
+//
+//  1. ErrKnown: the pool holds a transaction with the same hash (checked
+//     first, so a re-broadcast costs no signature check).
+//  2. stateless: tx.CheckStateless (chain id, gas, fees, amount, overflow,
+//     signature) and the encoded size; the tx sentinels pass through.
+//  3. ErrNonceTooLow: nonce below the sender's state nonce.
+//  4. Same nonce as a pending transaction: a replacement. It must raise the
+//     max fee and the tip each by PriceBump percent, rounded up, and by at
+//     least 1, else ErrUnderpriced. It replaces in place.
+//  5. Otherwise the nonce must be the next expected one (state nonce plus
+//     contiguous pending count), else ErrNonceGap; and the sender must have
+//     fewer than MaxPerSender pending, else ErrSenderLimit.
+//  6. ErrInsufficientFunds: the balance is below the summed tx.MaxCost of
+//     the sender's pending transactions with this one included. For the
+//     usual new nonce, appended last, those are the pending ones up to and
+//     including it; a replacement (or a nonce restored below later ones
+//     after a reorg) also counts the later nonces, so admission never makes
+//     a pending transaction unaffordable.
+//  7. Capacity: if MaxTxs or MaxBytes would be exceeded, the lowest-tip last
+//     transaction of another sender is evicted while the newcomer's tip
+//     (MaxPriorityFeePerGas) is strictly higher; among equal tips the latest
+//     arrival goes first. If the newcomer does not pay more, the error wraps
+//     ErrUnderpriced and ErrPoolFull and nothing is evicted; if nothing can
+//     be evicted (only the newcomer's own sender is pooled, or the
+//     transaction alone exceeds MaxBytes), ErrPoolFull.
+//
 // Every rejection wraps one of this package's sentinels (or a tx sentinel
 // for stateless failures) and says the concrete numbers. Subscribers see
 // added, replaced, evicted and dropped transactions; a subscriber that falls

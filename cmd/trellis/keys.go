@@ -45,7 +45,7 @@ func walletError(stderr io.Writer, format string, a ...any) int {
 
 // homeFlag adds -home to fs.
 func homeFlag(fs *flag.FlagSet) *string {
-	return fs.String("home", "", "wallet home directory; keys live in DIR/keys (default $"+envHome+", else ~/.trellis)")
+	return fs.String("home", "", "wallet home `DIR`; keys live in DIR/keys (default $"+envHome+", else ~/.trellis)")
 }
 
 // homeDir resolves -home: the flag, else $TRELLIS_HOME, else ~/.trellis.
@@ -347,7 +347,7 @@ func keysImport(args []string, stdout, stderr io.Writer) int {
 		"  trellis keys import validator -file ./node/keys/node_key.json\n"+
 			"  trellis keys import bob -file bob.hex   # 32-byte seed or 64-byte private key in hex", stderr)
 	home := homeFlag(fs)
-	file := fs.String("file", "", "the private key: an ed25519 key file written by `trellis init`, or hex of a 32-byte seed or 64-byte private key; - reads stdin")
+	file := fs.String("file", "", "`FILE` holding the private key: an ed25519 key file written by 'trellis init', or hex of a 32-byte seed or 64-byte private key; - reads stdin")
 	name, code, ok := oneName(fs, args)
 	if !ok {
 		return code

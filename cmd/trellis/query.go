@@ -45,7 +45,7 @@ type queryFlags struct {
 
 func addQueryFlags(fs *flag.FlagSet) queryFlags {
 	return queryFlags{
-		node:    fs.String("node", defaultNode, "JSON-RPC URL of the node"),
+		node:    fs.String("node", defaultNode, "JSON-RPC `URL` of the node"),
 		asJSON:  fs.Bool("json", false, "print the node's JSON object"),
 		timeout: fs.Duration("timeout", callTimeout, "how long to wait for the node's answer"),
 	}

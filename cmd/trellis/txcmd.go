@@ -109,14 +109,14 @@ type txFlags struct {
 func newTxFlags(name, usageLine, example string, stderr io.Writer) *txFlags {
 	f := &txFlags{fs: walletFlags(name, usageLine, example, stderr)}
 	fs := f.fs
-	f.from = fs.String("from", "", "name of the wallet key that signs and pays (required)")
-	fs.Var(&f.amount, "amount", "amount in base units, a plain integer (required)")
+	f.from = fs.String("from", "", "`NAME` of the wallet key that signs and pays (required)")
+	fs.Var(&f.amount, "amount", "amount `N` in base units, a plain integer (required)")
 	f.home = homeFlag(fs)
-	f.node = fs.String("node", defaultNode, "JSON-RPC URL of the node")
-	fs.Var(&f.nonce, "nonce", "transaction nonce (default: the account's pending nonce from the node)")
-	fs.Var(&f.gasLimit, "gas-limit", "gas limit (default: the gas this type of transaction uses)")
-	fs.Var(&f.maxFee, "max-fee", "max fee per gas (default: the node's fee quote)")
-	fs.Var(&f.tip, "tip", "max priority fee per gas (default: the node's fee quote)")
+	f.node = fs.String("node", defaultNode, "JSON-RPC `URL` of the node")
+	fs.Var(&f.nonce, "nonce", "transaction `nonce` (default: the account's pending nonce from the node)")
+	fs.Var(&f.gasLimit, "gas-limit", "`gas` limit (default: the gas this type of transaction uses)")
+	fs.Var(&f.maxFee, "max-fee", "max `fee` per gas (default: the node's fee quote)")
+	fs.Var(&f.tip, "tip", "max priority `fee` per gas (default: the node's fee quote)")
 	f.wait = fs.Bool("wait", true, "wait for the transaction to be included and print its receipt")
 	f.timeout = fs.Duration("timeout", 2*time.Minute, "how long to wait for inclusion")
 	return f
@@ -146,7 +146,7 @@ func txTransfer(args []string, stdout, stderr io.Writer) int {
 	f := newTxFlags("tx transfer", "tx transfer -from NAME -to ADDR|NAME -amount N [flags]",
 		"  trellis tx transfer -from alice -to 0x2a…(64 hex digits) -amount 1000000\n"+
 			"  trellis tx transfer -from alice -to bob -amount 5000 -tip 2 -wait=false", stderr)
-	to := f.fs.String("to", "", "recipient: an address, or the name of a wallet key (required)")
+	to := f.fs.String("to", "", "`ADDR|NAME` of the recipient: an address or a wallet key name (required)")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -168,7 +168,7 @@ func txBond(args []string, stdout, stderr io.Writer) int {
 	f := newTxFlags("tx bond", "tx bond -from NAME -amount N [-bls-key FILE] [flags]",
 		"  trellis tx bond -from validator -amount 1000000 -bls-key ./node/keys/validator_bls_key.json   # first bond: registers\n"+
 			"  trellis tx bond -from validator -amount 500000                                                  # later bonds", stderr)
-	blsKey := f.fs.String("bls-key", "", "BLS validator key file (validator_bls_key.json from `trellis init`); required for the first bond, which registers the validator")
+	blsKey := f.fs.String("bls-key", "", "BLS validator key `FILE` (validator_bls_key.json from 'trellis init'); required for the first bond, which registers the validator")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -206,7 +206,7 @@ func txUnbond(args []string, stdout, stderr io.Writer) int {
 	f := newTxFlags("tx unbond", "tx unbond -from NAME [-validator ADDR|NAME] -amount N [flags]",
 		"  trellis tx unbond -from alice -validator 0x2a…(64 hex digits) -amount 1000   # undelegate\n"+
 			"  trellis tx unbond -from validator -amount 1000                           # own bond", stderr)
-	val := f.fs.String("validator", "", "validator the stake is bonded to: an address or wallet key name (default: the sender's own bond)")
+	val := f.fs.String("validator", "", "validator the stake is bonded to: an `ADDR|NAME` (default: the sender's own bond)")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -229,7 +229,7 @@ func txUnbond(args []string, stdout, stderr io.Writer) int {
 func txDelegate(args []string, stdout, stderr io.Writer) int {
 	f := newTxFlags("tx delegate", "tx delegate -from NAME -validator ADDR|NAME -amount N [flags]",
 		"  trellis tx delegate -from alice -validator 0x2a…(64 hex digits) -amount 250000", stderr)
-	val := f.fs.String("validator", "", "validator to delegate to: an address or wallet key name (required)")
+	val := f.fs.String("validator", "", "validator to delegate to: an `ADDR|NAME` (required)")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}

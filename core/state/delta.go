@@ -37,8 +37,14 @@ type Delta struct {
 	noAddr   map[account.Address]bool // addresses whose creation was reverted
 	globals  account.Globals
 	old0     account.Globals
-	queue    map[QueueKey]bool // true: added, false: deleted
+	queue    map[QueueKey]queueOp
 }
+
+// queueOp is what a delta did to one queue key: the first and the last
+// operation (true: added, false: deleted). Under the QueueAdd/QueueDel
+// contract the first one tells whether the base held the key, so a key
+// added and deleted again (or the reverse) is no change at all.
+type queueOp struct{ first, last bool }
 
 // NewDelta returns an empty delta over base.
 func NewDelta(base Reader) *Delta {
@@ -49,7 +55,7 @@ func NewDelta(base Reader) *Delta {
 		old:      make(map[account.Index][]byte),
 		addrs:    make(map[account.Address]account.Index),
 		noAddr:   make(map[account.Address]bool),
-		queue:    make(map[QueueKey]bool),
+		queue:    make(map[QueueKey]queueOp),
 	}
 }
 
@@ -91,9 +97,9 @@ func (d *Delta) Due(height uint64) ([]account.Index, error) {
 	for _, i := range base {
 		set[i] = true
 	}
-	for k, add := range d.queue {
+	for k, op := range d.queue {
 		if k.Release == height {
-			set[k.Index] = add
+			set[k.Index] = op.last
 		}
 	}
 	out := make([]account.Index, 0, len(set))
@@ -159,14 +165,23 @@ func (d *Delta) Create(addr account.Address) (account.Index, *account.Account, e
 	return idx, a, nil
 }
 
-// QueueAdd records that idx has unbonding released at height release.
-func (d *Delta) QueueAdd(release uint64, idx account.Index) {
-	d.queue[QueueKey{release, idx}] = true
-}
+// QueueAdd records that idx has unbonding released at height release. The
+// key must be absent from the base, or deleted earlier in this delta (or
+// added earlier in it: adding twice is one add); execution keeps this, as
+// a release height is always later than the base's.
+func (d *Delta) QueueAdd(release uint64, idx account.Index) { d.queueOp(QueueKey{release, idx}, true) }
 
-// QueueDel removes a queue entry.
-func (d *Delta) QueueDel(release uint64, idx account.Index) {
-	d.queue[QueueKey{release, idx}] = false
+// QueueDel removes a queue entry. The key must be in the base, or added
+// earlier in this delta (as Due returns it).
+func (d *Delta) QueueDel(release uint64, idx account.Index) { d.queueOp(QueueKey{release, idx}, false) }
+
+func (d *Delta) queueOp(k QueueKey, add bool) {
+	op, ok := d.queue[k]
+	if !ok {
+		op.first = add
+	}
+	op.last = add
+	d.queue[k] = op
 }
 
 // Changeset returns what the delta changed, relative to its base, in
@@ -185,9 +200,14 @@ func (d *Delta) Changeset() *Changeset {
 		c.Changes = append(c.Changes, Change{Index: idx, Old: old, New: nw})
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(d.queue), cmpQueue) {
-		if d.queue[k] {
+		switch op := d.queue[k]; {
+		case op.first != op.last:
+			// Added then deleted, or deleted then added: the base's
+			// value stands. Recording the last operation would make the
+			// reverse changeset invent or drop a base entry.
+		case op.last:
 			c.QueueAdd = append(c.QueueAdd, k)
-		} else {
+		default:
 			c.QueueDel = append(c.QueueDel, k)
 		}
 	}
@@ -223,10 +243,10 @@ func (d *Delta) Apply(c *Changeset) error {
 		d.accounts[ch.Index] = a
 	}
 	for _, k := range c.QueueAdd {
-		d.queue[k] = true
+		d.queueOp(k, true)
 	}
 	for _, k := range c.QueueDel {
-		d.queue[k] = false
+		d.queueOp(k, false)
 	}
 	return nil
 }

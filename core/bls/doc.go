@@ -47,6 +47,11 @@
 // same rules, so Verify does not repeat the subgroup checks. The zero values
 // of PublicKey and Signature are the identity and are rejected by Verify.
 //
+// Signing is deterministic: one key gives one signature per message, so a
+// signature hashed to bytes also serves as a verifiable random output (the
+// longest-chain plugin's leader lottery). Every function is safe for
+// concurrent use.
+//
 // Scalar multiplication in gnark-crypto is not constant time. Signing runs
 // in the validator's own process on its own key, where timing is observable
 // only coarsely over the network; a node that needs hardened signing should

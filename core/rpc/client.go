@@ -68,7 +68,9 @@ func DialContext(ctx context.Context, rawURL string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpc: dial %q: %w", rawURL, err)
 	}
-	c := &Client{hc: &http.Client{}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64 // keep connections of concurrent callers alive
+	c := &Client{hc: &http.Client{Transport: tr}}
 	switch u.Scheme {
 	case "http", "https":
 		c.httpURL = u.String()

@@ -462,3 +462,11 @@ func (c *Chain) changeset(h block.Hash) (*state.Changeset, error) {
 	})
 	return cs, err
 }
+
+// SetPool sets the mempool after Open (the pool reads the chain's state).
+// Call it before the chain is used.
+func (c *Chain) SetPool(p Pool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.Pool = p
+}

@@ -15,9 +15,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/hostsvc"
+	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/store"
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 )
@@ -47,6 +50,11 @@ type Node struct {
 	metrics     *http.Server
 	metricsAddr net.Addr
 
+	chain   *chain.Chain     // nil without a genesis
+	pool    *mempool.Mempool // nil without a genesis
+	rpc     *rpc.Server
+	rpcAddr net.Addr
+
 	mu      sync.Mutex
 	plugins map[string]*plugin.Supervisor // by kind
 	started time.Time
@@ -71,6 +79,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return n, n.storageDiag(err)
 	}
 	n.svc = &hostsvc.Services{DB: n.db, Metrics: n.reg, Bus: n.bus, ChainID: cfg.Node.ChainID}
+	if err := n.openLedger(); err != nil {
+		return n, err
+	}
 	if cfg.Metrics.Enabled {
 		if err := n.serveMetrics(); err != nil {
 			return n, err
@@ -92,6 +103,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		n.mu.Unlock()
 		st := s.Status()
 		n.log.Info("plugin ready", "plugin", st.Plugin, "pid", st.Pid, "took", time.Since(t0).Round(time.Millisecond))
+	}
+	if n.chain != nil && cfg.RPC.Enabled {
+		if err := n.serveRPC(ctx); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
@@ -120,6 +136,9 @@ func (n *Node) supervise(ctx context.Context, p *config.Plugin) (*plugin.Supervi
 		Services:       n.services,
 		HealthInterval: n.opts.HealthInterval,
 		Logger:         n.log,
+	}
+	if p.Kind == config.KindConsensus && n.chain != nil {
+		opts.Ready, opts.Stopping = n.startConsensus, n.stopConsensus
 	}
 	if p.Fallback != "" {
 		fp := n.cfg.Plugin(p.Kind, p.Fallback)
@@ -272,6 +291,9 @@ func (n *Node) recordPluginMetrics() {
 // Stop stops plugins in reverse start order, then the endpoint and the
 // store. It is bounded by ctx and safe to call more than once.
 func (n *Node) Stop(ctx context.Context) {
+	if n.rpc != nil {
+		n.rpc.Close()
+	}
 	for i := len(startOrder) - 1; i >= 0; i-- {
 		n.mu.Lock()
 		s := n.plugins[startOrder[i]]

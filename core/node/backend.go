@@ -1,0 +1,227 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/mempool"
+	"github.com/trellis-chain/trellis/core/rpc"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
+)
+
+// backend answers the user API from the chain, the mempool and the fee
+// plugin.
+type backend struct{ n *Node }
+
+func (b backend) ChainID() string { return b.n.chain.ChainID() }
+
+func (b backend) SubmitTx(_ context.Context, raw []byte) (tx.Hash, error) {
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return tx.Hash{}, err
+	}
+	if err := b.n.pool.Add(t); err != nil {
+		return t.Hash(), err
+	}
+	return t.Hash(), nil
+}
+
+var finalityRPC = map[chain.Finality]rpc.Finality{
+	chain.Pending: rpc.FinalityPending, chain.Canonical: rpc.FinalityCanonical, chain.Final: rpc.FinalityFinal,
+}
+
+var txStatusRPC = map[chain.Finality]rpc.TxStatus{
+	chain.Canonical: rpc.TxIncluded, chain.Final: rpc.TxFinal,
+}
+
+func (b backend) Tx(_ context.Context, h tx.Hash) (*rpc.TxResult, error) {
+	c := b.n.chain
+	loc, ok, err := c.TxLocation(h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if t, ok := b.n.pool.Get(h); ok {
+			return &rpc.TxResult{Tx: t, Status: rpc.TxPending}, nil
+		}
+		return nil, fmt.Errorf("%w: transaction %s", rpc.ErrNotFound, h)
+	}
+	blk, err := c.BlockByHash(loc.Block)
+	if err != nil {
+		return nil, err
+	}
+	rcpts, err := c.Receipts(loc.Block)
+	if err != nil {
+		return nil, err
+	}
+	if loc.Index >= len(blk.Txs) || loc.Index >= len(rcpts) {
+		return nil, fmt.Errorf("%w: transaction %s indexed at %d of %d", chain.ErrCorrupt, h, loc.Index, len(blk.Txs))
+	}
+	bh := loc.Block
+	st := txStatusRPC[c.FinalityOf(&blk.Header)]
+	if st == "" {
+		st = rpc.TxIncluded
+	}
+	return &rpc.TxResult{Tx: blk.Txs[loc.Index], Status: st, BlockHash: &bh, Height: blk.Header.Height, Index: loc.Index, Receipt: rcpts[loc.Index]}, nil
+}
+
+func (b backend) Account(_ context.Context, addr account.Address) (*rpc.AccountResult, error) {
+	c := b.n.chain
+	head, _ := c.Head()
+	res := &rpc.AccountResult{Address: addr, Height: head.Header.Height, PendingNonce: b.n.pool.PendingNonce(addr)}
+	idx, a, err := state.AccountAt(c.State(), addr)
+	switch {
+	case errors.Is(err, state.ErrNoAccount):
+		res.Account.Address = addr
+		return res, nil
+	case err != nil:
+		return nil, err
+	}
+	res.Exists, res.Index, res.Account = true, uint32(idx), *a
+	return res, nil
+}
+
+func (b backend) Block(_ context.Context, ref rpc.BlockRef) (*rpc.BlockResult, error) {
+	c := b.n.chain
+	var blk *block.Block
+	var err error
+	switch {
+	case ref.Hash != nil:
+		blk, err = c.BlockByHash(*ref.Hash)
+	case ref.Height != nil:
+		blk, err = c.BlockByHeight(*ref.Height)
+	case ref.Tag == rpc.TagFinalized:
+		_, blk = c.Head()
+	default:
+		blk, _ = c.Head()
+	}
+	if errors.Is(err, chain.ErrUnknownBlock) {
+		return nil, fmt.Errorf("%w: block %s", rpc.ErrNotFound, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b.result(blk)
+}
+
+func (b backend) result(blk *block.Block) (*rpc.BlockResult, error) {
+	h := blk.Hash()
+	rc, err := b.n.chain.Receipts(h)
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.BlockResult{Block: blk, Hash: h, Finality: finalityRPC[b.n.chain.FinalityOf(&blk.Header)], Receipts: rc}, nil
+}
+
+func (b backend) FeeQuote(ctx context.Context, within uint32) (*rpc.FeeQuote, error) {
+	head, _ := b.n.chain.Head()
+	q, err := fees{b.n}.Quote(ctx, &feev1.QuoteRequest{Parent: &feev1.Parent{Height: head.Header.Height, BaseFee: head.Header.BaseFee,
+		GasUsed: head.Header.GasUsed, GasLimit: head.Header.GasLimit}, WithinBlocks: within})
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.FeeQuote{BaseFee: q.GetBaseFee(), MaxFeePerGas: q.GetMaxFeePerGas(), MaxPriorityFeePerGas: q.GetMaxPriorityFeePerGas()}, nil
+}
+
+// Subscribe merges chain and mempool events into the API's events: new
+// and final heads, and transaction status changes.
+func (b backend) Subscribe(ctx context.Context) (<-chan rpc.Event, error) {
+	chainEv, stopChain := b.n.chain.Subscribe()
+	poolEv, stopPool := b.n.pool.Subscribe()
+	out := make(chan rpc.Event, 1024)
+	go func() {
+		defer close(out)
+		defer stopChain()
+		defer stopPool()
+		var missed uint64
+		send := func(e rpc.Event) {
+			e.Missed = missed
+			select {
+			case out <- e:
+				missed = 0
+			default:
+				missed++
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-chainEv:
+				if !ok {
+					return
+				}
+				b.chainEvent(e, send)
+			case e, ok := <-poolEv:
+				if !ok {
+					return
+				}
+				switch e.Kind {
+				case mempool.Added:
+					send(rpc.Event{Kind: rpc.EventTxStatus, Tx: &rpc.TxEvent{Hash: e.Hash, Status: rpc.TxPending}})
+				case mempool.Replaced, mempool.Evicted:
+					send(rpc.Event{Kind: rpc.EventTxStatus, Tx: &rpc.TxEvent{Hash: e.Hash, Status: rpc.TxDropped, Reason: e.Reason}})
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (b backend) chainEvent(e chain.Event, send func(rpc.Event)) {
+	var kind rpc.EventKind
+	var st rpc.TxStatus
+	blocks := e.Applied
+	switch e.Kind {
+	case chain.EventHead:
+		kind, st = rpc.EventNewHead, rpc.TxIncluded
+	case chain.EventFinal:
+		kind, st, blocks = rpc.EventFinalized, rpc.TxFinal, []*block.Block{e.Block}
+	default:
+		return
+	}
+	r, err := b.result(e.Block)
+	if err != nil {
+		return
+	}
+	send(rpc.Event{Kind: kind, Block: r})
+	for _, blk := range blocks {
+		bh := blk.Hash()
+		rc, _ := b.n.chain.Receipts(bh)
+		for i, t := range blk.Txs {
+			ev := &rpc.TxEvent{Hash: t.Hash(), Status: st, Height: blk.Header.Height, BlockHash: &bh}
+			if i < len(rc) && rc[i].Status == block.StatusFailed {
+				ev.Reason = rc[i].Reason
+			}
+			send(rpc.Event{Kind: rpc.EventTxStatus, Tx: ev})
+		}
+	}
+}
+
+func (n *Node) serveRPC(ctx context.Context) error {
+	n.rpc = rpc.NewServer(backend{n}, rpc.Options{Logger: n.log.Named("rpc")})
+	addr, _, err := n.rpc.Start(context.WithoutCancel(ctx), n.cfg.RPC.Listen)
+	if err != nil {
+		subject := n.cfg.RPC.DeclRange
+		if r, ok := n.cfg.Range("rpc.listen"); ok {
+			subject = r
+		}
+		return &DiagnosticsError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot listen for RPC",
+			Detail: err.Error(), Subject: subject.Ptr()}}}
+	}
+	n.rpcAddr = addr
+	n.log.Info("rpc endpoint", "http", "http://"+addr.String(), "ws", "ws://"+addr.String()+"/ws")
+	return nil
+}
+
+// RPCAddr is the address of the JSON-RPC endpoint, or nil.
+func (n *Node) RPCAddr() net.Addr { return n.rpcAddr }

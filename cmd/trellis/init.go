@@ -3,25 +3,26 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
-	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
-	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/bls"
+	"github.com/trellis-chain/trellis/core/genesis"
+	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/core/plugin"
+	solo "github.com/trellis-chain/trellis/plugins/consensus-solo"
 	"github.com/trellis-chain/trellis/plugins/fee"
 )
 
@@ -29,7 +30,16 @@ import (
 // is in the plugin directory. Later plugins (consensus, prover, da) join
 // this table as they land.
 var defaultPlugins = map[string]string{
-	config.KindFee: "eip1559",
+	config.KindFee:       "eip1559",
+	config.KindConsensus: "solo",
+}
+
+// soloConfig credits the sequencer's fee share to the validator.
+func soloConfig(validator account.Address) func(*hclwrite.Body) {
+	return func(b *hclwrite.Body) {
+		b.SetAttributeValue("block_interval", cty.StringVal(solo.DefaultInterval.String()))
+		b.SetAttributeValue("proposer", cty.StringVal(validator.String()))
+	}
 }
 
 func cmdInit(args []string, stdout, stderr io.Writer) int {
@@ -102,19 +112,27 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	blsPub, err := writeBLSKey(filepath.Join(dir, "keys", "validator_bls_key.json"))
+	validator := account.FromPublicKey(nodeKey)
+	blsPub, pop, err := writeBLSKey(filepath.Join(dir, "keys", "validator_bls_key.json"))
 	if err != nil {
 		return err
 	}
-	if err := writeGenesis(filepath.Join(dir, "genesis.json"), chainID, nodeKey, blsPub); err != nil {
+	wallet, err := writeDevWallet(dir, stdout)
+	if err != nil {
+		return err
+	}
+	if err := writeGenesis(filepath.Join(dir, "genesis.json"), chainID, validator, wallet, blsPub, pop); err != nil {
 		return err
 	}
 
 	tps := make([]config.TemplatePlugin, len(plugins))
 	for i, p := range plugins {
 		tps[i] = config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
-		if p.kind == config.KindFee {
+		switch p.kind {
+		case config.KindFee:
 			tps[i].Config = feeConfig
+		case config.KindConsensus:
+			tps[i].Config = soloConfig(validator)
 		}
 	}
 	header := fmt.Sprintf("# Trellis single-node config written by `trellis init` on %s.\n"+
@@ -125,6 +143,7 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\nwrote %s\nwrote %s\n", cfgPath, filepath.Join(dir, "genesis.json"), filepath.Join(dir, "keys"))
+	fmt.Fprintf(stdout, "validator %s\nwallet %q %s (funded; use -home %s)\n", validator, devWalletName, wallet, dir)
 	for _, p := range plugins {
 		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
 	}
@@ -171,54 +190,68 @@ func writeNodeKey(path string) (ed25519.PublicKey, error) {
 	return pub, writeKeyFile(path, keyFile{Type: "ed25519", PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed())})
 }
 
-// writeBLSKey writes a BLS12-381 validator key: a secret scalar and its
-// public key in G1 (compressed), the scheme the BFT plugin's votes use.
-func writeBLSKey(path string) ([]byte, error) {
-	var sk fr.Element
-	if _, err := sk.SetRandom(); err != nil {
-		return nil, err
+// writeBLSKey writes a fresh BLS12-381 validator key and returns its
+// public key and proof of possession for the genesis file.
+func writeBLSKey(path string) (pub, pop []byte, err error) {
+	sk, err := bls.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
-	_, _, g1, _ := bls12381.Generators()
-	var pk bls12381.G1Affine
-	pk.ScalarMultiplication(&g1, sk.BigInt(new(big.Int)))
-	pkb := pk.Bytes()
-	skb := sk.Bytes()
-	return pkb[:], writeKeyFile(path, keyFile{Type: "bls12-381-g1", PublicKey: hex.EncodeToString(pkb[:]), PrivateKey: hex.EncodeToString(skb[:])})
+	if err := bls.WriteKeyFile(path, sk); err != nil {
+		return nil, nil, err
+	}
+	pk, sig := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
+	return pk[:], sig[:], nil
 }
 
-// genesis is provisional until the ledger defines accounts and staking; see
-// docs/protocol.md.
-type genesis struct {
-	ChainID        string             `json:"chain_id"`
-	GenesisTime    time.Time          `json:"genesis_time"`
-	InitialHeight  uint64             `json:"initial_height"`
-	Accounts       []genesisAccount   `json:"accounts"`
-	Validators     []genesisValidator `json:"validators"`
-	Fee            fee.Params         `json:"fee"`
-	UnbondingDelay uint64             `json:"unbonding_delay_blocks"`
+// Genesis amounts of a development network, in base units.
+const (
+	devWalletBalance   = 1_000_000_000_000_000
+	validatorBalance   = 1_000_000_000_000
+	validatorStake     = 1_000_000_000
+	devWalletName      = "dev"
+	devPassphraseEnvar = "TRELLIS_PASSPHRASE"
+)
+
+// writeDevWallet creates the funded "dev" key in the node directory's
+// keystore, sealed with $TRELLIS_PASSPHRASE (empty if unset: it is a
+// development key and init says so).
+func writeDevWallet(dir string, stdout io.Writer) (account.Address, error) {
+	ks, err := keystore.Open(filepath.Join(dir, "keys"))
+	if err != nil {
+		return account.Address{}, err
+	}
+	pass := os.Getenv(devPassphraseEnvar)
+	if info, err := ks.Show(devWalletName); err == nil {
+		return info.Address, nil // keep an existing wallet across init -force
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return account.Address{}, err
+	}
+	info, err := ks.Import(devWalletName, priv, pass)
+	if err != nil {
+		return account.Address{}, err
+	}
+	if pass == "" {
+		fmt.Fprintf(stdout, "note: wallet key %q has an empty passphrase (set %s before init to choose one)\n", devWalletName, devPassphraseEnvar)
+	}
+	return info.Address, nil
 }
 
-type genesisAccount struct {
-	Address string `json:"address"`
-	Balance uint64 `json:"balance"`
-}
-
-type genesisValidator struct {
-	Address      string `json:"address"`
-	Ed25519Key   string `json:"ed25519_public_key"`
-	BLSPublicKey string `json:"bls_public_key"`
-	Stake        uint64 `json:"stake"`
-}
-
-func writeGenesis(path, chainID string, nodeKey ed25519.PublicKey, blsPub []byte) error {
-	h := sha256.Sum256(nodeKey)
-	addr := hex.EncodeToString(h[:20])
-	g := genesis{
-		ChainID: chainID, GenesisTime: time.Now().UTC().Truncate(time.Second), InitialHeight: 1,
-		Accounts:       []genesisAccount{{Address: addr, Balance: 1_000_000_000_000}},
-		Validators:     []genesisValidator{{Address: addr, Ed25519Key: hex.EncodeToString(nodeKey), BLSPublicKey: hex.EncodeToString(blsPub), Stake: 1_000_000}},
-		Fee:            fee.DefaultParams(),
-		UnbondingDelay: 100,
+func writeGenesis(path, chainID string, validator, wallet account.Address, blsPub, pop []byte) error {
+	g := &genesis.Genesis{
+		ChainID: chainID, GenesisTime: time.Now().UTC().Truncate(time.Second),
+		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
+		UnbondingDelay: genesis.DefaultUnbondingDelay,
+		Accounts: []genesis.Account{
+			{Address: wallet, Balance: devWalletBalance},
+			{Address: validator, Balance: validatorBalance},
+		},
+		Validators: []genesis.Validator{{Address: validator, BLSPublicKey: blsPub, ProofOfPossession: pop, Stake: validatorStake}},
+	}
+	if err := g.Check(); err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {

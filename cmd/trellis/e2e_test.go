@@ -96,6 +96,7 @@ func initNode(tb testing.TB, b binaries) (dir, cfg string) {
 	}
 	cfg = filepath.Join(dir, "node.hcl")
 	replaceInFile(tb, cfg, `"127.0.0.1:9464"`, `"127.0.0.1:0"`)
+	replaceInFile(tb, cfg, `"127.0.0.1:8545"`, `"127.0.0.1:0"`)
 	return dir, cfg
 }
 

@@ -336,7 +336,8 @@ func (s *Server) Start(ctx context.Context, listenAddr string) (net.Addr, <-chan
 	return ln.Addr(), done, nil
 }
 
-// Close ends every WebSocket session; the handler refuses new ones after.
+// Close ends every WebSocket session and refuses new ones; HTTP calls are
+// still answered. Serve calls it when its context ends.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true

@@ -242,6 +242,9 @@ func (ws *wsSession) forward(ctx context.Context, id, kind string, h tx.Hash, ev
 			return
 		case ev, ok := <-events:
 			if !ok {
+				if ctx.Err() == nil {
+					ws.s.log.Warn("backend ended an event stream; subscription closed", "subscription", id)
+				}
 				return
 			}
 			missed += ev.Missed

@@ -166,7 +166,9 @@ func (t Bond) HasKey() bool {
 }
 
 // Tx is a signed transaction. Build one with the fields set and call Sign;
-// Decode returns one with its encoding and hash cached.
+// Decode returns one with its encoding and hash cached. Sign and Decode
+// fill the cache, so their results are safe to share between goroutines;
+// do not change the fields afterwards.
 type Tx struct {
 	ChainID              string
 	Nonce                uint64
@@ -212,6 +214,7 @@ func (t *Tx) Sign(priv ed25519.PrivateKey) {
 	copy(t.PublicKey[:], priv.Public().(ed25519.PublicKey))
 	copy(t.Signature[:], ed25519.Sign(priv, t.SigningBytes()))
 	t.cached = false
+	t.cache() // filled now, so a signed transaction can be shared across goroutines
 }
 
 func (t *Tx) cache() {

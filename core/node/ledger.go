@@ -90,7 +90,7 @@ type pool struct {
 func (p pool) Select(baseFee, maxGas uint64, maxTxs int) []*tx.Tx {
 	return p.m.Select(baseFee, maxGas, maxTxs)
 }
-func (p pool) Remove(h []tx.Hash)     { p.m.Remove(h) }
+func (p pool) Remove(h []tx.Hash)    { p.m.Remove(h) }
 func (p pool) Reinject(txs []*tx.Tx) { p.m.Reinject(txs) }
 func (p pool) HeadChanged()          { p.m.Update(headState{p.st}) }
 
@@ -156,7 +156,6 @@ func (n *Node) Chain() *chain.Chain { return n.chain }
 
 // Mempool returns the node's mempool, nil without a ledger.
 func (n *Node) Mempool() *mempool.Mempool { return n.pool }
-
 
 // startConsensus hands a (re)started consensus plugin the chain's head.
 func (n *Node) startConsensus(ctx context.Context, p *plugin.Process) error {

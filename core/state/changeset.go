@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/consensys/gnark-crypto/field/koalabear"
+
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/hash"
 )
 
 // Change is one account record before and after a block; a nil Old means
@@ -179,20 +182,52 @@ func (c *Changeset) Reverse() *Changeset {
 }
 
 // LeafUpdates returns the tree updates that apply c: one per changed
-// account and the globals leaf.
+// account and the globals leaf. The account leaves are hashed in batches
+// through the 16-lane kernel, on all CPUs for large changesets.
 func (c *Changeset) LeafUpdates() ([]LeafUpdate, error) {
 	ups := make([]LeafUpdate, 0, len(c.Changes)+1)
 	ups = append(ups, LeafUpdate{Index: uint32(account.GlobalsIndex), Leaf: c.NewGlobals.Leaf()})
+	accts := make([]*account.Account, 0, len(c.Changes))
 	for _, ch := range c.Changes {
-		u := LeafUpdate{Index: uint32(ch.Index)}
-		if ch.New != nil {
-			a, err := account.Decode(ch.New)
-			if err != nil {
-				return nil, fmt.Errorf("account %d: %w", ch.Index, err)
-			}
-			u.Leaf = a.Leaf()
+		if ch.New == nil {
+			ups = append(ups, LeafUpdate{Index: uint32(ch.Index)}) // cleared
+			continue
 		}
-		ups = append(ups, u)
+		a, err := account.Decode(ch.New)
+		if err != nil {
+			return nil, fmt.Errorf("account %d: %w", ch.Index, err)
+		}
+		accts = append(accts, a)
+	}
+	digests := leafDigests(accts, 0)
+	k := 0
+	for _, ch := range c.Changes {
+		if ch.New != nil {
+			ups = append(ups, LeafUpdate{Index: uint32(ch.Index), Leaf: digests[k]})
+			k++
+		}
 	}
 	return ups, nil
+}
+
+// leafDigests returns accts[i].Leaf() for every i, hashing the leaf inputs
+// with hash.HashMany (the 16-lane kernel, about 4× the scalar rate on one
+// core) on up to workers goroutines (0: all CPUs).
+func leafDigests(accts []*account.Account, workers int) []hash.Digest {
+	if len(accts) < 16 {
+		out := make([]hash.Digest, len(accts))
+		for i, a := range accts {
+			out[i] = a.Leaf()
+		}
+		return out
+	}
+	flat := make([]koalabear.Element, len(accts)*account.LeafElements)
+	inputs := make([][]koalabear.Element, len(accts))
+	for i, a := range accts {
+		in := flat[i*account.LeafElements : (i+1)*account.LeafElements : (i+1)*account.LeafElements]
+		e := a.LeafInput()
+		copy(in, e[:])
+		inputs[i] = in
+	}
+	return hash.HashMany(hash.TagLeaf, inputs, workers)
 }

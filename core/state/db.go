@@ -60,7 +60,20 @@ func Open(st *store.DB, workers int) (*DB, error) {
 		}
 		leaves = make([]hash.Digest, s.globals.Accounts)
 		leaves[account.GlobalsIndex] = s.globals.Leaf()
-		return root.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+		// Leaves are hashed in chunks through the 16-lane kernel on
+		// workers goroutines: hashing them one by one was most of the
+		// rebuild time.
+		var (
+			batch []*account.Account
+			at    []uint32
+		)
+		flush := func() {
+			for j, d := range leafDigests(batch, workers) {
+				leaves[at[j]] = d
+			}
+			batch, at = batch[:0], at[:0]
+		}
+		err := root.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return fmt.Errorf("state: %s: account key of %d bytes", st.Path(), len(k))
 			}
@@ -72,9 +85,17 @@ func Open(st *store.DB, workers int) (*DB, error) {
 			if err != nil {
 				return fmt.Errorf("state: %s: account %d: %w", st.Path(), i, err)
 			}
-			leaves[i] = a.Leaf()
+			batch, at = append(batch, a), append(at, i)
+			if len(batch) == openBatch {
+				flush()
+			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		flush()
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -82,6 +103,9 @@ func Open(st *store.DB, workers int) (*DB, error) {
 	s.tree = NewTree(leaves, workers)
 	return s, nil
 }
+
+// openBatch is how many account leaves Open hashes in one batch.
+const openBatch = 16 * 1024
 
 func idxKey(i account.Index) []byte { return binary.BigEndian.AppendUint32(nil, uint32(i)) }
 

@@ -578,3 +578,47 @@ func TestLeafUpdates(t *testing.T) {
 		t.Fatalf("LeafUpdates of a bad record: %v", err)
 	}
 }
+
+// TestBatchedLeaves: LeafUpdates and Open hash leaves in batches through
+// the 16-lane kernel; the leaves must be the scalar Account.Leaf, for
+// staked accounts (with an extra digest) and plain ones, whatever the
+// batch boundaries.
+func TestBatchedLeaves(t *testing.T) {
+	s, reopen := testDB(t)
+	n := openBatch + 1234
+	d := genesisDelta(t, s, n)
+	for i := 3; i < n; i += 97 { // scattered staked accounts
+		idx := account.Index(int(account.FirstUserIndex) + i)
+		a := mustAccount(t, d, idx)
+		a.AddDelegation(addr(0), 1)
+		a.Balance--
+		mustPut(t, d, idx, a)
+	}
+	c := d.Changeset()
+	ups, err := c.LeafUpdates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range c.Changes {
+		if a := mustDecode(t, ch.New); ups[i+1].Index != uint32(ch.Index) || ups[i+1].Leaf != a.Leaf() {
+			t.Fatalf("batched leaf of account %d differs from Account.Leaf", ch.Index)
+		}
+	}
+	commit(t, s, c)
+	root := s.Root()
+	if want := rootOf(t, s); root != want {
+		t.Fatalf("root %s, scalar model %s", root, want)
+	}
+	if s = reopen(); s.Root() != root {
+		t.Fatalf("Open rebuilt root %s over %d accounts, want %s", s.Root(), n, root)
+	}
+}
+
+func mustDecode(t *testing.T, b []byte) *account.Account {
+	t.Helper()
+	a, err := account.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

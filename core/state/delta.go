@@ -38,6 +38,10 @@ type Delta struct {
 	globals  account.Globals
 	old0     account.Globals
 	queue    map[QueueKey]queueOp
+	// read caches base records read through Account, so that the first
+	// Put of an account just read (execution always reads, then writes)
+	// does not read the base again.
+	read map[account.Index]*account.Account
 }
 
 // queueOp is what a delta did to one queue key: the first and the last
@@ -56,6 +60,7 @@ func NewDelta(base Reader) *Delta {
 		addrs:    make(map[account.Address]account.Index),
 		noAddr:   make(map[account.Address]bool),
 		queue:    make(map[QueueKey]queueOp),
+		read:     make(map[account.Index]*account.Account),
 	}
 }
 
@@ -84,7 +89,15 @@ func (d *Delta) Account(idx account.Index) (*account.Account, error) {
 		}
 		return a.Clone(), nil
 	}
-	return d.base.Account(idx)
+	if a, ok := d.read[idx]; ok {
+		return a.Clone(), nil
+	}
+	a, err := d.base.Account(idx)
+	if err != nil {
+		return nil, err
+	}
+	d.read[idx] = a.Clone() // the caller owns a
+	return a, nil
 }
 
 // Due implements Reader.
@@ -125,6 +138,10 @@ func (d *Delta) remember(idx account.Index) error {
 		} else {
 			d.old[idx] = cur.Encode()
 		}
+		return nil
+	}
+	if a, ok := d.read[idx]; ok {
+		d.old[idx] = a.Encode()
 		return nil
 	}
 	a, err := d.base.Account(idx)

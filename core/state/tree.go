@@ -137,6 +137,10 @@ func (o *Overlay) Commit() {
 	o.changed = make(map[nodeKey]hash.Digest)
 }
 
+// scalarBelow is the level size under which update compresses one pair at
+// a time instead of through the 16-lane kernel.
+const scalarBelow = 8
+
 // update is the one-pass batch update shared by Tree and Overlay.
 func update(n nodes, ups []LeafUpdate, workers int) {
 	if len(ups) == 0 {
@@ -167,13 +171,22 @@ func update(n nodes, ups []LeafUpdate, workers int) {
 			lefts = append(lefts, n.node(l, 2*p))
 			rights = append(rights, n.node(l, 2*p+1))
 		}
-		w := workers
-		if len(parents) < 64 {
-			w = 1 // goroutines cost more than a few compressions
-		}
-		out := hash.CompressMany(lefts, rights, w)
-		for k, p := range parents {
-			n.set(l+1, p, out[k])
+		if len(parents) < scalarBelow {
+			// The 16-lane kernel costs about as much as 16 compressions
+			// whatever the number of lanes in use; a short level is
+			// cheaper one compression at a time.
+			for k, p := range parents {
+				n.set(l+1, p, hash.Compress(lefts[k], rights[k]))
+			}
+		} else {
+			w := workers
+			if len(parents) < 64 {
+				w = 1 // goroutines cost more than a few compressions
+			}
+			out := hash.CompressMany(lefts, rights, w)
+			for k, p := range parents {
+				n.set(l+1, p, out[k])
+			}
 		}
 		dirty = parents
 	}

@@ -180,7 +180,7 @@ func update(n nodes, ups []LeafUpdate, workers int) {
 			}
 		} else {
 			w := workers
-			if len(parents) < 64 {
+			if len(parents) < 256 {
 				w = 1 // goroutines cost more than a few compressions
 			}
 			out := hash.CompressMany(lefts, rights, w)

@@ -164,7 +164,7 @@ func TestTreeOverlayNewTreeAgree(t *testing.T) {
 	}{
 		{"empty start", 0, 8, 5, 9, 1},
 		{"small", 7, 12, 6, 4, 1},
-		{"batches above the parallel cutoff", 300, 6, 200, 50, 2},
+		{"batches above the parallel cutoff", 300, 6, 600, 50, 2},
 		{"many workers", 1000, 4, 700, 3000, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"path/filepath"
@@ -14,45 +13,7 @@ import (
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/core/tx"
 	"github.com/trellis-chain/trellis/plugins/fee"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
-
-// localFees runs the fee market in-process with the plugin's own logic
-// (plugins/fee), so these unit tests need no plugin process; the node's
-// end-to-end tests use the real plugin.
-type localFees struct{ p fee.Params }
-
-func (f localFees) BaseFee(_ context.Context, req *feev1.BaseFeeRequest) (*feev1.BaseFeeResponse, error) {
-	b, err := fee.NextBaseFee(f.p, parentInfo(req.GetParent()))
-	return &feev1.BaseFeeResponse{BaseFee: b}, err
-}
-
-func parentInfo(m *feev1.Parent) fee.ParentInfo {
-	return fee.ParentInfo{BaseFee: m.GetBaseFee(), GasUsed: m.GetGasUsed(), GasLimit: m.GetGasLimit(), Height: m.GetHeight()}
-}
-
-func (f localFees) PriceBlock(_ context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error) {
-	txs := make([]fee.TxInput, len(req.GetTxs()))
-	for i, t := range req.GetTxs() {
-		txs[i] = fee.TxInput{GasLimit: t.GetGasLimit(), GasUsed: t.GetGasUsed(), MaxFeePerGas: t.GetMaxFeePerGas(), MaxPriorityFeePerGas: t.GetMaxPriorityFeePerGas()}
-	}
-	bp, err := fee.PriceBlock(f.p, parentInfo(req.GetParent()), txs)
-	if err != nil {
-		return nil, err
-	}
-	sp := func(s fee.Shares) *feev1.Split {
-		return &feev1.Split{Burn: s.Burn, Treasury: s.Treasury, Sequencer: s.Sequencer, Prover: s.Prover}
-	}
-	resp := &feev1.PriceBlockResponse{BaseFee: bp.BaseFee, NextBaseFee: bp.NextBaseFee, GasUsed: bp.GasUsed, Totals: sp(bp.Totals)}
-	for _, r := range bp.Txs {
-		tp := &feev1.TxPrice{Fee: r.Fee, Tip: r.TipAmount, TipPerGas: r.TipPerGas, EffectiveGasPrice: r.EffectiveGasPrice, Split: sp(r.Shares)}
-		if !r.Included() {
-			tp.Reject, tp.Reason = feev1.TxPrice_REJECT_FEE_CAP_TOO_LOW, r.Err().Error()
-		}
-		resp.Txs = append(resp.Txs, tp)
-	}
-	return resp, nil
-}
 
 // listPool is a test mempool: Select returns what was queued.
 type listPool struct {
@@ -129,7 +90,7 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	c, err := Open(db, Config{
-		Genesis: h.gen, Fees: localFees{fee.DefaultParams()}, Pool: h.pool, Workers: 2,
+		Genesis: h.gen, Fees: fee.Local{Params: fee.DefaultParams()}, Pool: h.pool, Workers: 2,
 		VerifyPoP: func([48]byte, [96]byte) error { return nil },
 	})
 	if err != nil {

@@ -18,37 +18,6 @@ import (
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
-// localFees prices blocks in-process with the fee plugin's own logic
-// (plugins/fee), as core/chain's harness does.
-type localFees struct{ p fee.Params }
-
-func parentInfo(m *feev1.Parent) fee.ParentInfo {
-	return fee.ParentInfo{BaseFee: m.GetBaseFee(), GasUsed: m.GetGasUsed(), GasLimit: m.GetGasLimit(), Height: m.GetHeight()}
-}
-
-func (f localFees) PriceBlock(_ context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error) {
-	txs := make([]fee.TxInput, len(req.GetTxs()))
-	for i, t := range req.GetTxs() {
-		txs[i] = fee.TxInput{GasLimit: t.GetGasLimit(), GasUsed: t.GetGasUsed(), MaxFeePerGas: t.GetMaxFeePerGas(), MaxPriorityFeePerGas: t.GetMaxPriorityFeePerGas()}
-	}
-	bp, err := fee.PriceBlock(f.p, parentInfo(req.GetParent()), txs)
-	if err != nil {
-		return nil, err
-	}
-	sp := func(s fee.Shares) *feev1.Split {
-		return &feev1.Split{Burn: s.Burn, Treasury: s.Treasury, Sequencer: s.Sequencer, Prover: s.Prover}
-	}
-	resp := &feev1.PriceBlockResponse{BaseFee: bp.BaseFee, NextBaseFee: bp.NextBaseFee, GasUsed: bp.GasUsed, Totals: sp(bp.Totals)}
-	for _, r := range bp.Txs {
-		tp := &feev1.TxPrice{Fee: r.Fee, Tip: r.TipAmount, TipPerGas: r.TipPerGas, EffectiveGasPrice: r.EffectiveGasPrice, Split: sp(r.Shares)}
-		if !r.Included() {
-			tp.Reject, tp.Reason = feev1.TxPrice_REJECT_FEE_CAP_TOO_LOW, r.Err().Error()
-		}
-		resp.Txs = append(resp.Txs, tp)
-	}
-	return resp, nil
-}
-
 const (
 	testChain    = "trellis-test"
 	testBalance  = 1_000_000_000
@@ -125,7 +94,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	}
 	gl := db.Globals()
 	f := &fixture{
-		t: t, st: st, db: db, pricer: localFees{fee.DefaultParams()},
+		t: t, st: st, db: db, pricer: fee.Local{Params: fee.DefaultParams()},
 		params: Params{
 			ChainID: testChain, UnbondingDelay: testDelay, Workers: 1,
 			VerifyPoP: func([account.BLSPublicKeySize]byte, [account.BLSSignatureSize]byte) error { return nil },

@@ -129,10 +129,6 @@ func (p *feePlugin) Health(context.Context) sdk.Health {
 	return sdk.Health{Status: sdk.Serving}
 }
 
-func parent(m *feev1.Parent) fee.ParentInfo {
-	return fee.ParentInfo{BaseFee: m.GetBaseFee(), GasUsed: m.GetGasUsed(), GasLimit: m.GetGasLimit(), Height: m.GetHeight()}
-}
-
 func (p *feePlugin) snapshot() fee.Params {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -140,57 +136,25 @@ func (p *feePlugin) snapshot() fee.Params {
 }
 
 func (p *feePlugin) BaseFee(_ context.Context, req *feev1.BaseFeeRequest) (*feev1.BaseFeeResponse, error) {
-	b, err := fee.NextBaseFee(p.snapshot(), parent(req.GetParent()))
+	resp, err := fee.BaseFeeProto(p.snapshot(), req)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	return &feev1.BaseFeeResponse{BaseFee: b}, nil
+	return resp, nil
 }
 
-var rejectCodes = map[fee.Reason]feev1.TxPrice_Reject{
-	fee.ReasonNone:               feev1.TxPrice_REJECT_NONE,
-	fee.ReasonGasUsedAboveLimit:  feev1.TxPrice_REJECT_GAS_USED_ABOVE_LIMIT,
-	fee.ReasonTipAboveFeeCap:     feev1.TxPrice_REJECT_TIP_ABOVE_FEE_CAP,
-	fee.ReasonFeeCapBelowBaseFee: feev1.TxPrice_REJECT_FEE_CAP_TOO_LOW,
-	fee.ReasonFeeCapOverflow:     feev1.TxPrice_REJECT_OVERFLOW,
-	fee.ReasonBlockGasLimit:      feev1.TxPrice_REJECT_BLOCK_GAS_LIMIT,
-}
-
-func split(s fee.Shares) *feev1.Split {
-	return &feev1.Split{Burn: s.Burn, Treasury: s.Treasury, Sequencer: s.Sequencer, Prover: s.Prover}
-}
-
-// PriceBlock prices the block in one call. The block's gas limit is the
-// parent's (fee.PriceBlock); req.gas_limit, when set, must agree.
+// PriceBlock prices the block in one call (fee.PriceBlockProto) and keeps
+// the included tips for Quote.
 func (p *feePlugin) PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error) {
-	par := parent(req.GetParent())
-	if gl := req.GetGasLimit(); gl != 0 && gl != par.GasLimit {
-		return nil, status.Errorf(codes.InvalidArgument, "gas_limit %d differs from the parent's %d: this market keeps the gas limit constant", gl, par.GasLimit)
-	}
-	txs := make([]fee.TxInput, len(req.GetTxs()))
-	for i, t := range req.GetTxs() {
-		gl := t.GetGasLimit()
-		if gl == 0 {
-			gl = t.GetGasUsed()
-		}
-		txs[i] = fee.TxInput{GasLimit: gl, GasUsed: t.GetGasUsed(), MaxFeePerGas: t.GetMaxFeePerGas(), MaxPriorityFeePerGas: t.GetMaxPriorityFeePerGas()}
-	}
-	bp, err := fee.PriceBlock(p.snapshot(), par, txs)
+	resp, err := fee.PriceBlockProto(p.snapshot(), req)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	resp := &feev1.PriceBlockResponse{BaseFee: bp.BaseFee, NextBaseFee: bp.NextBaseFee, GasUsed: bp.GasUsed, Totals: split(bp.Totals),
-		Txs: make([]*feev1.TxPrice, len(bp.Txs))}
 	var tips []uint64
-	for i, r := range bp.Txs {
-		tp := &feev1.TxPrice{Reject: rejectCodes[r.Reason], EffectiveGasPrice: r.EffectiveGasPrice, Fee: r.Fee, Tip: r.TipAmount,
-			TipPerGas: r.TipPerGas, Split: split(r.Shares)}
-		if !r.Included() {
-			tp.Reason = r.Err().Error()
-		} else {
-			tips = append(tips, r.TipPerGas)
+	for _, tp := range resp.GetTxs() {
+		if tp.GetReject() == feev1.TxPrice_REJECT_NONE {
+			tips = append(tips, tp.GetTipPerGas())
 		}
-		resp.Txs[i] = tp
 	}
 	if len(tips) > 0 {
 		if err := p.rememberTips(ctx, tips); err != nil {
@@ -223,7 +187,7 @@ func (p *feePlugin) Quote(_ context.Context, req *feev1.QuoteRequest) (*feev1.Qu
 	if within == 0 {
 		within = 1
 	}
-	q, err := fee.Quote(params, parent(req.GetParent()), within, tips)
+	q, err := fee.Quote(params, fee.ParentFromProto(req.GetParent()), within, tips)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}

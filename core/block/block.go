@@ -133,13 +133,8 @@ func (h *Header) Hash() Hash {
 
 // Check verifies the limits Encode relies on.
 func (h *Header) Check() error {
-	if len(h.ChainID) == 0 || len(h.ChainID) > tx.MaxChainIDLen {
-		return fmt.Errorf("%w: chain id length %d", ErrMalformed, len(h.ChainID))
-	}
-	for i := 0; i < len(h.ChainID); i++ {
-		if c := h.ChainID[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("%w: chain id has byte 0x%02x at %d; only printable ASCII without spaces", ErrMalformed, c, i)
-		}
+	if err := tx.CheckChainID(h.ChainID); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(h.DACommitments) > MaxDACommitments {
 		return fmt.Errorf("%w: %d DA commitments, at most %d", ErrMalformed, len(h.DACommitments), MaxDACommitments)

@@ -145,13 +145,8 @@ func (g *Genesis) Check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if len(g.ChainID) == 0 || len(g.ChainID) > tx.MaxChainIDLen {
-		return bad("chain_id must be 1 to %d characters", tx.MaxChainIDLen)
-	}
-	for _, c := range []byte(g.ChainID) {
-		if c <= ' ' || c > '~' {
-			return bad("chain_id %q: only printable ASCII without spaces", g.ChainID)
-		}
+	if err := tx.CheckChainID(g.ChainID); err != nil {
+		return bad("chain_id %q: %v", g.ChainID, err)
 	}
 	if g.Fee.BlockGasLimit < tx.GasStaking {
 		return bad("fee.block_gas_limit %d is below one staking transaction (%d gas)", g.Fee.BlockGasLimit, tx.GasStaking)

@@ -104,14 +104,24 @@ func decodeBody(typ Type, p []byte) (Body, error) {
 	return nil, fmt.Errorf("%w: unknown type %d", ErrType, typ) // unreachable: bodySize checked
 }
 
-func checkChainID(id string) error {
+// CheckChainID reports whether id is a valid chain id: 1 to 64 bytes of
+// printable ASCII without spaces. Blocks and genesis files use the same rule.
+func CheckChainID(id string) error {
 	if len(id) == 0 || len(id) > MaxChainIDLen {
-		return fmt.Errorf("%w: chain id length %d, want 1..%d", ErrMalformed, len(id), MaxChainIDLen)
+		return fmt.Errorf("chain id length %d, want 1..%d", len(id), MaxChainIDLen)
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("%w: chain id has byte 0x%02x at %d; only printable ASCII without spaces", ErrMalformed, c, i)
+			return fmt.Errorf("chain id has byte 0x%02x at %d; only printable ASCII without spaces", c, i)
 		}
+	}
+	return nil
+}
+
+// checkChainID is CheckChainID as a transaction error.
+func checkChainID(id string) error {
+	if err := CheckChainID(id); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return nil
 }

@@ -292,17 +292,12 @@ func credit(d *state.Delta, idx account.Index, amount uint64) error {
 
 // creditAddr credits addr, creating its account if needed.
 func creditAddr(d *state.Delta, addr account.Address, amount uint64) error {
-	idx, ok, err := d.Lookup(addr)
+	if amount == 0 {
+		return nil
+	}
+	idx, _, err := d.Ensure(addr)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		if amount == 0 {
-			return nil
-		}
-		if idx, _, err = d.Create(addr); err != nil {
-			return err
-		}
 	}
 	return credit(d, idx, amount)
 }

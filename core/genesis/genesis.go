@@ -220,19 +220,8 @@ func (g *Genesis) Apply(d *state.Delta) error {
 		}
 	}
 	var supply uint64
-	get := func(addr account.Address) (account.Index, *account.Account, error) {
-		idx, ok, err := d.Lookup(addr)
-		if err != nil {
-			return 0, nil, err
-		}
-		if !ok {
-			return d.Create(addr)
-		}
-		a, err := d.Account(idx)
-		return idx, a, err
-	}
 	for _, ga := range g.Accounts {
-		idx, a, err := get(ga.Address)
+		idx, a, err := d.Ensure(ga.Address)
 		if err != nil {
 			return err
 		}
@@ -243,7 +232,7 @@ func (g *Genesis) Apply(d *state.Delta) error {
 		}
 	}
 	for _, gv := range g.Validators {
-		idx, a, err := get(gv.Address)
+		idx, a, err := d.Ensure(gv.Address)
 		if err != nil {
 			return err
 		}

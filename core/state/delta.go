@@ -182,6 +182,20 @@ func (d *Delta) Create(addr account.Address) (account.Index, *account.Account, e
 	return idx, a, nil
 }
 
+// Ensure returns addr's account, creating it at the next index if it has
+// none (its first credit).
+func (d *Delta) Ensure(addr account.Address) (account.Index, *account.Account, error) {
+	idx, ok, err := d.Lookup(addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok {
+		return d.Create(addr)
+	}
+	a, err := d.Account(idx)
+	return idx, a, err
+}
+
 // QueueAdd records that idx has unbonding released at height release. The
 // key must be absent from the base, or deleted earlier in this delta (or
 // added earlier in it: adding twice is one add); execution keeps this, as

@@ -154,12 +154,10 @@ func (c *Chain) writeGenesis() error {
 		return err
 	}
 	cs := d.Changeset()
-	ups, err := cs.LeafUpdates()
-	if err != nil {
+	ov := state.NewOverlay(c.st.Tree())
+	if err := ov.Apply(cs); err != nil {
 		return err
 	}
-	ov := state.NewOverlay(c.st.Tree())
-	ov.Update(ups)
 	blk := g.Block(ov.Root())
 	h := blk.Hash()
 	return c.st.Commit(func(t *store.Tx) error {

@@ -129,11 +129,9 @@ func (c *Chain) viewAt(target *block.Header) (state.Reader, *state.Overlay, erro
 		if err := v.Apply(cs); err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		ups, err := cs.LeafUpdates()
-		if err != nil {
+		if err := ov.Apply(cs); err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		ov.Update(ups)
 	}
 	return v, ov, nil
 }
@@ -204,11 +202,9 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 		return nil, err
 	}
 	cs := res.Delta.Changeset()
-	ups, err := cs.LeafUpdates()
-	if err != nil {
+	if err := ov.Apply(cs); err != nil {
 		return nil, err
 	}
-	ov.Update(ups)
 	blk.Header.TxRoot = blk.ComputeTxRoot()
 	blk.Header.ReceiptsRoot = block.ReceiptsRoot(res.Receipts)
 	blk.Header.StateRoot = ov.Root()
@@ -307,11 +303,9 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 		return nil, invalid(hd.Height, nil, "receipts root %x, execution gives %x", hd.ReceiptsRoot, rr)
 	}
 	cs := res.Delta.Changeset()
-	ups, err := cs.LeafUpdates()
-	if err != nil {
+	if err := ov.Apply(cs); err != nil {
 		return nil, err
 	}
-	ov.Update(ups)
 	if root := ov.Root(); root != hd.StateRoot {
 		return nil, invalid(hd.Height, nil, "state root %s, execution gives %s", hd.StateRoot, root)
 	}

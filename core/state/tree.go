@@ -122,6 +122,16 @@ func (o *Overlay) set(l int, i uint64, d hash.Digest) { o.changed[nodeKey{uint8(
 // Update applies leaf updates to the overlay.
 func (o *Overlay) Update(ups []LeafUpdate) { update(o, ups, o.workers) }
 
+// Apply applies a changeset's leaf updates to the overlay.
+func (o *Overlay) Apply(c *Changeset) error {
+	ups, err := c.LeafUpdates()
+	if err != nil {
+		return err
+	}
+	o.Update(ups)
+	return nil
+}
+
 // Root returns the overlay's root.
 func (o *Overlay) Root() hash.Digest { return o.node(Depth, 0) }
 

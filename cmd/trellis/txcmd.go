@@ -139,6 +139,21 @@ func (f *txFlags) parse(args []string) (int, bool) {
 	return 0, true
 }
 
+// requiredAddress resolves the address or key name given to a required
+// flag; ok is false with the exit code when it is missing or unknown.
+func (f *txFlags) requiredAddress(flag, value string, stderr io.Writer) (addr account.Address, code int, ok bool) {
+	if value == "" {
+		fmt.Fprintf(stderr, "error: -%s is required\n", flag)
+		f.fs.Usage()
+		return addr, 2, false
+	}
+	addr, err := resolveAddress(*f.home, value)
+	if err != nil {
+		return addr, walletError(stderr, "-%s: %v", flag, err), false
+	}
+	return addr, 0, true
+}
+
 // bodyFunc builds a transaction body once the sender's account is known.
 type bodyFunc func(from account.Address, acct *rpc.Account) (tx.Body, error)
 
@@ -150,14 +165,9 @@ func txTransfer(args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	if *to == "" {
-		fmt.Fprintln(stderr, "error: -to is required")
-		f.fs.Usage()
-		return 2
-	}
-	toAddr, err := resolveAddress(*f.home, *to)
-	if err != nil {
-		return walletError(stderr, "-to: %v", err)
+	toAddr, code, ok := f.requiredAddress("to", *to, stderr)
+	if !ok {
+		return code
 	}
 	return f.send(stdout, stderr, func(account.Address, *rpc.Account) (tx.Body, error) {
 		return tx.Transfer{To: toAddr, Amount: f.amount.v}, nil
@@ -233,14 +243,9 @@ func txDelegate(args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	if *val == "" {
-		fmt.Fprintln(stderr, "error: -validator is required")
-		f.fs.Usage()
-		return 2
-	}
-	v, err := resolveAddress(*f.home, *val)
-	if err != nil {
-		return walletError(stderr, "-validator: %v", err)
+	v, code, ok := f.requiredAddress("validator", *val, stderr)
+	if !ok {
+		return code
 	}
 	return f.send(stdout, stderr, func(account.Address, *rpc.Account) (tx.Body, error) {
 		return tx.Delegate{Validator: v, Amount: f.amount.v}, nil

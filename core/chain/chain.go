@@ -268,9 +268,6 @@ func (c *Chain) Genesis() block.Hash { return c.genesis }
 // ChainID returns the chain id.
 func (c *Chain) ChainID() string { return c.params.ChainID }
 
-// Params returns the execution parameters.
-func (c *Chain) Params() exec.Params { return c.params }
-
 // State returns the head state (reads only).
 func (c *Chain) State() *state.DB { return c.st }
 

@@ -21,8 +21,6 @@ var (
 	ErrGenesisMismatch = errors.New("genesis does not match the stored chain")
 	// ErrCorrupt: stored data contradicts itself.
 	ErrCorrupt = errors.New("stored chain is inconsistent")
-	// ErrTooOld: the height is beyond the kept history.
-	ErrTooOld = errors.New("height no longer kept")
 )
 
 // InvalidError says why a block is invalid.

@@ -211,6 +211,11 @@ func (s *Chain) Finalize(ctx context.Context, req *hostv1.FinalizeRequest) (*hos
 func (s *Chain) Events(_ *hostv1.EventsRequest, stream hostv1.Chain_EventsServer) error {
 	ch, cancel := s.c.Subscribe()
 	defer cancel()
+	// As Network.Subscribe: the header says the stream is live, so a plugin
+	// that waits for it misses no event.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	for {
 		select {

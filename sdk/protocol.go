@@ -56,4 +56,6 @@ const (
 	CapHostStore   = "host.store"
 	CapHostClock   = "host.clock"
 	CapHostMetrics = "host.metrics"
+	// CapHostChainEvidence adds Chain.ReportEvidence.
+	CapHostChainEvidence = "host.chain.evidence"
 )

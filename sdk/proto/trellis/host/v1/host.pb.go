@@ -75,7 +75,7 @@ func (x SignConsensusRequest_Step) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SignConsensusRequest_Step.Descriptor instead.
 func (SignConsensusRequest_Step) EnumDescriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{31, 0}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{33, 0}
 }
 
 type Metric_Type int32
@@ -127,7 +127,97 @@ func (x Metric_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Metric_Type.Descriptor instead.
 func (Metric_Type) EnumDescriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{51, 0}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{53, 0}
+}
+
+type ReportEvidenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Evidence      []byte                 `protobuf:"bytes,1,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportEvidenceRequest) Reset() {
+	*x = ReportEvidenceRequest{}
+	mi := &file_trellis_host_v1_host_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportEvidenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportEvidenceRequest) ProtoMessage() {}
+
+func (x *ReportEvidenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trellis_host_v1_host_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportEvidenceRequest.ProtoReflect.Descriptor instead.
+func (*ReportEvidenceRequest) Descriptor() ([]byte, []int) {
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReportEvidenceRequest) GetEvidence() []byte {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+type ReportEvidenceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TxHash is the slashing transaction's hash; empty when the offence was
+	// already reported or punished.
+	TxHash        []byte `protobuf:"bytes,1,opt,name=tx_hash,json=txHash,proto3" json:"tx_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportEvidenceResponse) Reset() {
+	*x = ReportEvidenceResponse{}
+	mi := &file_trellis_host_v1_host_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportEvidenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportEvidenceResponse) ProtoMessage() {}
+
+func (x *ReportEvidenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trellis_host_v1_host_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportEvidenceResponse.ProtoReflect.Descriptor instead.
+func (*ReportEvidenceResponse) Descriptor() ([]byte, []int) {
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReportEvidenceResponse) GetTxHash() []byte {
+	if x != nil {
+		return x.TxHash
+	}
+	return nil
 }
 
 type HeadRequest struct {
@@ -138,7 +228,7 @@ type HeadRequest struct {
 
 func (x *HeadRequest) Reset() {
 	*x = HeadRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[0]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +240,7 @@ func (x *HeadRequest) String() string {
 func (*HeadRequest) ProtoMessage() {}
 
 func (x *HeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[0]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +253,7 @@ func (x *HeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadRequest.ProtoReflect.Descriptor instead.
 func (*HeadRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{0}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{2}
 }
 
 type HeadResponse struct {
@@ -176,7 +266,7 @@ type HeadResponse struct {
 
 func (x *HeadResponse) Reset() {
 	*x = HeadResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[1]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -188,7 +278,7 @@ func (x *HeadResponse) String() string {
 func (*HeadResponse) ProtoMessage() {}
 
 func (x *HeadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[1]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -201,7 +291,7 @@ func (x *HeadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadResponse.ProtoReflect.Descriptor instead.
 func (*HeadResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{1}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *HeadResponse) GetHead() *Block {
@@ -229,7 +319,7 @@ type GetBlockRequest struct {
 
 func (x *GetBlockRequest) Reset() {
 	*x = GetBlockRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[2]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -241,7 +331,7 @@ func (x *GetBlockRequest) String() string {
 func (*GetBlockRequest) ProtoMessage() {}
 
 func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[2]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -254,7 +344,7 @@ func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockRequest.ProtoReflect.Descriptor instead.
 func (*GetBlockRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{2}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetBlockRequest) GetRef() *BlockRef {
@@ -281,7 +371,7 @@ type GetBlockResponse struct {
 
 func (x *GetBlockResponse) Reset() {
 	*x = GetBlockResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[3]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +383,7 @@ func (x *GetBlockResponse) String() string {
 func (*GetBlockResponse) ProtoMessage() {}
 
 func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[3]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +396,7 @@ func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockResponse.ProtoReflect.Descriptor instead.
 func (*GetBlockResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{3}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetBlockResponse) GetBlock() *Block {
@@ -332,7 +422,7 @@ type ValidatorSetRequest struct {
 
 func (x *ValidatorSetRequest) Reset() {
 	*x = ValidatorSetRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[4]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +434,7 @@ func (x *ValidatorSetRequest) String() string {
 func (*ValidatorSetRequest) ProtoMessage() {}
 
 func (x *ValidatorSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[4]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +447,7 @@ func (x *ValidatorSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatorSetRequest.ProtoReflect.Descriptor instead.
 func (*ValidatorSetRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{4}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ValidatorSetRequest) GetHeight() uint64 {
@@ -376,7 +466,7 @@ type ValidatorSetResponse struct {
 
 func (x *ValidatorSetResponse) Reset() {
 	*x = ValidatorSetResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[5]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +478,7 @@ func (x *ValidatorSetResponse) String() string {
 func (*ValidatorSetResponse) ProtoMessage() {}
 
 func (x *ValidatorSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[5]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +491,7 @@ func (x *ValidatorSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatorSetResponse.ProtoReflect.Descriptor instead.
 func (*ValidatorSetResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{5}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ValidatorSetResponse) GetSet() *ValidatorSet {
@@ -426,7 +516,7 @@ type BuildBlockRequest struct {
 
 func (x *BuildBlockRequest) Reset() {
 	*x = BuildBlockRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[6]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +528,7 @@ func (x *BuildBlockRequest) String() string {
 func (*BuildBlockRequest) ProtoMessage() {}
 
 func (x *BuildBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[6]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +541,7 @@ func (x *BuildBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildBlockRequest.ProtoReflect.Descriptor instead.
 func (*BuildBlockRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{6}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BuildBlockRequest) GetParentHash() []byte {
@@ -505,7 +595,7 @@ type BuildBlockResponse struct {
 
 func (x *BuildBlockResponse) Reset() {
 	*x = BuildBlockResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[7]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +607,7 @@ func (x *BuildBlockResponse) String() string {
 func (*BuildBlockResponse) ProtoMessage() {}
 
 func (x *BuildBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[7]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +620,7 @@ func (x *BuildBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildBlockResponse.ProtoReflect.Descriptor instead.
 func (*BuildBlockResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{7}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BuildBlockResponse) GetBlock() *Block {
@@ -549,7 +639,7 @@ type ValidateBlockRequest struct {
 
 func (x *ValidateBlockRequest) Reset() {
 	*x = ValidateBlockRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[8]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +651,7 @@ func (x *ValidateBlockRequest) String() string {
 func (*ValidateBlockRequest) ProtoMessage() {}
 
 func (x *ValidateBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[8]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +664,7 @@ func (x *ValidateBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateBlockRequest.ProtoReflect.Descriptor instead.
 func (*ValidateBlockRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{8}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ValidateBlockRequest) GetEncoded() []byte {
@@ -595,7 +685,7 @@ type ValidateBlockResponse struct {
 
 func (x *ValidateBlockResponse) Reset() {
 	*x = ValidateBlockResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[9]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +697,7 @@ func (x *ValidateBlockResponse) String() string {
 func (*ValidateBlockResponse) ProtoMessage() {}
 
 func (x *ValidateBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[9]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +710,7 @@ func (x *ValidateBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateBlockResponse.ProtoReflect.Descriptor instead.
 func (*ValidateBlockResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{9}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ValidateBlockResponse) GetValid() bool {
@@ -653,7 +743,7 @@ type CommitBlockRequest struct {
 
 func (x *CommitBlockRequest) Reset() {
 	*x = CommitBlockRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[10]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +755,7 @@ func (x *CommitBlockRequest) String() string {
 func (*CommitBlockRequest) ProtoMessage() {}
 
 func (x *CommitBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[10]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +768,7 @@ func (x *CommitBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitBlockRequest.ProtoReflect.Descriptor instead.
 func (*CommitBlockRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{10}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CommitBlockRequest) GetEncoded() []byte {
@@ -697,7 +787,7 @@ type CommitBlockResponse struct {
 
 func (x *CommitBlockResponse) Reset() {
 	*x = CommitBlockResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[11]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +799,7 @@ func (x *CommitBlockResponse) String() string {
 func (*CommitBlockResponse) ProtoMessage() {}
 
 func (x *CommitBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[11]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +812,7 @@ func (x *CommitBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitBlockResponse.ProtoReflect.Descriptor instead.
 func (*CommitBlockResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{11}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CommitBlockResponse) GetBlock() *Block {
@@ -741,7 +831,7 @@ type SetHeadRequest struct {
 
 func (x *SetHeadRequest) Reset() {
 	*x = SetHeadRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[12]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +843,7 @@ func (x *SetHeadRequest) String() string {
 func (*SetHeadRequest) ProtoMessage() {}
 
 func (x *SetHeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[12]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +856,7 @@ func (x *SetHeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetHeadRequest.ProtoReflect.Descriptor instead.
 func (*SetHeadRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{12}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetHeadRequest) GetHash() []byte {
@@ -787,7 +877,7 @@ type SetHeadResponse struct {
 
 func (x *SetHeadResponse) Reset() {
 	*x = SetHeadResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[13]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +889,7 @@ func (x *SetHeadResponse) String() string {
 func (*SetHeadResponse) ProtoMessage() {}
 
 func (x *SetHeadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[13]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +902,7 @@ func (x *SetHeadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetHeadResponse.ProtoReflect.Descriptor instead.
 func (*SetHeadResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{13}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetHeadResponse) GetHead() *Block {
@@ -840,7 +930,7 @@ type FinalizeRequest struct {
 
 func (x *FinalizeRequest) Reset() {
 	*x = FinalizeRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[14]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +942,7 @@ func (x *FinalizeRequest) String() string {
 func (*FinalizeRequest) ProtoMessage() {}
 
 func (x *FinalizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[14]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +955,7 @@ func (x *FinalizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalizeRequest.ProtoReflect.Descriptor instead.
 func (*FinalizeRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{14}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FinalizeRequest) GetHash() []byte {
@@ -890,7 +980,7 @@ type FinalizeResponse struct {
 
 func (x *FinalizeResponse) Reset() {
 	*x = FinalizeResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[15]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +992,7 @@ func (x *FinalizeResponse) String() string {
 func (*FinalizeResponse) ProtoMessage() {}
 
 func (x *FinalizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[15]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1005,7 @@ func (x *FinalizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalizeResponse.ProtoReflect.Descriptor instead.
 func (*FinalizeResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{15}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{17}
 }
 
 type EventsRequest struct {
@@ -926,7 +1016,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[16]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1028,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[16]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1041,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{16}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 type ChainEvent struct {
@@ -969,7 +1059,7 @@ type ChainEvent struct {
 
 func (x *ChainEvent) Reset() {
 	*x = ChainEvent{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[17]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1071,7 @@ func (x *ChainEvent) String() string {
 func (*ChainEvent) ProtoMessage() {}
 
 func (x *ChainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[17]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1084,7 @@ func (x *ChainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChainEvent.ProtoReflect.Descriptor instead.
 func (*ChainEvent) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{17}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ChainEvent) GetEvent() isChainEvent_Event {
@@ -1078,7 +1168,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[18]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1180,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[18]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1193,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{18}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PublishRequest) GetTopic() string {
@@ -1128,7 +1218,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[19]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1230,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[19]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1243,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 type SubscribeRequest struct {
@@ -1165,7 +1255,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[20]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1267,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[20]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1280,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SubscribeRequest) GetTopic() string {
@@ -1214,7 +1304,7 @@ type NetworkMessage struct {
 
 func (x *NetworkMessage) Reset() {
 	*x = NetworkMessage{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[21]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1316,7 @@ func (x *NetworkMessage) String() string {
 func (*NetworkMessage) ProtoMessage() {}
 
 func (x *NetworkMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[21]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1329,7 @@ func (x *NetworkMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkMessage.ProtoReflect.Descriptor instead.
 func (*NetworkMessage) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{21}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NetworkMessage) GetTopic() string {
@@ -1288,7 +1378,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[22]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1390,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[22]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1403,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{22}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SendRequest) GetPeer() string {
@@ -1345,7 +1435,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[23]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1447,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[23]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1460,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{23}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{25}
 }
 
 type ReportRequest struct {
@@ -1384,7 +1474,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[24]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1486,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[24]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1499,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{24}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReportRequest) GetPeer() string {
@@ -1441,7 +1531,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[25]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1543,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[25]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1556,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{25}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{27}
 }
 
 type PeersRequest struct {
@@ -1477,7 +1567,7 @@ type PeersRequest struct {
 
 func (x *PeersRequest) Reset() {
 	*x = PeersRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[26]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1579,7 @@ func (x *PeersRequest) String() string {
 func (*PeersRequest) ProtoMessage() {}
 
 func (x *PeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[26]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1592,7 @@ func (x *PeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeersRequest.ProtoReflect.Descriptor instead.
 func (*PeersRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{26}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{28}
 }
 
 type PeersResponse struct {
@@ -1514,7 +1604,7 @@ type PeersResponse struct {
 
 func (x *PeersResponse) Reset() {
 	*x = PeersResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[27]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1616,7 @@ func (x *PeersResponse) String() string {
 func (*PeersResponse) ProtoMessage() {}
 
 func (x *PeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[27]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1629,7 @@ func (x *PeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeersResponse.ProtoReflect.Descriptor instead.
 func (*PeersResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{27}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PeersResponse) GetPeers() []*Peer {
@@ -1560,7 +1650,7 @@ type Peer struct {
 
 func (x *Peer) Reset() {
 	*x = Peer{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[28]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1662,7 @@ func (x *Peer) String() string {
 func (*Peer) ProtoMessage() {}
 
 func (x *Peer) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[28]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1675,7 @@ func (x *Peer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Peer.ProtoReflect.Descriptor instead.
 func (*Peer) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{28}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Peer) GetId() string {
@@ -1617,7 +1707,7 @@ type PublicKeysRequest struct {
 
 func (x *PublicKeysRequest) Reset() {
 	*x = PublicKeysRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[29]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1719,7 @@ func (x *PublicKeysRequest) String() string {
 func (*PublicKeysRequest) ProtoMessage() {}
 
 func (x *PublicKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[29]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1732,7 @@ func (x *PublicKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicKeysRequest.ProtoReflect.Descriptor instead.
 func (*PublicKeysRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{29}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{31}
 }
 
 type PublicKeysResponse struct {
@@ -1657,7 +1747,7 @@ type PublicKeysResponse struct {
 
 func (x *PublicKeysResponse) Reset() {
 	*x = PublicKeysResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[30]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +1759,7 @@ func (x *PublicKeysResponse) String() string {
 func (*PublicKeysResponse) ProtoMessage() {}
 
 func (x *PublicKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[30]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +1772,7 @@ func (x *PublicKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublicKeysResponse.ProtoReflect.Descriptor instead.
 func (*PublicKeysResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{30}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PublicKeysResponse) GetAddress() []byte {
@@ -1728,7 +1818,7 @@ type SignConsensusRequest struct {
 
 func (x *SignConsensusRequest) Reset() {
 	*x = SignConsensusRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[31]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +1830,7 @@ func (x *SignConsensusRequest) String() string {
 func (*SignConsensusRequest) ProtoMessage() {}
 
 func (x *SignConsensusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[31]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +1843,7 @@ func (x *SignConsensusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignConsensusRequest.ProtoReflect.Descriptor instead.
 func (*SignConsensusRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{31}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SignConsensusRequest) GetHeight() uint64 {
@@ -1802,7 +1892,7 @@ type SignConsensusResponse struct {
 
 func (x *SignConsensusResponse) Reset() {
 	*x = SignConsensusResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[32]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1904,7 @@ func (x *SignConsensusResponse) String() string {
 func (*SignConsensusResponse) ProtoMessage() {}
 
 func (x *SignConsensusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[32]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1917,7 @@ func (x *SignConsensusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignConsensusResponse.ProtoReflect.Descriptor instead.
 func (*SignConsensusResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{32}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SignConsensusResponse) GetSignature() []byte {
@@ -1854,7 +1944,7 @@ type SignLeaderProofRequest struct {
 
 func (x *SignLeaderProofRequest) Reset() {
 	*x = SignLeaderProofRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[33]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1956,7 @@ func (x *SignLeaderProofRequest) String() string {
 func (*SignLeaderProofRequest) ProtoMessage() {}
 
 func (x *SignLeaderProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[33]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1969,7 @@ func (x *SignLeaderProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignLeaderProofRequest.ProtoReflect.Descriptor instead.
 func (*SignLeaderProofRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{33}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SignLeaderProofRequest) GetEpochSeed() []byte {
@@ -1905,7 +1995,7 @@ type SignLeaderProofResponse struct {
 
 func (x *SignLeaderProofResponse) Reset() {
 	*x = SignLeaderProofResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[34]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2007,7 @@ func (x *SignLeaderProofResponse) String() string {
 func (*SignLeaderProofResponse) ProtoMessage() {}
 
 func (x *SignLeaderProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[34]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2020,7 @@ func (x *SignLeaderProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignLeaderProofResponse.ProtoReflect.Descriptor instead.
 func (*SignLeaderProofResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{34}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SignLeaderProofResponse) GetSignature() []byte {
@@ -1949,7 +2039,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[35]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2051,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[35]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2064,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{35}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetRequest) GetKey() []byte {
@@ -1994,7 +2084,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[36]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2096,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[36]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2109,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{36}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetResponse) GetFound() bool {
@@ -2046,7 +2136,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[37]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2148,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[37]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2161,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{37}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -2096,7 +2186,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[38]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2198,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[38]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2211,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{38}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{40}
 }
 
 type DeleteRequest struct {
@@ -2133,7 +2223,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[39]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2235,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[39]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2248,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{39}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -2176,7 +2266,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[40]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2278,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[40]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2291,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{40}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{42}
 }
 
 type BatchOp struct {
@@ -2216,7 +2306,7 @@ type BatchOp struct {
 
 func (x *BatchOp) Reset() {
 	*x = BatchOp{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[41]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2318,7 @@ func (x *BatchOp) String() string {
 func (*BatchOp) ProtoMessage() {}
 
 func (x *BatchOp) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[41]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2331,7 @@ func (x *BatchOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchOp.ProtoReflect.Descriptor instead.
 func (*BatchOp) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{41}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BatchOp) GetKey() []byte {
@@ -2274,7 +2364,7 @@ type BatchRequest struct {
 
 func (x *BatchRequest) Reset() {
 	*x = BatchRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[42]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2286,7 +2376,7 @@ func (x *BatchRequest) String() string {
 func (*BatchRequest) ProtoMessage() {}
 
 func (x *BatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[42]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2299,7 +2389,7 @@ func (x *BatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRequest.ProtoReflect.Descriptor instead.
 func (*BatchRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{42}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BatchRequest) GetOps() []*BatchOp {
@@ -2317,7 +2407,7 @@ type BatchResponse struct {
 
 func (x *BatchResponse) Reset() {
 	*x = BatchResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[43]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2419,7 @@ func (x *BatchResponse) String() string {
 func (*BatchResponse) ProtoMessage() {}
 
 func (x *BatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[43]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2432,7 @@ func (x *BatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchResponse.ProtoReflect.Descriptor instead.
 func (*BatchResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{43}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{45}
 }
 
 type ScanRequest struct {
@@ -2357,7 +2447,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[44]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2459,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[44]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2472,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{44}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ScanRequest) GetPrefix() []byte {
@@ -2416,7 +2506,7 @@ type KV struct {
 
 func (x *KV) Reset() {
 	*x = KV{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[45]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2518,7 @@ func (x *KV) String() string {
 func (*KV) ProtoMessage() {}
 
 func (x *KV) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[45]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2531,7 @@ func (x *KV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KV.ProtoReflect.Descriptor instead.
 func (*KV) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{45}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *KV) GetKey() []byte {
@@ -2468,7 +2558,7 @@ type ScanResponse struct {
 
 func (x *ScanResponse) Reset() {
 	*x = ScanResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[46]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2570,7 @@ func (x *ScanResponse) String() string {
 func (*ScanResponse) ProtoMessage() {}
 
 func (x *ScanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[46]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2583,7 @@ func (x *ScanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanResponse.ProtoReflect.Descriptor instead.
 func (*ScanResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{46}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ScanResponse) GetItems() []*KV {
@@ -2518,7 +2608,7 @@ type NowRequest struct {
 
 func (x *NowRequest) Reset() {
 	*x = NowRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[47]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2620,7 @@ func (x *NowRequest) String() string {
 func (*NowRequest) ProtoMessage() {}
 
 func (x *NowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[47]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2633,7 @@ func (x *NowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NowRequest.ProtoReflect.Descriptor instead.
 func (*NowRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{47}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{49}
 }
 
 type NowResponse struct {
@@ -2555,7 +2645,7 @@ type NowResponse struct {
 
 func (x *NowResponse) Reset() {
 	*x = NowResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[48]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +2657,7 @@ func (x *NowResponse) String() string {
 func (*NowResponse) ProtoMessage() {}
 
 func (x *NowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[48]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +2670,7 @@ func (x *NowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NowResponse.ProtoReflect.Descriptor instead.
 func (*NowResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{48}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *NowResponse) GetUnixNano() int64 {
@@ -2599,7 +2689,7 @@ type SleepRequest struct {
 
 func (x *SleepRequest) Reset() {
 	*x = SleepRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[49]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +2701,7 @@ func (x *SleepRequest) String() string {
 func (*SleepRequest) ProtoMessage() {}
 
 func (x *SleepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[49]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +2714,7 @@ func (x *SleepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SleepRequest.ProtoReflect.Descriptor instead.
 func (*SleepRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{49}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SleepRequest) GetUntilUnixNano() int64 {
@@ -2643,7 +2733,7 @@ type SleepResponse struct {
 
 func (x *SleepResponse) Reset() {
 	*x = SleepResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[50]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2745,7 @@ func (x *SleepResponse) String() string {
 func (*SleepResponse) ProtoMessage() {}
 
 func (x *SleepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[50]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2758,7 @@ func (x *SleepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SleepResponse.ProtoReflect.Descriptor instead.
 func (*SleepResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{50}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SleepResponse) GetUnixNano() int64 {
@@ -2692,7 +2782,7 @@ type Metric struct {
 
 func (x *Metric) Reset() {
 	*x = Metric{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[51]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2794,7 @@ func (x *Metric) String() string {
 func (*Metric) ProtoMessage() {}
 
 func (x *Metric) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[51]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2807,7 @@ func (x *Metric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metric.ProtoReflect.Descriptor instead.
 func (*Metric) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{51}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Metric) GetName() string {
@@ -2764,7 +2854,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[52]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +2866,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[52]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +2879,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{52}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RecordRequest) GetMetrics() []*Metric {
@@ -2807,7 +2897,7 @@ type RecordResponse struct {
 
 func (x *RecordResponse) Reset() {
 	*x = RecordResponse{}
-	mi := &file_trellis_host_v1_host_proto_msgTypes[53]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2819,7 +2909,7 @@ func (x *RecordResponse) String() string {
 func (*RecordResponse) ProtoMessage() {}
 
 func (x *RecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trellis_host_v1_host_proto_msgTypes[53]
+	mi := &file_trellis_host_v1_host_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2832,14 +2922,18 @@ func (x *RecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
 func (*RecordResponse) Descriptor() ([]byte, []int) {
-	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{53}
+	return file_trellis_host_v1_host_proto_rawDescGZIP(), []int{55}
 }
 
 var File_trellis_host_v1_host_proto protoreflect.FileDescriptor
 
 const file_trellis_host_v1_host_proto_rawDesc = "" +
 	"\n" +
-	"\x1atrellis/host/v1/host.proto\x12\x0ftrellis.host.v1\x1a\x1btrellis/host/v1/types.proto\"\r\n" +
+	"\x1atrellis/host/v1/host.proto\x12\x0ftrellis.host.v1\x1a\x1btrellis/host/v1/types.proto\"3\n" +
+	"\x15ReportEvidenceRequest\x12\x1a\n" +
+	"\bevidence\x18\x01 \x01(\fR\bevidence\"1\n" +
+	"\x16ReportEvidenceResponse\x12\x17\n" +
+	"\atx_hash\x18\x01 \x01(\fR\x06txHash\"\r\n" +
 	"\vHeadRequest\"p\n" +
 	"\fHeadResponse\x12*\n" +
 	"\x04head\x18\x01 \x01(\v2\x16.trellis.host.v1.BlockR\x04head\x124\n" +
@@ -3006,7 +3100,7 @@ const file_trellis_host_v1_host_proto_rawDesc = "" +
 	"\x0eTYPE_HISTOGRAM\x10\x03\"B\n" +
 	"\rRecordRequest\x121\n" +
 	"\ametrics\x18\x01 \x03(\v2\x17.trellis.host.v1.MetricR\ametrics\"\x10\n" +
-	"\x0eRecordResponse2\xf3\x05\n" +
+	"\x0eRecordResponse2\xd6\x06\n" +
 	"\x05Chain\x12C\n" +
 	"\x04Head\x12\x1c.trellis.host.v1.HeadRequest\x1a\x1d.trellis.host.v1.HeadResponse\x12O\n" +
 	"\bGetBlock\x12 .trellis.host.v1.GetBlockRequest\x1a!.trellis.host.v1.GetBlockResponse\x12[\n" +
@@ -3017,7 +3111,8 @@ const file_trellis_host_v1_host_proto_rawDesc = "" +
 	"\vCommitBlock\x12#.trellis.host.v1.CommitBlockRequest\x1a$.trellis.host.v1.CommitBlockResponse\x12L\n" +
 	"\aSetHead\x12\x1f.trellis.host.v1.SetHeadRequest\x1a .trellis.host.v1.SetHeadResponse\x12O\n" +
 	"\bFinalize\x12 .trellis.host.v1.FinalizeRequest\x1a!.trellis.host.v1.FinalizeResponse\x12G\n" +
-	"\x06Events\x12\x1e.trellis.host.v1.EventsRequest\x1a\x1b.trellis.host.v1.ChainEvent0\x012\x82\x03\n" +
+	"\x06Events\x12\x1e.trellis.host.v1.EventsRequest\x1a\x1b.trellis.host.v1.ChainEvent0\x01\x12a\n" +
+	"\x0eReportEvidence\x12&.trellis.host.v1.ReportEvidenceRequest\x1a'.trellis.host.v1.ReportEvidenceResponse2\x82\x03\n" +
 	"\aNetwork\x12L\n" +
 	"\aPublish\x12\x1f.trellis.host.v1.PublishRequest\x1a .trellis.host.v1.PublishResponse\x12Q\n" +
 	"\tSubscribe\x12!.trellis.host.v1.SubscribeRequest\x1a\x1f.trellis.host.v1.NetworkMessage0\x01\x12C\n" +
@@ -3054,145 +3149,149 @@ func file_trellis_host_v1_host_proto_rawDescGZIP() []byte {
 }
 
 var file_trellis_host_v1_host_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_trellis_host_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_trellis_host_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_trellis_host_v1_host_proto_goTypes = []any{
 	(SignConsensusRequest_Step)(0),  // 0: trellis.host.v1.SignConsensusRequest.Step
 	(Metric_Type)(0),                // 1: trellis.host.v1.Metric.Type
-	(*HeadRequest)(nil),             // 2: trellis.host.v1.HeadRequest
-	(*HeadResponse)(nil),            // 3: trellis.host.v1.HeadResponse
-	(*GetBlockRequest)(nil),         // 4: trellis.host.v1.GetBlockRequest
-	(*GetBlockResponse)(nil),        // 5: trellis.host.v1.GetBlockResponse
-	(*ValidatorSetRequest)(nil),     // 6: trellis.host.v1.ValidatorSetRequest
-	(*ValidatorSetResponse)(nil),    // 7: trellis.host.v1.ValidatorSetResponse
-	(*BuildBlockRequest)(nil),       // 8: trellis.host.v1.BuildBlockRequest
-	(*BuildBlockResponse)(nil),      // 9: trellis.host.v1.BuildBlockResponse
-	(*ValidateBlockRequest)(nil),    // 10: trellis.host.v1.ValidateBlockRequest
-	(*ValidateBlockResponse)(nil),   // 11: trellis.host.v1.ValidateBlockResponse
-	(*CommitBlockRequest)(nil),      // 12: trellis.host.v1.CommitBlockRequest
-	(*CommitBlockResponse)(nil),     // 13: trellis.host.v1.CommitBlockResponse
-	(*SetHeadRequest)(nil),          // 14: trellis.host.v1.SetHeadRequest
-	(*SetHeadResponse)(nil),         // 15: trellis.host.v1.SetHeadResponse
-	(*FinalizeRequest)(nil),         // 16: trellis.host.v1.FinalizeRequest
-	(*FinalizeResponse)(nil),        // 17: trellis.host.v1.FinalizeResponse
-	(*EventsRequest)(nil),           // 18: trellis.host.v1.EventsRequest
-	(*ChainEvent)(nil),              // 19: trellis.host.v1.ChainEvent
-	(*PublishRequest)(nil),          // 20: trellis.host.v1.PublishRequest
-	(*PublishResponse)(nil),         // 21: trellis.host.v1.PublishResponse
-	(*SubscribeRequest)(nil),        // 22: trellis.host.v1.SubscribeRequest
-	(*NetworkMessage)(nil),          // 23: trellis.host.v1.NetworkMessage
-	(*SendRequest)(nil),             // 24: trellis.host.v1.SendRequest
-	(*SendResponse)(nil),            // 25: trellis.host.v1.SendResponse
-	(*ReportRequest)(nil),           // 26: trellis.host.v1.ReportRequest
-	(*ReportResponse)(nil),          // 27: trellis.host.v1.ReportResponse
-	(*PeersRequest)(nil),            // 28: trellis.host.v1.PeersRequest
-	(*PeersResponse)(nil),           // 29: trellis.host.v1.PeersResponse
-	(*Peer)(nil),                    // 30: trellis.host.v1.Peer
-	(*PublicKeysRequest)(nil),       // 31: trellis.host.v1.PublicKeysRequest
-	(*PublicKeysResponse)(nil),      // 32: trellis.host.v1.PublicKeysResponse
-	(*SignConsensusRequest)(nil),    // 33: trellis.host.v1.SignConsensusRequest
-	(*SignConsensusResponse)(nil),   // 34: trellis.host.v1.SignConsensusResponse
-	(*SignLeaderProofRequest)(nil),  // 35: trellis.host.v1.SignLeaderProofRequest
-	(*SignLeaderProofResponse)(nil), // 36: trellis.host.v1.SignLeaderProofResponse
-	(*GetRequest)(nil),              // 37: trellis.host.v1.GetRequest
-	(*GetResponse)(nil),             // 38: trellis.host.v1.GetResponse
-	(*PutRequest)(nil),              // 39: trellis.host.v1.PutRequest
-	(*PutResponse)(nil),             // 40: trellis.host.v1.PutResponse
-	(*DeleteRequest)(nil),           // 41: trellis.host.v1.DeleteRequest
-	(*DeleteResponse)(nil),          // 42: trellis.host.v1.DeleteResponse
-	(*BatchOp)(nil),                 // 43: trellis.host.v1.BatchOp
-	(*BatchRequest)(nil),            // 44: trellis.host.v1.BatchRequest
-	(*BatchResponse)(nil),           // 45: trellis.host.v1.BatchResponse
-	(*ScanRequest)(nil),             // 46: trellis.host.v1.ScanRequest
-	(*KV)(nil),                      // 47: trellis.host.v1.KV
-	(*ScanResponse)(nil),            // 48: trellis.host.v1.ScanResponse
-	(*NowRequest)(nil),              // 49: trellis.host.v1.NowRequest
-	(*NowResponse)(nil),             // 50: trellis.host.v1.NowResponse
-	(*SleepRequest)(nil),            // 51: trellis.host.v1.SleepRequest
-	(*SleepResponse)(nil),           // 52: trellis.host.v1.SleepResponse
-	(*Metric)(nil),                  // 53: trellis.host.v1.Metric
-	(*RecordRequest)(nil),           // 54: trellis.host.v1.RecordRequest
-	(*RecordResponse)(nil),          // 55: trellis.host.v1.RecordResponse
-	nil,                             // 56: trellis.host.v1.Metric.LabelsEntry
-	(*Block)(nil),                   // 57: trellis.host.v1.Block
-	(*BlockRef)(nil),                // 58: trellis.host.v1.BlockRef
-	(Finality)(0),                   // 59: trellis.host.v1.Finality
-	(*ValidatorSet)(nil),            // 60: trellis.host.v1.ValidatorSet
-	(*ProofRef)(nil),                // 61: trellis.host.v1.ProofRef
+	(*ReportEvidenceRequest)(nil),   // 2: trellis.host.v1.ReportEvidenceRequest
+	(*ReportEvidenceResponse)(nil),  // 3: trellis.host.v1.ReportEvidenceResponse
+	(*HeadRequest)(nil),             // 4: trellis.host.v1.HeadRequest
+	(*HeadResponse)(nil),            // 5: trellis.host.v1.HeadResponse
+	(*GetBlockRequest)(nil),         // 6: trellis.host.v1.GetBlockRequest
+	(*GetBlockResponse)(nil),        // 7: trellis.host.v1.GetBlockResponse
+	(*ValidatorSetRequest)(nil),     // 8: trellis.host.v1.ValidatorSetRequest
+	(*ValidatorSetResponse)(nil),    // 9: trellis.host.v1.ValidatorSetResponse
+	(*BuildBlockRequest)(nil),       // 10: trellis.host.v1.BuildBlockRequest
+	(*BuildBlockResponse)(nil),      // 11: trellis.host.v1.BuildBlockResponse
+	(*ValidateBlockRequest)(nil),    // 12: trellis.host.v1.ValidateBlockRequest
+	(*ValidateBlockResponse)(nil),   // 13: trellis.host.v1.ValidateBlockResponse
+	(*CommitBlockRequest)(nil),      // 14: trellis.host.v1.CommitBlockRequest
+	(*CommitBlockResponse)(nil),     // 15: trellis.host.v1.CommitBlockResponse
+	(*SetHeadRequest)(nil),          // 16: trellis.host.v1.SetHeadRequest
+	(*SetHeadResponse)(nil),         // 17: trellis.host.v1.SetHeadResponse
+	(*FinalizeRequest)(nil),         // 18: trellis.host.v1.FinalizeRequest
+	(*FinalizeResponse)(nil),        // 19: trellis.host.v1.FinalizeResponse
+	(*EventsRequest)(nil),           // 20: trellis.host.v1.EventsRequest
+	(*ChainEvent)(nil),              // 21: trellis.host.v1.ChainEvent
+	(*PublishRequest)(nil),          // 22: trellis.host.v1.PublishRequest
+	(*PublishResponse)(nil),         // 23: trellis.host.v1.PublishResponse
+	(*SubscribeRequest)(nil),        // 24: trellis.host.v1.SubscribeRequest
+	(*NetworkMessage)(nil),          // 25: trellis.host.v1.NetworkMessage
+	(*SendRequest)(nil),             // 26: trellis.host.v1.SendRequest
+	(*SendResponse)(nil),            // 27: trellis.host.v1.SendResponse
+	(*ReportRequest)(nil),           // 28: trellis.host.v1.ReportRequest
+	(*ReportResponse)(nil),          // 29: trellis.host.v1.ReportResponse
+	(*PeersRequest)(nil),            // 30: trellis.host.v1.PeersRequest
+	(*PeersResponse)(nil),           // 31: trellis.host.v1.PeersResponse
+	(*Peer)(nil),                    // 32: trellis.host.v1.Peer
+	(*PublicKeysRequest)(nil),       // 33: trellis.host.v1.PublicKeysRequest
+	(*PublicKeysResponse)(nil),      // 34: trellis.host.v1.PublicKeysResponse
+	(*SignConsensusRequest)(nil),    // 35: trellis.host.v1.SignConsensusRequest
+	(*SignConsensusResponse)(nil),   // 36: trellis.host.v1.SignConsensusResponse
+	(*SignLeaderProofRequest)(nil),  // 37: trellis.host.v1.SignLeaderProofRequest
+	(*SignLeaderProofResponse)(nil), // 38: trellis.host.v1.SignLeaderProofResponse
+	(*GetRequest)(nil),              // 39: trellis.host.v1.GetRequest
+	(*GetResponse)(nil),             // 40: trellis.host.v1.GetResponse
+	(*PutRequest)(nil),              // 41: trellis.host.v1.PutRequest
+	(*PutResponse)(nil),             // 42: trellis.host.v1.PutResponse
+	(*DeleteRequest)(nil),           // 43: trellis.host.v1.DeleteRequest
+	(*DeleteResponse)(nil),          // 44: trellis.host.v1.DeleteResponse
+	(*BatchOp)(nil),                 // 45: trellis.host.v1.BatchOp
+	(*BatchRequest)(nil),            // 46: trellis.host.v1.BatchRequest
+	(*BatchResponse)(nil),           // 47: trellis.host.v1.BatchResponse
+	(*ScanRequest)(nil),             // 48: trellis.host.v1.ScanRequest
+	(*KV)(nil),                      // 49: trellis.host.v1.KV
+	(*ScanResponse)(nil),            // 50: trellis.host.v1.ScanResponse
+	(*NowRequest)(nil),              // 51: trellis.host.v1.NowRequest
+	(*NowResponse)(nil),             // 52: trellis.host.v1.NowResponse
+	(*SleepRequest)(nil),            // 53: trellis.host.v1.SleepRequest
+	(*SleepResponse)(nil),           // 54: trellis.host.v1.SleepResponse
+	(*Metric)(nil),                  // 55: trellis.host.v1.Metric
+	(*RecordRequest)(nil),           // 56: trellis.host.v1.RecordRequest
+	(*RecordResponse)(nil),          // 57: trellis.host.v1.RecordResponse
+	nil,                             // 58: trellis.host.v1.Metric.LabelsEntry
+	(*Block)(nil),                   // 59: trellis.host.v1.Block
+	(*BlockRef)(nil),                // 60: trellis.host.v1.BlockRef
+	(Finality)(0),                   // 61: trellis.host.v1.Finality
+	(*ValidatorSet)(nil),            // 62: trellis.host.v1.ValidatorSet
+	(*ProofRef)(nil),                // 63: trellis.host.v1.ProofRef
 }
 var file_trellis_host_v1_host_proto_depIdxs = []int32{
-	57, // 0: trellis.host.v1.HeadResponse.head:type_name -> trellis.host.v1.Block
-	57, // 1: trellis.host.v1.HeadResponse.finalized:type_name -> trellis.host.v1.Block
-	58, // 2: trellis.host.v1.GetBlockRequest.ref:type_name -> trellis.host.v1.BlockRef
-	57, // 3: trellis.host.v1.GetBlockResponse.block:type_name -> trellis.host.v1.Block
-	59, // 4: trellis.host.v1.GetBlockResponse.finality:type_name -> trellis.host.v1.Finality
-	60, // 5: trellis.host.v1.ValidatorSetResponse.set:type_name -> trellis.host.v1.ValidatorSet
-	61, // 6: trellis.host.v1.BuildBlockRequest.proofs:type_name -> trellis.host.v1.ProofRef
-	57, // 7: trellis.host.v1.BuildBlockResponse.block:type_name -> trellis.host.v1.Block
-	57, // 8: trellis.host.v1.ValidateBlockResponse.block:type_name -> trellis.host.v1.Block
-	57, // 9: trellis.host.v1.CommitBlockResponse.block:type_name -> trellis.host.v1.Block
-	57, // 10: trellis.host.v1.SetHeadResponse.head:type_name -> trellis.host.v1.Block
-	57, // 11: trellis.host.v1.ChainEvent.block_received:type_name -> trellis.host.v1.Block
-	57, // 12: trellis.host.v1.ChainEvent.head_changed:type_name -> trellis.host.v1.Block
-	57, // 13: trellis.host.v1.ChainEvent.finalized:type_name -> trellis.host.v1.Block
-	30, // 14: trellis.host.v1.PeersResponse.peers:type_name -> trellis.host.v1.Peer
+	59, // 0: trellis.host.v1.HeadResponse.head:type_name -> trellis.host.v1.Block
+	59, // 1: trellis.host.v1.HeadResponse.finalized:type_name -> trellis.host.v1.Block
+	60, // 2: trellis.host.v1.GetBlockRequest.ref:type_name -> trellis.host.v1.BlockRef
+	59, // 3: trellis.host.v1.GetBlockResponse.block:type_name -> trellis.host.v1.Block
+	61, // 4: trellis.host.v1.GetBlockResponse.finality:type_name -> trellis.host.v1.Finality
+	62, // 5: trellis.host.v1.ValidatorSetResponse.set:type_name -> trellis.host.v1.ValidatorSet
+	63, // 6: trellis.host.v1.BuildBlockRequest.proofs:type_name -> trellis.host.v1.ProofRef
+	59, // 7: trellis.host.v1.BuildBlockResponse.block:type_name -> trellis.host.v1.Block
+	59, // 8: trellis.host.v1.ValidateBlockResponse.block:type_name -> trellis.host.v1.Block
+	59, // 9: trellis.host.v1.CommitBlockResponse.block:type_name -> trellis.host.v1.Block
+	59, // 10: trellis.host.v1.SetHeadResponse.head:type_name -> trellis.host.v1.Block
+	59, // 11: trellis.host.v1.ChainEvent.block_received:type_name -> trellis.host.v1.Block
+	59, // 12: trellis.host.v1.ChainEvent.head_changed:type_name -> trellis.host.v1.Block
+	59, // 13: trellis.host.v1.ChainEvent.finalized:type_name -> trellis.host.v1.Block
+	32, // 14: trellis.host.v1.PeersResponse.peers:type_name -> trellis.host.v1.Peer
 	0,  // 15: trellis.host.v1.SignConsensusRequest.step:type_name -> trellis.host.v1.SignConsensusRequest.Step
-	43, // 16: trellis.host.v1.BatchRequest.ops:type_name -> trellis.host.v1.BatchOp
-	47, // 17: trellis.host.v1.ScanResponse.items:type_name -> trellis.host.v1.KV
+	45, // 16: trellis.host.v1.BatchRequest.ops:type_name -> trellis.host.v1.BatchOp
+	49, // 17: trellis.host.v1.ScanResponse.items:type_name -> trellis.host.v1.KV
 	1,  // 18: trellis.host.v1.Metric.type:type_name -> trellis.host.v1.Metric.Type
-	56, // 19: trellis.host.v1.Metric.labels:type_name -> trellis.host.v1.Metric.LabelsEntry
-	53, // 20: trellis.host.v1.RecordRequest.metrics:type_name -> trellis.host.v1.Metric
-	2,  // 21: trellis.host.v1.Chain.Head:input_type -> trellis.host.v1.HeadRequest
-	4,  // 22: trellis.host.v1.Chain.GetBlock:input_type -> trellis.host.v1.GetBlockRequest
-	6,  // 23: trellis.host.v1.Chain.ValidatorSet:input_type -> trellis.host.v1.ValidatorSetRequest
-	8,  // 24: trellis.host.v1.Chain.BuildBlock:input_type -> trellis.host.v1.BuildBlockRequest
-	10, // 25: trellis.host.v1.Chain.ValidateBlock:input_type -> trellis.host.v1.ValidateBlockRequest
-	12, // 26: trellis.host.v1.Chain.CommitBlock:input_type -> trellis.host.v1.CommitBlockRequest
-	14, // 27: trellis.host.v1.Chain.SetHead:input_type -> trellis.host.v1.SetHeadRequest
-	16, // 28: trellis.host.v1.Chain.Finalize:input_type -> trellis.host.v1.FinalizeRequest
-	18, // 29: trellis.host.v1.Chain.Events:input_type -> trellis.host.v1.EventsRequest
-	20, // 30: trellis.host.v1.Network.Publish:input_type -> trellis.host.v1.PublishRequest
-	22, // 31: trellis.host.v1.Network.Subscribe:input_type -> trellis.host.v1.SubscribeRequest
-	24, // 32: trellis.host.v1.Network.Send:input_type -> trellis.host.v1.SendRequest
-	26, // 33: trellis.host.v1.Network.Report:input_type -> trellis.host.v1.ReportRequest
-	28, // 34: trellis.host.v1.Network.Peers:input_type -> trellis.host.v1.PeersRequest
-	31, // 35: trellis.host.v1.Signer.PublicKeys:input_type -> trellis.host.v1.PublicKeysRequest
-	33, // 36: trellis.host.v1.Signer.SignConsensus:input_type -> trellis.host.v1.SignConsensusRequest
-	35, // 37: trellis.host.v1.Signer.SignLeaderProof:input_type -> trellis.host.v1.SignLeaderProofRequest
-	37, // 38: trellis.host.v1.Store.Get:input_type -> trellis.host.v1.GetRequest
-	39, // 39: trellis.host.v1.Store.Put:input_type -> trellis.host.v1.PutRequest
-	41, // 40: trellis.host.v1.Store.Delete:input_type -> trellis.host.v1.DeleteRequest
-	44, // 41: trellis.host.v1.Store.Batch:input_type -> trellis.host.v1.BatchRequest
-	46, // 42: trellis.host.v1.Store.Scan:input_type -> trellis.host.v1.ScanRequest
-	49, // 43: trellis.host.v1.Clock.Now:input_type -> trellis.host.v1.NowRequest
-	51, // 44: trellis.host.v1.Clock.Sleep:input_type -> trellis.host.v1.SleepRequest
-	54, // 45: trellis.host.v1.Metrics.Record:input_type -> trellis.host.v1.RecordRequest
-	3,  // 46: trellis.host.v1.Chain.Head:output_type -> trellis.host.v1.HeadResponse
-	5,  // 47: trellis.host.v1.Chain.GetBlock:output_type -> trellis.host.v1.GetBlockResponse
-	7,  // 48: trellis.host.v1.Chain.ValidatorSet:output_type -> trellis.host.v1.ValidatorSetResponse
-	9,  // 49: trellis.host.v1.Chain.BuildBlock:output_type -> trellis.host.v1.BuildBlockResponse
-	11, // 50: trellis.host.v1.Chain.ValidateBlock:output_type -> trellis.host.v1.ValidateBlockResponse
-	13, // 51: trellis.host.v1.Chain.CommitBlock:output_type -> trellis.host.v1.CommitBlockResponse
-	15, // 52: trellis.host.v1.Chain.SetHead:output_type -> trellis.host.v1.SetHeadResponse
-	17, // 53: trellis.host.v1.Chain.Finalize:output_type -> trellis.host.v1.FinalizeResponse
-	19, // 54: trellis.host.v1.Chain.Events:output_type -> trellis.host.v1.ChainEvent
-	21, // 55: trellis.host.v1.Network.Publish:output_type -> trellis.host.v1.PublishResponse
-	23, // 56: trellis.host.v1.Network.Subscribe:output_type -> trellis.host.v1.NetworkMessage
-	25, // 57: trellis.host.v1.Network.Send:output_type -> trellis.host.v1.SendResponse
-	27, // 58: trellis.host.v1.Network.Report:output_type -> trellis.host.v1.ReportResponse
-	29, // 59: trellis.host.v1.Network.Peers:output_type -> trellis.host.v1.PeersResponse
-	32, // 60: trellis.host.v1.Signer.PublicKeys:output_type -> trellis.host.v1.PublicKeysResponse
-	34, // 61: trellis.host.v1.Signer.SignConsensus:output_type -> trellis.host.v1.SignConsensusResponse
-	36, // 62: trellis.host.v1.Signer.SignLeaderProof:output_type -> trellis.host.v1.SignLeaderProofResponse
-	38, // 63: trellis.host.v1.Store.Get:output_type -> trellis.host.v1.GetResponse
-	40, // 64: trellis.host.v1.Store.Put:output_type -> trellis.host.v1.PutResponse
-	42, // 65: trellis.host.v1.Store.Delete:output_type -> trellis.host.v1.DeleteResponse
-	45, // 66: trellis.host.v1.Store.Batch:output_type -> trellis.host.v1.BatchResponse
-	48, // 67: trellis.host.v1.Store.Scan:output_type -> trellis.host.v1.ScanResponse
-	50, // 68: trellis.host.v1.Clock.Now:output_type -> trellis.host.v1.NowResponse
-	52, // 69: trellis.host.v1.Clock.Sleep:output_type -> trellis.host.v1.SleepResponse
-	55, // 70: trellis.host.v1.Metrics.Record:output_type -> trellis.host.v1.RecordResponse
-	46, // [46:71] is the sub-list for method output_type
-	21, // [21:46] is the sub-list for method input_type
+	58, // 19: trellis.host.v1.Metric.labels:type_name -> trellis.host.v1.Metric.LabelsEntry
+	55, // 20: trellis.host.v1.RecordRequest.metrics:type_name -> trellis.host.v1.Metric
+	4,  // 21: trellis.host.v1.Chain.Head:input_type -> trellis.host.v1.HeadRequest
+	6,  // 22: trellis.host.v1.Chain.GetBlock:input_type -> trellis.host.v1.GetBlockRequest
+	8,  // 23: trellis.host.v1.Chain.ValidatorSet:input_type -> trellis.host.v1.ValidatorSetRequest
+	10, // 24: trellis.host.v1.Chain.BuildBlock:input_type -> trellis.host.v1.BuildBlockRequest
+	12, // 25: trellis.host.v1.Chain.ValidateBlock:input_type -> trellis.host.v1.ValidateBlockRequest
+	14, // 26: trellis.host.v1.Chain.CommitBlock:input_type -> trellis.host.v1.CommitBlockRequest
+	16, // 27: trellis.host.v1.Chain.SetHead:input_type -> trellis.host.v1.SetHeadRequest
+	18, // 28: trellis.host.v1.Chain.Finalize:input_type -> trellis.host.v1.FinalizeRequest
+	20, // 29: trellis.host.v1.Chain.Events:input_type -> trellis.host.v1.EventsRequest
+	2,  // 30: trellis.host.v1.Chain.ReportEvidence:input_type -> trellis.host.v1.ReportEvidenceRequest
+	22, // 31: trellis.host.v1.Network.Publish:input_type -> trellis.host.v1.PublishRequest
+	24, // 32: trellis.host.v1.Network.Subscribe:input_type -> trellis.host.v1.SubscribeRequest
+	26, // 33: trellis.host.v1.Network.Send:input_type -> trellis.host.v1.SendRequest
+	28, // 34: trellis.host.v1.Network.Report:input_type -> trellis.host.v1.ReportRequest
+	30, // 35: trellis.host.v1.Network.Peers:input_type -> trellis.host.v1.PeersRequest
+	33, // 36: trellis.host.v1.Signer.PublicKeys:input_type -> trellis.host.v1.PublicKeysRequest
+	35, // 37: trellis.host.v1.Signer.SignConsensus:input_type -> trellis.host.v1.SignConsensusRequest
+	37, // 38: trellis.host.v1.Signer.SignLeaderProof:input_type -> trellis.host.v1.SignLeaderProofRequest
+	39, // 39: trellis.host.v1.Store.Get:input_type -> trellis.host.v1.GetRequest
+	41, // 40: trellis.host.v1.Store.Put:input_type -> trellis.host.v1.PutRequest
+	43, // 41: trellis.host.v1.Store.Delete:input_type -> trellis.host.v1.DeleteRequest
+	46, // 42: trellis.host.v1.Store.Batch:input_type -> trellis.host.v1.BatchRequest
+	48, // 43: trellis.host.v1.Store.Scan:input_type -> trellis.host.v1.ScanRequest
+	51, // 44: trellis.host.v1.Clock.Now:input_type -> trellis.host.v1.NowRequest
+	53, // 45: trellis.host.v1.Clock.Sleep:input_type -> trellis.host.v1.SleepRequest
+	56, // 46: trellis.host.v1.Metrics.Record:input_type -> trellis.host.v1.RecordRequest
+	5,  // 47: trellis.host.v1.Chain.Head:output_type -> trellis.host.v1.HeadResponse
+	7,  // 48: trellis.host.v1.Chain.GetBlock:output_type -> trellis.host.v1.GetBlockResponse
+	9,  // 49: trellis.host.v1.Chain.ValidatorSet:output_type -> trellis.host.v1.ValidatorSetResponse
+	11, // 50: trellis.host.v1.Chain.BuildBlock:output_type -> trellis.host.v1.BuildBlockResponse
+	13, // 51: trellis.host.v1.Chain.ValidateBlock:output_type -> trellis.host.v1.ValidateBlockResponse
+	15, // 52: trellis.host.v1.Chain.CommitBlock:output_type -> trellis.host.v1.CommitBlockResponse
+	17, // 53: trellis.host.v1.Chain.SetHead:output_type -> trellis.host.v1.SetHeadResponse
+	19, // 54: trellis.host.v1.Chain.Finalize:output_type -> trellis.host.v1.FinalizeResponse
+	21, // 55: trellis.host.v1.Chain.Events:output_type -> trellis.host.v1.ChainEvent
+	3,  // 56: trellis.host.v1.Chain.ReportEvidence:output_type -> trellis.host.v1.ReportEvidenceResponse
+	23, // 57: trellis.host.v1.Network.Publish:output_type -> trellis.host.v1.PublishResponse
+	25, // 58: trellis.host.v1.Network.Subscribe:output_type -> trellis.host.v1.NetworkMessage
+	27, // 59: trellis.host.v1.Network.Send:output_type -> trellis.host.v1.SendResponse
+	29, // 60: trellis.host.v1.Network.Report:output_type -> trellis.host.v1.ReportResponse
+	31, // 61: trellis.host.v1.Network.Peers:output_type -> trellis.host.v1.PeersResponse
+	34, // 62: trellis.host.v1.Signer.PublicKeys:output_type -> trellis.host.v1.PublicKeysResponse
+	36, // 63: trellis.host.v1.Signer.SignConsensus:output_type -> trellis.host.v1.SignConsensusResponse
+	38, // 64: trellis.host.v1.Signer.SignLeaderProof:output_type -> trellis.host.v1.SignLeaderProofResponse
+	40, // 65: trellis.host.v1.Store.Get:output_type -> trellis.host.v1.GetResponse
+	42, // 66: trellis.host.v1.Store.Put:output_type -> trellis.host.v1.PutResponse
+	44, // 67: trellis.host.v1.Store.Delete:output_type -> trellis.host.v1.DeleteResponse
+	47, // 68: trellis.host.v1.Store.Batch:output_type -> trellis.host.v1.BatchResponse
+	50, // 69: trellis.host.v1.Store.Scan:output_type -> trellis.host.v1.ScanResponse
+	52, // 70: trellis.host.v1.Clock.Now:output_type -> trellis.host.v1.NowResponse
+	54, // 71: trellis.host.v1.Clock.Sleep:output_type -> trellis.host.v1.SleepResponse
+	57, // 72: trellis.host.v1.Metrics.Record:output_type -> trellis.host.v1.RecordResponse
+	47, // [47:73] is the sub-list for method output_type
+	21, // [21:47] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name
@@ -3204,7 +3303,7 @@ func file_trellis_host_v1_host_proto_init() {
 		return
 	}
 	file_trellis_host_v1_types_proto_init()
-	file_trellis_host_v1_host_proto_msgTypes[17].OneofWrappers = []any{
+	file_trellis_host_v1_host_proto_msgTypes[19].OneofWrappers = []any{
 		(*ChainEvent_BlockReceived)(nil),
 		(*ChainEvent_HeadChanged)(nil),
 		(*ChainEvent_Finalized)(nil),
@@ -3216,7 +3315,7 @@ func file_trellis_host_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trellis_host_v1_host_proto_rawDesc), len(file_trellis_host_v1_host_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   55,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -24,15 +24,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Chain_Head_FullMethodName          = "/trellis.host.v1.Chain/Head"
-	Chain_GetBlock_FullMethodName      = "/trellis.host.v1.Chain/GetBlock"
-	Chain_ValidatorSet_FullMethodName  = "/trellis.host.v1.Chain/ValidatorSet"
-	Chain_BuildBlock_FullMethodName    = "/trellis.host.v1.Chain/BuildBlock"
-	Chain_ValidateBlock_FullMethodName = "/trellis.host.v1.Chain/ValidateBlock"
-	Chain_CommitBlock_FullMethodName   = "/trellis.host.v1.Chain/CommitBlock"
-	Chain_SetHead_FullMethodName       = "/trellis.host.v1.Chain/SetHead"
-	Chain_Finalize_FullMethodName      = "/trellis.host.v1.Chain/Finalize"
-	Chain_Events_FullMethodName        = "/trellis.host.v1.Chain/Events"
+	Chain_Head_FullMethodName           = "/trellis.host.v1.Chain/Head"
+	Chain_GetBlock_FullMethodName       = "/trellis.host.v1.Chain/GetBlock"
+	Chain_ValidatorSet_FullMethodName   = "/trellis.host.v1.Chain/ValidatorSet"
+	Chain_BuildBlock_FullMethodName     = "/trellis.host.v1.Chain/BuildBlock"
+	Chain_ValidateBlock_FullMethodName  = "/trellis.host.v1.Chain/ValidateBlock"
+	Chain_CommitBlock_FullMethodName    = "/trellis.host.v1.Chain/CommitBlock"
+	Chain_SetHead_FullMethodName        = "/trellis.host.v1.Chain/SetHead"
+	Chain_Finalize_FullMethodName       = "/trellis.host.v1.Chain/Finalize"
+	Chain_Events_FullMethodName         = "/trellis.host.v1.Chain/Events"
+	Chain_ReportEvidence_FullMethodName = "/trellis.host.v1.Chain/ReportEvidence"
 )
 
 // ChainClient is the client API for Chain service.
@@ -59,6 +60,11 @@ type ChainClient interface {
 	Finalize(ctx context.Context, in *FinalizeRequest, opts ...grpc.CallOption) (*FinalizeResponse, error)
 	// Events streams chain events (new blocks from sync, mempool activity).
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChainEvent], error)
+	// ReportEvidence hands the host evidence of a validator signing two
+	// conflicting consensus messages (core/vote encoding). The host checks it
+	// and submits a slashing transaction signed by the node's account
+	// (capability "host.chain.evidence").
+	ReportEvidence(ctx context.Context, in *ReportEvidenceRequest, opts ...grpc.CallOption) (*ReportEvidenceResponse, error)
 }
 
 type chainClient struct {
@@ -168,6 +174,16 @@ func (c *chainClient) Events(ctx context.Context, in *EventsRequest, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Chain_EventsClient = grpc.ServerStreamingClient[ChainEvent]
 
+func (c *chainClient) ReportEvidence(ctx context.Context, in *ReportEvidenceRequest, opts ...grpc.CallOption) (*ReportEvidenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportEvidenceResponse)
+	err := c.cc.Invoke(ctx, Chain_ReportEvidence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChainServer is the server API for Chain service.
 // All implementations must embed UnimplementedChainServer
 // for forward compatibility.
@@ -192,6 +208,11 @@ type ChainServer interface {
 	Finalize(context.Context, *FinalizeRequest) (*FinalizeResponse, error)
 	// Events streams chain events (new blocks from sync, mempool activity).
 	Events(*EventsRequest, grpc.ServerStreamingServer[ChainEvent]) error
+	// ReportEvidence hands the host evidence of a validator signing two
+	// conflicting consensus messages (core/vote encoding). The host checks it
+	// and submits a slashing transaction signed by the node's account
+	// (capability "host.chain.evidence").
+	ReportEvidence(context.Context, *ReportEvidenceRequest) (*ReportEvidenceResponse, error)
 	mustEmbedUnimplementedChainServer()
 }
 
@@ -228,6 +249,9 @@ func (UnimplementedChainServer) Finalize(context.Context, *FinalizeRequest) (*Fi
 }
 func (UnimplementedChainServer) Events(*EventsRequest, grpc.ServerStreamingServer[ChainEvent]) error {
 	return status.Errorf(codes.Unimplemented, "method Events not implemented")
+}
+func (UnimplementedChainServer) ReportEvidence(context.Context, *ReportEvidenceRequest) (*ReportEvidenceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportEvidence not implemented")
 }
 func (UnimplementedChainServer) mustEmbedUnimplementedChainServer() {}
 func (UnimplementedChainServer) testEmbeddedByValue()               {}
@@ -405,6 +429,24 @@ func _Chain_Events_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Chain_EventsServer = grpc.ServerStreamingServer[ChainEvent]
 
+func _Chain_ReportEvidence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportEvidenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChainServer).ReportEvidence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Chain_ReportEvidence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChainServer).ReportEvidence(ctx, req.(*ReportEvidenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Chain_ServiceDesc is the grpc.ServiceDesc for Chain service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -443,6 +485,10 @@ var Chain_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Finalize",
 			Handler:    _Chain_Finalize_Handler,
+		},
+		{
+			MethodName: "ReportEvidence",
+			Handler:    _Chain_ReportEvidence_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -319,8 +319,11 @@ type Block struct {
 	Hash   []byte                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
 	Header *Header                `protobuf:"bytes,2,opt,name=header,proto3" json:"header,omitempty"`
 	// Encoded is the canonical encoding of the whole block.
-	Encoded       []byte `protobuf:"bytes,3,opt,name=encoded,proto3" json:"encoded,omitempty"`
-	TxCount       uint32 `protobuf:"varint,4,opt,name=tx_count,json=txCount,proto3" json:"tx_count,omitempty"`
+	Encoded []byte `protobuf:"bytes,3,opt,name=encoded,proto3" json:"encoded,omitempty"`
+	TxCount uint32 `protobuf:"varint,4,opt,name=tx_count,json=txCount,proto3" json:"tx_count,omitempty"`
+	// Certificate is what Finalize stored with a final block (for example an
+	// aggregated BLS commit); empty otherwise. Sync hands it to VerifyBlock.
+	Certificate   []byte `protobuf:"bytes,5,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -381,6 +384,13 @@ func (x *Block) GetTxCount() uint32 {
 		return x.TxCount
 	}
 	return 0
+}
+
+func (x *Block) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
 }
 
 // BlockRef names a block by hash, or by height on the canonical chain.
@@ -634,12 +644,13 @@ const file_trellis_host_v1_types_proto_rawDesc = "" +
 	"block_hash\x18\x02 \x01(\fR\tblockHash\x12\x1d\n" +
 	"\n" +
 	"proof_hash\x18\x03 \x01(\fR\tproofHash\x12\x16\n" +
-	"\x06prover\x18\x04 \x01(\fR\x06prover\"\x81\x01\n" +
+	"\x06prover\x18\x04 \x01(\fR\x06prover\"\xa3\x01\n" +
 	"\x05Block\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12/\n" +
 	"\x06header\x18\x02 \x01(\v2\x17.trellis.host.v1.HeaderR\x06header\x12\x18\n" +
 	"\aencoded\x18\x03 \x01(\fR\aencoded\x12\x19\n" +
-	"\btx_count\x18\x04 \x01(\rR\atxCount\"A\n" +
+	"\btx_count\x18\x04 \x01(\rR\atxCount\x12 \n" +
+	"\vcertificate\x18\x05 \x01(\fR\vcertificate\"A\n" +
 	"\bBlockRef\x12\x14\n" +
 	"\x04hash\x18\x01 \x01(\fH\x00R\x04hash\x12\x18\n" +
 	"\x06height\x18\x02 \x01(\x04H\x00R\x06heightB\x05\n" +

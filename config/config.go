@@ -28,6 +28,13 @@ const (
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "text"
 	DefaultListen         = "/ip4/127.0.0.1/tcp/26656"
+	DefaultListenQUIC     = "/ip4/127.0.0.1/udp/26656/quic-v1"
+	DefaultKeyDir         = "keys"
+	DefaultNetworkEnabled = true
+	DefaultDHT            = true
+	DefaultMaxStreams     = 1024
+	DefaultMaxMemoryMB    = 256
+	DefaultQueueSize      = 1024
 	DefaultMaxPeers       = 50
 	DefaultStoragePath    = "trellis.db"
 	DefaultRPCEnabled     = true
@@ -126,14 +133,28 @@ type Node struct {
 	GenesisSet bool
 	LogLevel   string // trace, debug, info, warn or error
 	LogFormat  string // text or json
-	DeclRange  hcl.Range
+	// KeyDir holds node_key.json (ed25519: account and libp2p identity)
+	// and validator_bls_key.json (absolute).
+	KeyDir    string
+	DeclRange hcl.Range
 }
 
 // Network is the `network {}` block.
 type Network struct {
+	// Enabled turns libp2p on; off, the node is alone.
+	Enabled   bool
 	Listen    []string // libp2p multiaddrs
 	Bootstrap []string // multiaddrs with a /p2p/<peer id>
 	MaxPeers  int
+	// DHT turns on Kademlia peer discovery.
+	DHT bool
+	// MaxStreams and MaxMemoryMB are the resource manager's limits for the
+	// whole host: set explicitly, since autoscaling assumes one host per
+	// machine.
+	MaxStreams  int
+	MaxMemoryMB int
+	// QueueSize is the gossip outbound queue and subscription buffer.
+	QueueSize int
 	DeclRange hcl.Range
 }
 
@@ -145,7 +166,9 @@ type Storage struct {
 
 // RPC is the `rpc {}` block.
 type RPC struct {
-	Enabled   bool
+	Enabled bool
+	// Admin enables the admin_* methods (peer blocking for testnets).
+	Admin     bool
 	Listen    string // host:port
 	DeclRange hcl.Range
 }

@@ -49,11 +49,11 @@ var fee = `plugin "fee" "eip1559" { sha256 = "` + sum + `" }`
 func TestOnlyPluginsUsesDefaults(t *testing.T) {
 	c := mustParse(t, fee, LoadOptions{})
 	dir, _ := filepath.Abs(".")
-	want := Node{Name: DefaultNodeName, ChainID: DefaultChainID, DataDir: filepath.Join(dir, "data"), PluginDir: filepath.Join(dir, "bin"), Genesis: filepath.Join(dir, "genesis.json"), LogLevel: "info", LogFormat: "text"}
+	want := Node{Name: DefaultNodeName, ChainID: DefaultChainID, DataDir: filepath.Join(dir, "data"), PluginDir: filepath.Join(dir, "bin"), Genesis: filepath.Join(dir, "genesis.json"), LogLevel: "info", LogFormat: "text", KeyDir: filepath.Join(dir, "keys")}
 	if c.Node != want {
 		t.Errorf("Node = %+v\nwant %+v", c.Node, want)
 	}
-	if !slices.Equal(c.Network.Listen, []string{DefaultListen}) || len(c.Network.Bootstrap) != 0 || c.Network.MaxPeers != DefaultMaxPeers {
+	if !slices.Equal(c.Network.Listen, []string{DefaultListen, DefaultListenQUIC}) || len(c.Network.Bootstrap) != 0 || c.Network.MaxPeers != DefaultMaxPeers {
 		t.Errorf("Network = %+v", c.Network)
 	}
 	if c.Storage.Path != filepath.Join(dir, "data", "trellis.db") {
@@ -334,7 +334,7 @@ func TestTemplate(t *testing.T) {
 	fromTemplate := mustParse(t, string(src), LoadOptions{})
 	minimal := mustParse(t, p("prover", "gpu", `fallback = "cpu"`)+p("prover", "cpu", `source = "bin/cpu"`), LoadOptions{})
 	if fromTemplate.Node != (Node{Name: DefaultNodeName, ChainID: minimal.Node.ChainID, DataDir: minimal.Node.DataDir, PluginDir: minimal.Node.PluginDir,
-		Genesis: minimal.Node.Genesis, LogLevel: minimal.Node.LogLevel, LogFormat: minimal.Node.LogFormat, DeclRange: fromTemplate.Node.DeclRange}) {
+		Genesis: minimal.Node.Genesis, LogLevel: minimal.Node.LogLevel, LogFormat: minimal.Node.LogFormat, KeyDir: minimal.Node.KeyDir, DeclRange: fromTemplate.Node.DeclRange}) {
 		t.Errorf("node %+v differs from defaults %+v", fromTemplate.Node, minimal.Node)
 	}
 	if fromTemplate.Storage.Path != minimal.Storage.Path || fromTemplate.RPC.Listen != minimal.RPC.Listen ||

@@ -13,16 +13,16 @@ import (
 
 var sectionSchemas = map[string]*hcl.BodySchema{
 	"node": {Attributes: []hcl.AttributeSchema{
-		{Name: "name"}, {Name: "data_dir"}, {Name: "chain_id"}, {Name: "plugin_dir"}, {Name: "genesis"}, {Name: "log_level"}, {Name: "log_format"},
+		{Name: "name"}, {Name: "data_dir"}, {Name: "chain_id"}, {Name: "plugin_dir"}, {Name: "genesis"}, {Name: "key_dir"}, {Name: "log_level"}, {Name: "log_format"},
 	}},
 	"network": {Attributes: []hcl.AttributeSchema{
-		{Name: "listen"}, {Name: "bootstrap"}, {Name: "max_peers"},
+		{Name: "enabled"}, {Name: "listen"}, {Name: "bootstrap"}, {Name: "max_peers"}, {Name: "dht"}, {Name: "max_streams"}, {Name: "max_memory_mb"}, {Name: "queue_size"},
 	}},
 	"storage": {Attributes: []hcl.AttributeSchema{
 		{Name: "path"},
 	}},
 	"rpc": {Attributes: []hcl.AttributeSchema{
-		{Name: "enabled"}, {Name: "listen"},
+		{Name: "enabled"}, {Name: "admin"}, {Name: "listen"},
 	}},
 	"metrics": {Attributes: []hcl.AttributeSchema{
 		{Name: "enabled"}, {Name: "listen"},
@@ -129,13 +129,22 @@ func (d *decoder) decodeSections(blocks hcl.Blocks) {
 	_, n.GenesisSet = c.ranges["node.genesis"]
 	b.str("log_level", &n.LogLevel, checkOneOf("log level", LogLevels))
 	b.str("log_format", &n.LogFormat, checkOneOf("log format", LogFormats))
+	keyDir := DefaultKeyDir
+	b.str("key_dir", &keyDir, checkPath)
+	n.KeyDir = resolve(c.Dir, keyDir)
 	n.DataDir = resolve(c.Dir, dataDir)
 	n.PluginDir = resolve(c.Dir, pluginDir)
 	n.Genesis = resolve(c.Dir, genesisPath)
 
 	net := &c.Network
-	net.Listen, net.Bootstrap, net.MaxPeers = []string{DefaultListen}, []string{}, DefaultMaxPeers
+	net.Enabled, net.Listen, net.Bootstrap, net.MaxPeers = DefaultNetworkEnabled, []string{DefaultListen, DefaultListenQUIC}, []string{}, DefaultMaxPeers
+	net.DHT, net.MaxStreams, net.MaxMemoryMB, net.QueueSize = DefaultDHT, DefaultMaxStreams, DefaultMaxMemoryMB, DefaultQueueSize
 	b = d.sectionBody(sections, "network", &net.DeclRange)
+	b.boolean("enabled", &net.Enabled)
+	b.boolean("dht", &net.DHT)
+	b.integer("max_streams", &net.MaxStreams, 16, 1<<20)
+	b.integer("max_memory_mb", &net.MaxMemoryMB, 16, 1<<20)
+	b.integer("queue_size", &net.QueueSize, 32, 1<<16)
 	b.strList("listen", &net.Listen, func(s string) error { return checkMultiaddr(s, false) })
 	b.strList("bootstrap", &net.Bootstrap, func(s string) error { return checkMultiaddr(s, true) })
 	b.integer("max_peers", &net.MaxPeers, 1, MaxPeersLimit)
@@ -148,6 +157,7 @@ func (d *decoder) decodeSections(blocks hcl.Blocks) {
 	c.RPC.Enabled, c.RPC.Listen = DefaultRPCEnabled, DefaultRPCListen
 	b = d.sectionBody(sections, "rpc", &c.RPC.DeclRange)
 	b.boolean("enabled", &c.RPC.Enabled)
+	b.boolean("admin", &c.RPC.Admin)
 	b.str("listen", &c.RPC.Listen, checkHostPort)
 
 	c.Metrics.Enabled, c.Metrics.Listen = DefaultMetricsEnabled, DefaultMetricsListen

@@ -56,9 +56,10 @@ func Template(node TemplateNode, plugins ...TemplatePlugin) []byte {
 	root.AppendNewline()
 
 	b = root.AppendNewBlock("network", nil).Body()
-	b.SetAttributeValue("listen", strs(DefaultListen))
+	b.SetAttributeValue("listen", strs(DefaultListen, DefaultListenQUIC))
 	b.SetAttributeValue("bootstrap", strs())
 	b.SetAttributeValue("max_peers", cty.NumberIntVal(DefaultMaxPeers))
+	b.SetAttributeValue("dht", cty.BoolVal(DefaultDHT))
 	root.AppendNewline()
 
 	b = root.AppendNewBlock("storage", nil).Body()

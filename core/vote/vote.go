@@ -33,7 +33,7 @@ func (s Step) String() string {
 const (
 	MaxChainIDLen = 64
 	HashSize      = 32
-	MaxExtra      = 256
+	MaxExtra      = 32
 )
 
 // Domain separates consensus sign bytes from every other signed message.

@@ -42,6 +42,7 @@ var errTable = []struct {
 	{errInvalid, codes.InvalidArgument},
 	{errTooLarge, codes.InvalidArgument},
 	{ErrBusClosed, codes.Unavailable},
+	{ErrNoPeers, codes.FailedPrecondition},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }

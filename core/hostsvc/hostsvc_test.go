@@ -107,8 +107,8 @@ func TestStoreBatchAndScan(t *testing.T) {
 func TestNetworkTopicsAndOrder(t *testing.T) {
 	bus := NewBus()
 	defer bus.Close()
-	a := NewNetwork(bus, "c", "consensus.bft")
-	b := NewNetwork(bus, "c", "consensus.other")
+	a := NewNetwork(bus, nil, "c", "consensus.bft")
+	b := NewNetwork(bus, nil, "c", "consensus.other")
 	for _, bad := range []string{"", "sp ace", strings.Repeat("x", MaxTopicLen+1), "ü"} {
 		if _, err := a.topic(bad); err == nil {
 			t.Errorf("topic %q accepted", bad)
@@ -162,5 +162,65 @@ func TestMetricsLabelsThePlugin(t *testing.T) {
 	_ = reg.WriteText(&b)
 	if !strings.Contains(b.String(), `trellis_plugin_blocks_total{plugin="fee.eip1559"} 2`) {
 		t.Fatalf("metrics:\n%s", b.String())
+	}
+}
+
+// fakeTransport records what the Network service hands the network.
+type fakeTransport struct {
+	joined, published, sent, reported []string
+}
+
+func (f *fakeTransport) Join(t string) error { f.joined = append(f.joined, t); return nil }
+func (f *fakeTransport) Publish(_ context.Context, t string, _ []byte) error {
+	f.published = append(f.published, t)
+	return nil
+}
+func (f *fakeTransport) Send(_ context.Context, p, t string, _ []byte) error {
+	f.sent = append(f.sent, p+" "+t)
+	return nil
+}
+func (f *fakeTransport) Report(p, r string)    { f.reported = append(f.reported, p+" "+r) }
+func (f *fakeTransport) Peers() []*hostv1.Peer { return []*hostv1.Peer{{Id: "p1", Score: -3}} }
+
+func TestNetworkOverTransport(t *testing.T) {
+	bus := NewBus()
+	defer bus.Close()
+	ctx := context.Background()
+	tr := &fakeTransport{}
+	n := NewNetwork(bus, tr, "c", "consensus.bft")
+	if _, err := n.Publish(ctx, &hostv1.PublishRequest{Topic: "vote", Data: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, &hostv1.SendRequest{Peer: "p1", Topic: "vote", Data: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Report(ctx, &hostv1.ReportRequest{Peer: "p1", Reason: "bad signature"}); err != nil {
+		t.Fatal(err)
+	}
+	full := Topic("c", "consensus.bft", "vote")
+	if len(tr.published) != 1 || tr.published[0] != full || len(tr.sent) != 1 || tr.sent[0] != "p1 "+full || tr.reported[0] != "p1 bad signature" {
+		t.Fatalf("transport saw %+v", tr)
+	}
+	if r, _ := n.Peers(ctx, &hostv1.PeersRequest{}); len(r.GetPeers()) != 1 || r.GetPeers()[0].GetScore() != -3 {
+		t.Fatalf("peers = %v", r)
+	}
+	for name, c := range map[string]struct {
+		req  *hostv1.SendRequest
+		code codes.Code
+	}{
+		"no peer":   {&hostv1.SendRequest{Topic: "vote"}, codes.InvalidArgument},
+		"bad topic": {&hostv1.SendRequest{Peer: "p", Topic: "a b"}, codes.InvalidArgument},
+		"too large": {&hostv1.SendRequest{Peer: "p", Topic: "vote", Data: make([]byte, MaxGossipBytes+1)}, codes.InvalidArgument},
+	} {
+		if _, err := n.Send(ctx, c.req); status.Code(err) != c.code {
+			t.Errorf("%s: %v, want %v", name, err, c.code)
+		}
+	}
+	if _, err := n.Report(ctx, &hostv1.ReportRequest{Peer: "p", Reason: strings.Repeat("x", MaxReasonLen+1)}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("long reason: %v", err)
+	}
+	alone := NewNetwork(bus, nil, "c", "consensus.bft")
+	if _, err := alone.Send(ctx, &hostv1.SendRequest{Peer: "p1", Topic: "vote"}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("send without a network: %v", err)
 	}
 }

@@ -19,6 +19,9 @@ type Services struct {
 	// Chain is the ledger; nil on a node without a genesis, which then
 	// neither serves nor advertises host.chain.
 	Chain *chain.Chain
+	// Transport carries plugin topics to peers; nil on a node without a
+	// network.
+	Transport Transport
 }
 
 // Capabilities are the host capabilities advertised in NodeInfo.
@@ -26,6 +29,9 @@ func (s *Services) Capabilities() []string {
 	caps := []string{sdk.CapHostStore, sdk.CapHostClock, sdk.CapHostMetrics, networkCapabilities}
 	if s.Chain != nil {
 		caps = append(caps, sdk.CapHostChain)
+	}
+	if s.Transport != nil {
+		caps = append(caps, sdk.CapHostNetwork)
 	}
 	return caps
 }
@@ -39,7 +45,7 @@ func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name st
 	hostv1.RegisterStoreServer(srv, NewStore(ns))
 	hostv1.RegisterClockServer(srv, NewClock())
 	hostv1.RegisterMetricsServer(srv, NewMetrics(s.Metrics, id))
-	nw := NewNetwork(s.Bus, s.ChainID, id)
+	nw := NewNetwork(s.Bus, s.Transport, s.ChainID, id)
 	hostv1.RegisterNetworkServer(srv, nw)
 	if s.Chain != nil {
 		hostv1.RegisterChainServer(srv, NewChain(s.Chain))

@@ -88,17 +88,31 @@ func (s *Chain) GetBlock(_ context.Context, req *hostv1.GetBlockRequest) (*hostv
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hostv1.GetBlockResponse{Block: BlockProto(b, req.GetWithEncoded()), Finality: finalityProto[s.c.FinalityOf(&b.Header)]}, nil
+	bp := BlockProto(b, req.GetWithEncoded())
+	if bp.Certificate, err = s.c.Certificate(b.Hash()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &hostv1.GetBlockResponse{Block: bp, Finality: finalityProto[s.c.FinalityOf(&b.Header)]}, nil
 }
 
 // ValidatorSet implements hostv1.ChainServer: the set after the canonical
 // block at the height, which is the set that decides the next block.
 func (s *Chain) ValidatorSet(_ context.Context, req *hostv1.ValidatorSetRequest) (*hostv1.ValidatorSetResponse, error) {
-	vs, total, _, err := s.c.ValidatorSet(req.GetHeight())
+	set, err := ValidatorSetProto(s.c, req.GetHeight())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	set := &hostv1.ValidatorSet{Height: req.GetHeight(), TotalStake: total}
+	return &hostv1.ValidatorSetResponse{Set: set}, nil
+}
+
+// ValidatorSetProto is the validator set after the canonical block at
+// height, as plugins see it.
+func ValidatorSetProto(c *chain.Chain, height uint64) (*hostv1.ValidatorSet, error) {
+	vs, total, _, err := c.ValidatorSet(height)
+	if err != nil {
+		return nil, err
+	}
+	set := &hostv1.ValidatorSet{Height: height, TotalStake: total}
 	for _, v := range vs {
 		a := v.Account
 		set.Validators = append(set.Validators, &hostv1.Validator{
@@ -106,7 +120,7 @@ func (s *Chain) ValidatorSet(_ context.Context, req *hostv1.ValidatorSetRequest)
 			Stake: v.Stake, Delegated: a.Validator.Delegated,
 		})
 	}
-	return &hostv1.ValidatorSetResponse{Set: set}, nil
+	return set, nil
 }
 
 // BuildBlock implements hostv1.ChainServer.

@@ -2,6 +2,8 @@ package tx
 
 import (
 	"fmt"
+
+	"github.com/trellis-chain/trellis/core/vote"
 	"runtime"
 	"sync"
 )
@@ -24,7 +26,7 @@ func (t *Tx) CheckStateless(chainID string) error {
 	if t.MaxPriorityFeePerGas > t.MaxFeePerGas {
 		return fmt.Errorf("%w: max priority fee %d exceeds max fee %d", ErrFee, t.MaxPriorityFeePerGas, t.MaxFeePerGas)
 	}
-	if t.Amount() == 0 {
+	if t.Amount() == 0 && t.Type() != TypeSlash {
 		return fmt.Errorf("%w: a %s of 0", ErrAmount, t.Type())
 	}
 	if _, ok := t.MaxCost(); !ok {
@@ -38,6 +40,10 @@ func (t *Tx) CheckStateless(chainID string) error {
 	case Delegate:
 		if b.Validator.IsZero() {
 			return fmt.Errorf("%w: delegation to the zero address", ErrMalformed)
+		}
+	case Slash:
+		if _, err := b.Decode(t.ChainID); err != nil {
+			return err
 		}
 	}
 	return t.VerifySignature()
@@ -69,4 +75,22 @@ func CheckAll(txs []*Tx, chainID string, workers int) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// Decode parses the evidence and checks what needs no state: it is well
+// formed, canonical, its two messages conflict, and they are for chainID.
+// The signatures are checked at execution, against the offender's key in
+// state. Errors wrap ErrEvidence.
+func (s Slash) Decode(chainID string) (*vote.Evidence, error) {
+	if len(s.Evidence) > vote.MaxEvidenceSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrEvidence, len(s.Evidence), vote.MaxEvidenceSize)
+	}
+	e, err := vote.DecodeEvidence([]byte(s.Evidence))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEvidence, err)
+	}
+	if e.A.ChainID != chainID {
+		return nil, fmt.Errorf("%w: evidence of an offence on chain %q, this transaction is for %q", ErrEvidence, e.A.ChainID, chainID)
+	}
+	return e, nil
 }

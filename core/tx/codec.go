@@ -6,13 +6,17 @@ import (
 	"math/bits"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/vote"
 )
 
 func mul64(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
 
-// bodySize is the fixed body length per type.
+// bodySize is the fixed body length per type; for a slash it is the
+// length prefix, which the evidence follows.
 func bodySize(t Type) (int, error) {
 	switch t {
+	case TypeSlash:
+		return 2, nil
 	case TypeTransfer, TypeUnbond, TypeDelegate:
 		return account.AddressSize + 8, nil
 	case TypeBond:
@@ -47,6 +51,9 @@ func Decode(b []byte) (*Tx, error) {
 	cl := int(b[2])
 	if cl == 0 || cl > MaxChainIDLen {
 		return nil, fmt.Errorf("%w: chain id length %d, want 1..%d", ErrMalformed, cl, MaxChainIDLen)
+	}
+	if typ == TypeSlash && len(b) >= 3+cl+32+bs {
+		bs += int(binary.BigEndian.Uint16(b[3+cl+32:]))
 	}
 	want := 3 + cl + 32 + bs + 32 + 64
 	if len(b) != want {
@@ -100,6 +107,12 @@ func decodeBody(typ Type, p []byte) (Body, error) {
 		copy(bd.BLSPublicKey[:], p[8:])
 		copy(bd.ProofOfPossession[:], p[8+account.BLSPublicKeySize:])
 		return bd, nil
+	case TypeSlash:
+		ev := p[2:]
+		if len(ev) == 0 || len(ev) > vote.MaxEvidenceSize {
+			return nil, fmt.Errorf("%w: evidence of %d bytes, want 1..%d", ErrMalformed, len(ev), vote.MaxEvidenceSize)
+		}
+		return Slash{Evidence: string(ev)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown type %d", ErrType, typ) // unreachable: bodySize checked
 }

@@ -6,7 +6,7 @@
 //
 //	version u8 = 1 | type u8 | chain id: len u8 (1..64) + bytes
 //	nonce u64 | gas limit u64 | max fee per gas u64 | max priority fee per gas u64
-//	body (fixed layout per type)
+//	body (fixed layout per type; a slash is len u16 + vote.Evidence encoding)
 //	sender public key [32] | signature [64]
 //
 // The signature covers "trellis/tx/v1" ‖ 0x00 ‖ every byte before the public
@@ -15,7 +15,8 @@
 // verifies on another. The hash is SHA-256 of the whole encoding; Go's
 // ed25519 rejects non-canonical signatures, so a transaction has one hash.
 //
-// Types 1–4 are the bank and staking transactions; 16–31 are reserved for the
+// Types 1–4 are the bank and staking transactions, 5 reports a double
+// signature (slashing); 16–31 are reserved for the
 // prover market and 32–47 for governance, and decode to a clear "reserved"
 // error until the issues that add them land.
 package tx

@@ -14,4 +14,5 @@ var (
 	ErrFee       = errors.New("invalid fee")
 	ErrAmount    = errors.New("invalid amount")
 	ErrOverflow  = errors.New("amount overflows")
+	ErrEvidence  = errors.New("invalid evidence")
 )

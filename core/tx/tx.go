@@ -16,7 +16,8 @@ const Version = 1
 // Limits.
 const (
 	MaxChainIDLen = 64
-	// MaxSize bounds an encoded transaction; the largest v1 body is a bond.
+	// MaxSize bounds an encoded transaction; the largest v1 body is a slash
+	// (712 bytes in all with the longest chain id and evidence).
 	MaxSize = 1024
 	// HashSize is the length of a transaction hash.
 	HashSize = sha256.Size
@@ -31,6 +32,8 @@ const (
 	TypeBond     Type = 2
 	TypeUnbond   Type = 3
 	TypeDelegate Type = 4
+	// TypeSlash reports a validator's double signature (vote.Evidence).
+	TypeSlash Type = 5
 )
 
 // Reserved type ranges for later modules.
@@ -51,6 +54,8 @@ func (t Type) String() string {
 		return "unbond"
 	case TypeDelegate:
 		return "delegate"
+	case TypeSlash:
+		return "slash"
 	}
 	return fmt.Sprintf("type %d", uint8(t))
 }
@@ -138,10 +143,20 @@ type Delegate struct {
 	Amount    uint64
 }
 
+// Slash reports that a validator signed two conflicting consensus
+// messages. Evidence is a vote.Evidence encoding; executing the transaction
+// verifies it against the validator's registered BLS key and slashes the
+// validator (see core/exec). It is a string, not a []byte, so that every
+// Body stays comparable and immutable once signed.
+type Slash struct {
+	Evidence string
+}
+
 func (Transfer) Type() Type { return TypeTransfer }
 func (Bond) Type() Type     { return TypeBond }
 func (Unbond) Type() Type   { return TypeUnbond }
 func (Delegate) Type() Type { return TypeDelegate }
+func (Slash) Type() Type    { return TypeSlash }
 
 func (t Transfer) appendTo(b []byte) []byte {
 	return binary.BigEndian.AppendUint64(append(b, t.To[:]...), t.Amount)
@@ -158,6 +173,11 @@ func (t Unbond) appendTo(b []byte) []byte {
 
 func (t Delegate) appendTo(b []byte) []byte {
 	return binary.BigEndian.AppendUint64(append(b, t.Validator[:]...), t.Amount)
+}
+
+func (t Slash) appendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(t.Evidence)))
+	return append(b, t.Evidence...)
 }
 
 // HasKey reports whether the bond carries a BLS registration.
@@ -268,7 +288,7 @@ func (t *Tx) MaxFee() (fee uint64, ok bool) {
 	return lo, hi == 0
 }
 
-// Amount returns the body's amount.
+// Amount returns the body's amount (0 for a slash, which moves none).
 func (t *Tx) Amount() uint64 {
 	switch b := t.Body.(type) {
 	case Transfer:

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/vote"
 )
 
 const testChain = "trellis-test"
@@ -40,7 +41,23 @@ func bodies() []Body {
 		Bond{Amount: 7}, // a later bond carries no key
 		Unbond{Validator: addr(3), Amount: 500},
 		Delegate{Validator: addr(4), Amount: 1 << 40},
+		Slash{Evidence: string(evidence(testChain, nil).Encode())},
+		Slash{Evidence: string(evidence(testChain, bytes.Repeat([]byte{7}, vote.MaxExtra)).Encode())},
 	}
+}
+
+// evidence returns a well-formed double vote by addr(5) on chain: a
+// precommit for a block and a nil precommit at one slot. The signatures
+// are placeholders: only execution checks them.
+func evidence(chain string, extra []byte) *vote.Evidence {
+	a := vote.Message{ChainID: chain, Height: 9, Round: 1, Step: vote.StepPrecommit, BlockHash: bytes.Repeat([]byte{1}, vote.HashSize), Extra: extra}
+	b := vote.Message{ChainID: chain, Height: 9, Round: 1, Step: vote.StepPrecommit, Extra: extra}
+	sig := bytes.Repeat([]byte{0xaa}, 96)
+	e, err := vote.NewEvidence(addr(5), a, sig, b, sig)
+	if err != nil {
+		panic(err)
+	}
+	return e
 }
 
 // signed returns a transaction with body b signed by key(1) for testChain.
@@ -75,7 +92,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(b.Type().String(), func(t *testing.T) {
 			tx := signed(b)
 			enc := tx.Encode()
-			if got, want := len(enc), bodyOffset(testChain)+mustBodySize(t, b.Type())+32+64; got != want {
+			if got, want := len(enc), bodyOffset(testChain)+encodedBodySize(t, b)+32+64; got != want {
 				t.Fatalf("encoding is %d bytes, want %d", got, want)
 			}
 			if enc[0] != Version || Type(enc[1]) != b.Type() || int(enc[2]) != len(testChain) {
@@ -106,11 +123,14 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func mustBodySize(t *testing.T, typ Type) int {
+func encodedBodySize(t *testing.T, b Body) int {
 	t.Helper()
-	n, err := bodySize(typ)
+	n, err := bodySize(b.Type())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s, ok := b.(Slash); ok {
+		n += len(s.Evidence)
 	}
 	return n
 }
@@ -123,6 +143,7 @@ func TestDecodeRejects(t *testing.T) {
 	transfer := signed(Transfer{To: addr(2), Amount: 1}).Encode()
 	delegate := signed(Delegate{Validator: addr(2), Amount: 1}).Encode()
 	unbond := signed(Unbond{Validator: addr(2), Amount: 1}).Encode()
+	slash := signed(Slash{Evidence: string(evidence(testChain, nil).Encode())}).Encode()
 	off := bodyOffset(testChain)
 
 	mod := func(src []byte, f func(b []byte) []byte) []byte {
@@ -155,7 +176,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 0", mod(transfer, func(b []byte) []byte { b[0] = 0; return b }), ErrVersion, "version 0"},
 		{"version 2", mod(transfer, func(b []byte) []byte { b[0] = 2; return b }), ErrVersion, "version 2"},
 		{"type 0", withType(0), ErrType, "unknown type 0"},
-		{"type 5", withType(5), ErrType, "unknown type 5"},
+		{"type 6", withType(6), ErrType, "unknown type 6"},
 		{"type 15", withType(15), ErrType, "unknown type 15"},
 		{"type 48", withType(48), ErrType, "unknown type 48"},
 		{"type 255", withType(255), ErrType, "unknown type 255"},
@@ -173,6 +194,12 @@ func TestDecodeRejects(t *testing.T) {
 		{"recipient last word = 0xffffffff", maxWord(transfer), ErrMalformed, "recipient"},
 		{"delegate validator word = modulus", badWord(delegate, 3), ErrMalformed, "validator"},
 		{"unbond validator word = modulus", badWord(unbond, 7), ErrMalformed, "validator"},
+		{"slash: empty evidence", signedRaw(Slash{}), ErrMalformed, "evidence of 0 bytes"},
+		{"slash: evidence over the limit", signedRaw(Slash{Evidence: strings.Repeat("x", vote.MaxEvidenceSize+1)}), ErrMalformed, "evidence of 516 bytes"},
+		{"slash: length prefix beyond the end", mod(slash, func(b []byte) []byte { b[off] = 0xff; return b }), ErrMalformed, "want"},
+		{"slash: length prefix short by one", mod(slash, func(b []byte) []byte { b[off+1]--; return b }), ErrMalformed, "want"},
+		{"slash: truncated inside the prefix", slash[:off+1], ErrMalformed, "want"},
+		{"slash: relabelled as a transfer", mod(slash, func(b []byte) []byte { b[1] = byte(TypeTransfer); return b }), ErrMalformed, "want"},
 	}
 	for typ := FirstProverType; typ <= LastProverType; typ++ {
 		cases = append(cases, struct {
@@ -276,6 +303,12 @@ func TestCheckStatelessRejects(t *testing.T) {
 		{"other signer's key", tamper(func(t *Tx) { copy(t.PublicKey[:], key(9).Public().(ed25519.PublicKey)) }), testChain, ErrSignature, "sender"},
 		{"zero signature", tamper(func(t *Tx) { t.Signature = [64]byte{} }), testChain, ErrSignature, "sender"},
 		{"signed for A, relabelled B", tamper(func(t *Tx) { t.ChainID = "chain-b" }), "chain-b", ErrSignature, "sender"},
+		{"slash: evidence for another chain", signedWith(Slash{Evidence: string(evidence("other-chain", nil).Encode())}, nil), testChain, ErrEvidence, `offence on chain "other-chain"`},
+		{"slash: garbage evidence", signedWith(Slash{Evidence: "\x01garbage"}, nil), testChain, ErrEvidence, "truncated"},
+		{"slash: evidence version 2", signedWith(Slash{Evidence: "\x02" + string(evidence(testChain, nil).Encode()[1:])}, nil), testChain, ErrEvidence, "evidence version 2"},
+		{"slash: same message twice", signedWith(Slash{Evidence: sameTwice()}, nil), testChain, ErrEvidence, "the same"},
+		{"slash: messages swapped out of order", signedWith(Slash{Evidence: swapped()}, nil), testChain, ErrEvidence, "canonical order"},
+		{"slash: gas below staking", signedWith(Slash{Evidence: string(evidence(testChain, nil).Encode())}, func(t *Tx) { t.GasLimit = GasStaking - 1 }), testChain, ErrGas, "a slash uses"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -316,6 +349,23 @@ func TestTamperedEncodingFails(t *testing.T) {
 }
 
 func (t *Tx) withBody(b Body) *Tx { t.Body = b; return t }
+
+// signedRaw is signed(b).Encode() for a body Decode must reject.
+func signedRaw(b Body) []byte { return signed(b).Encode() }
+
+// sameTwice encodes evidence whose two messages are one message.
+func sameTwice() string {
+	e := evidence(testChain, nil)
+	e.B = e.A
+	return string(e.Encode())
+}
+
+// swapped encodes evidence with its messages out of canonical order.
+func swapped() string {
+	e := evidence(testChain, nil)
+	e.A, e.B = e.B, e.A
+	return string(e.Encode())
+}
 
 func signedWith(b Body, f func(*Tx)) *Tx {
 	tx := signed(b)
@@ -382,7 +432,7 @@ func TestMaxCost(t *testing.T) {
 }
 
 func TestGas(t *testing.T) {
-	want := map[Type]uint64{TypeTransfer: 1000, TypeBond: 10000, TypeUnbond: 10000, TypeDelegate: 10000}
+	want := map[Type]uint64{TypeTransfer: 1000, TypeBond: 10000, TypeUnbond: 10000, TypeDelegate: 10000, TypeSlash: 10000}
 	for _, b := range bodies() {
 		if g := (&Tx{Body: b}).Gas(); g != want[b.Type()] {
 			t.Errorf("%s uses %d gas, want %d", b.Type(), g, want[b.Type()])
@@ -491,5 +541,37 @@ func TestParseHash(t *testing.T) {
 	txt, _ := h.MarshalText()
 	if err := u.UnmarshalText(txt); err != nil || u != h {
 		t.Fatalf("text round trip: %v", err)
+	}
+}
+
+// The largest slash (longest chain id, two block hashes, longest extras)
+// decodes within MaxSize.
+func TestLargestSlashFits(t *testing.T) {
+	chain := strings.Repeat("~", MaxChainIDLen)
+	extra := bytes.Repeat([]byte{9}, vote.MaxExtra)
+	a := vote.Message{ChainID: chain, Height: math.MaxUint64, Round: math.MaxUint32, Step: vote.StepPrecommit, BlockHash: bytes.Repeat([]byte{1}, vote.HashSize), Extra: extra}
+	b := a
+	b.BlockHash = bytes.Repeat([]byte{2}, vote.HashSize)
+	sig := bytes.Repeat([]byte{0xaa}, 96)
+	e, err := vote.NewEvidence(addr(5), a, sig, b, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Encode()); n != vote.MaxEvidenceSize {
+		t.Fatalf("largest evidence is %d bytes, MaxEvidenceSize is %d", n, vote.MaxEvidenceSize)
+	}
+	tx := signedWith(Slash{Evidence: string(e.Encode())}, func(t *Tx) { t.ChainID = chain })
+	if n := tx.Size(); n != 712 || n > MaxSize {
+		t.Fatalf("largest slash is %d bytes, want 712 (MaxSize %d)", n, MaxSize)
+	}
+	dec, err := Decode(tx.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.CheckStateless(chain); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := dec.Body.(Slash).Decode(chain); err != nil || got.Validator != addr(5) || got.Height() != math.MaxUint64 {
+		t.Fatalf("evidence after a round trip: %+v, %v", got, err)
 	}
 }

@@ -190,26 +190,13 @@ func (c *Client) callHTTP(ctx context.Context, req *request) (*response, error) 
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %s: encoding params: %w", req.Method, err)
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.httpURL, bytes.NewReader(body))
+	b, status, err := c.post(ctx, req.Method, body)
 	if err != nil {
-		return nil, fmt.Errorf("rpc: %s: %w", req.Method, err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	res, err := c.hc.Do(hr)
-	if err != nil {
-		return nil, fmt.Errorf("rpc: %s: %w", req.Method, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("rpc: %s: reading response: %w", req.Method, err)
-	}
-	if len(b) > MaxResponseBytes {
-		return nil, fmt.Errorf("rpc: %s: response exceeds %d bytes", req.Method, MaxResponseBytes)
+		return nil, err
 	}
 	var resp response
 	if err := json.Unmarshal(b, &resp); err != nil || (resp.Error == nil && resp.Result == nil) {
-		return nil, fmt.Errorf("rpc: %s: HTTP %s: not a JSON-RPC response: %.200q", req.Method, res.Status, b)
+		return nil, fmt.Errorf("rpc: %s: HTTP %s: not a JSON-RPC response: %.200q", req.Method, status, b)
 	}
 	return &resp, nil
 }
@@ -633,4 +620,120 @@ func (w *wsConn) close(err error) {
 			s.end(err)
 		}
 	}
+}
+
+// BatchCall is one call of a batch. After CallBatch, Err holds what went
+// wrong with this call (a server *Error, or a decoding error) and Result
+// (a pointer, or nil to discard) its decoded result.
+type BatchCall struct {
+	Method string
+	Params []any
+	Result any
+	Err    error
+}
+
+// CallBatch sends calls as one JSON-RPC batch over HTTP (at most the
+// server's batch limit, DefaultMaxBatch unless the node changed it). The
+// server runs them in order. The returned error is for the batch as a
+// whole (transport, a refused batch); each call's own error is in its Err.
+func (c *Client) CallBatch(ctx context.Context, calls []BatchCall) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	if c.httpURL == "" {
+		return errors.New("rpc: batches need an http:// or https:// client")
+	}
+	reqs := make([]request, len(calls))
+	byID := make(map[uint64]int, len(calls))
+	for i, bc := range calls {
+		if wsOnly(bc.Method) {
+			return fmt.Errorf("rpc: %s cannot be batched: it needs a WebSocket", bc.Method)
+		}
+		p := bc.Params
+		if p == nil {
+			p = []any{}
+		}
+		reqs[i] = request{JSONRPC: "2.0", ID: c.nextID.Add(1), Method: bc.Method, Params: p}
+		byID[reqs[i].ID] = i
+	}
+	body, err := json.Marshal(reqs)
+	if err != nil {
+		return fmt.Errorf("rpc: batch: encoding params: %w", err)
+	}
+	b, status, err := c.post(ctx, "batch", body)
+	if err != nil {
+		return err
+	}
+	var resps []response
+	if err := json.Unmarshal(b, &resps); err != nil {
+		var one response // a batch refused as a whole answers one error object
+		if json.Unmarshal(b, &one) == nil && one.Error != nil {
+			return one.Error
+		}
+		return fmt.Errorf("rpc: batch: HTTP %s: not a JSON-RPC batch response: %.200q", status, b)
+	}
+	answered := make([]bool, len(calls))
+	for k := range resps {
+		var id uint64
+		if json.Unmarshal(resps[k].ID, &id) != nil {
+			continue
+		}
+		i, ok := byID[id]
+		if !ok || answered[i] {
+			continue
+		}
+		answered[i] = true
+		calls[i].Err = decodeResult(calls[i].Method, &resps[k], calls[i].Result)
+	}
+	for i, ok := range answered {
+		if !ok {
+			calls[i].Err = fmt.Errorf("rpc: %s: no answer in the batch response", calls[i].Method)
+		}
+	}
+	return nil
+}
+
+// post sends one JSON body and returns the response body and status.
+func (c *Client) post(ctx context.Context, what string, body []byte) ([]byte, string, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.httpURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", fmt.Errorf("rpc: %s: %w", what, err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := c.hc.Do(hr)
+	if err != nil {
+		return nil, "", fmt.Errorf("rpc: %s: %w", what, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("rpc: %s: reading response: %w", what, err)
+	}
+	if len(b) > MaxResponseBytes {
+		return nil, "", fmt.Errorf("rpc: %s: response exceeds %d bytes", what, MaxResponseBytes)
+	}
+	return b, res.Status, nil
+}
+
+// NodeInfo returns the node's network view with its head and final
+// heights. A node without a peer-to-peer network answers an *Error with
+// CodeMethodNotFound.
+func (c *Client) NodeInfo(ctx context.Context) (*NodeInfoResult, error) {
+	var r *NodeInfoResult
+	if err := c.Call(ctx, "trellis_nodeInfo", &r); err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, errors.New("rpc: node info: null result")
+	}
+	return r, nil
+}
+
+// SetBlockedPeers replaces the node's set of blocked peers (admin; an empty
+// list unblocks everyone).
+func (c *Client) SetBlockedPeers(ctx context.Context, ids []string) error {
+	if ids == nil {
+		ids = []string{}
+	}
+	return c.Call(ctx, "admin_setBlockedPeers", nil, ids)
 }

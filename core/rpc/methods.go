@@ -13,6 +13,7 @@ type method struct {
 	params   []string
 	required int
 	wsOnly   bool
+	admin    bool // served only with Options.Admin
 	fn       func(ctx context.Context, s *Server, p params, c *call) (any, error)
 }
 
@@ -33,6 +34,8 @@ func init() {
 		"trellis_feeQuote":           {params: []string{"withinBlocks"}, fn: feeQuote},
 		"trellis_subscribe":          {params: []string{"kind", "hash"}, required: 1, wsOnly: true, fn: wsSubscribe},
 		"trellis_unsubscribe":        {params: []string{"id"}, required: 1, wsOnly: true, fn: wsUnsubscribe},
+		"trellis_nodeInfo":           {fn: nodeInfo},
+		"admin_setBlockedPeers":      {params: []string{"ids"}, required: 1, admin: true, fn: setBlockedPeers},
 	}
 }
 

@@ -47,7 +47,10 @@ type Options struct {
 	// OriginPatterns lists the browser origins (host patterns as in
 	// path.Match) allowed to open a WebSocket besides the node's own host.
 	OriginPatterns []string
-	Logger         hclog.Logger
+	// Admin serves the admin_* methods (peer blocking, for testnets). Off,
+	// they answer CodeMethodNotFound. Never enable it on a public address.
+	Admin  bool
+	Logger hclog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -224,6 +227,10 @@ func (s *Server) handleOne(ctx context.Context, raw json.RawMessage, c *call) []
 	meth, ok := methods[name]
 	if !ok {
 		return reply(nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("method %q not found", name)})
+	}
+	if meth.admin && !s.opts.Admin {
+		return reply(nil, &Error{Code: CodeMethodNotFound,
+			Message: fmt.Sprintf("method %q is disabled: admin methods need rpc { admin = true } in the node's config", name)})
 	}
 	if meth.wsOnly && (c == nil || c.ws == nil) {
 		return reply(nil, &Error{Code: CodeMethodNotFound,

@@ -20,6 +20,8 @@ type Validator struct {
 
 // ValidatorSet returns the validators with nonzero stake after the
 // canonical block at height, ordered by address, and their total stake.
+// A validator slashed for double signing (Validator.Slashed > 0) is
+// tombstoned: it never returns to the set, whatever stake it keeps.
 func (c *Chain) ValidatorSet(height uint64) ([]Validator, uint64, *block.Block, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,7 +50,7 @@ func (c *Chain) ValidatorSet(height uint64) ([]Validator, uint64, *block.Block, 
 		if err != nil {
 			return nil, 0, nil, err
 		}
-		if a.Validator == nil || a.Stake() == 0 {
+		if a.Validator == nil || a.Stake() == 0 || a.Validator.Slashed > 0 {
 			continue
 		}
 		out = append(out, Validator{Index: idx, Account: a, Stake: a.Stake()})

@@ -25,6 +25,8 @@ func applyBody(d *state.Delta, p Params, env Env, idx account.Index, t *tx.Tx) e
 		return delegate(d, idx, a, b)
 	case tx.Unbond:
 		return unbond(d, p, env, idx, a, b)
+	case tx.Slash:
+		return slash(d, p, env, b)
 	}
 	return fail("unsupported transaction type %d", t.Type())
 }

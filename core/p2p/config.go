@@ -1,0 +1,102 @@
+package p2p
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/trellis-chain/trellis/core/metrics"
+)
+
+// Config configures a Host. Zero values take the defaults named on each field.
+type Config struct {
+	ChainID   string             // scopes every protocol id and the DHT; 1..64 bytes
+	Genesis   [32]byte           // status handshake: a peer with another genesis or chain id is disconnected
+	Key       ed25519.PrivateKey // the libp2p identity
+	Listen    []string           // multiaddrs, e.g. /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/udp/0/quic-v1; none = dial only
+	Bootstrap []string           // multiaddrs ending in /p2p/<id>; dialled at start and re-dialled with backoff
+	MaxPeers  int                // connection manager high water; default 64
+	DHT       bool               // Kademlia discovery scoped to the chain id, rendezvous on the chain id
+	// MaxStreams and MaxMemoryMB are the resource manager's limits for the whole
+	// host (defaults 8192 streams, 1024 MiB). They are set explicitly, never
+	// derived from the machine, because many hosts may share one machine.
+	MaxStreams, MaxMemoryMB int
+	QueueSize               int           // gossipsub per-peer outbound queue, subscription and validation buffers; default 1024
+	Heartbeat               time.Duration // gossipsub heartbeat; default 700ms
+	Logger                  hclog.Logger  // default: no logging
+	Metrics                 *metrics.Registry
+
+	// BanDuration is how long a peer that failed the handshake or fell below
+	// the graylist threshold stays disconnected and refused; default 1 minute.
+	BanDuration time.Duration
+}
+
+// Defaults applied by New.
+const (
+	DefaultMaxPeers    = 64
+	DefaultMaxStreams  = 8192
+	DefaultMaxMemoryMB = 1024
+	DefaultQueueSize   = 1024
+	DefaultHeartbeat   = 700 * time.Millisecond
+	DefaultBan         = time.Minute
+)
+
+// Errors.
+var (
+	ErrConfig      = errors.New("p2p: invalid config")
+	ErrClosed      = errors.New("p2p: host closed")
+	ErrTooLarge    = errors.New("p2p: message too large")
+	ErrNotJoined   = errors.New("p2p: topic not joined")
+	ErrJoined      = errors.New("p2p: topic already joined")
+	ErrBadPeer     = errors.New("p2p: bad peer id")
+	ErrHandshake   = errors.New("p2p: status handshake failed")
+	ErrNoPeers     = errors.New("p2p: no peer can serve the request")
+	ErrNoSource    = errors.New("p2p: peer serves no blocks")
+	ErrThrottled   = errors.New("p2p: peer throttled")
+	ErrBadResponse = errors.New("p2p: bad response")
+	// ErrBadBlock may be wrapped by Download's apply to say that the block it
+	// was given is invalid: the peer that sent it is reported and excluded,
+	// and the heights from there on are fetched again from other peers. Any
+	// other error from apply stops Download.
+	ErrBadBlock = errors.New("p2p: bad block")
+)
+
+func (c *Config) withDefaults() (Config, error) {
+	out := *c
+	if out.ChainID == "" || len(out.ChainID) > MaxChainIDLen {
+		return out, fmt.Errorf("%w: chain id length %d not in 1..%d", ErrConfig, len(out.ChainID), MaxChainIDLen)
+	}
+	for _, r := range out.ChainID {
+		if r <= ' ' || r == '/' || r > '~' {
+			return out, fmt.Errorf("%w: chain id %q: printable ASCII without '/' or spaces", ErrConfig, out.ChainID)
+		}
+	}
+	if len(out.Key) != ed25519.PrivateKeySize {
+		return out, fmt.Errorf("%w: ed25519 key of %d bytes, want %d", ErrConfig, len(out.Key), ed25519.PrivateKeySize)
+	}
+	if out.MaxPeers <= 0 {
+		out.MaxPeers = DefaultMaxPeers
+	}
+	if out.MaxStreams <= 0 {
+		out.MaxStreams = DefaultMaxStreams
+	}
+	if out.MaxMemoryMB <= 0 {
+		out.MaxMemoryMB = DefaultMaxMemoryMB
+	}
+	if out.QueueSize <= 0 {
+		out.QueueSize = DefaultQueueSize
+	}
+	if out.Heartbeat <= 0 {
+		out.Heartbeat = DefaultHeartbeat
+	}
+	if out.BanDuration <= 0 {
+		out.BanDuration = DefaultBan
+	}
+	if out.Logger == nil {
+		out.Logger = hclog.NewNullLogger()
+	}
+	return out, nil
+}

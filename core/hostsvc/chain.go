@@ -11,6 +11,8 @@ import (
 	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/vote"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 
@@ -18,7 +20,8 @@ import (
 // validates the request, calls the chain, and maps errors through errTable.
 type Chain struct {
 	hostv1.UnimplementedChainServer
-	c *chain.Chain
+	c        *chain.Chain
+	evidence EvidenceFunc // nil: ReportEvidence is Unimplemented
 }
 
 // NewChain returns the Chain service of c.
@@ -255,4 +258,39 @@ func (s *Chain) Events(_ *hostv1.EventsRequest, stream hostv1.Chain_EventsServer
 			}
 		}
 	}
+}
+
+// WithEvidence makes ReportEvidence hand decoded evidence to f.
+func (s *Chain) WithEvidence(f EvidenceFunc) *Chain {
+	s.evidence = f
+	return s
+}
+
+// ReportEvidence implements hostv1.ChainServer: it decodes the evidence,
+// checks that it conflicts and is for this chain, and hands it to the
+// node, which verifies it against state and submits a slashing
+// transaction. An empty tx_hash means the offence was already reported or
+// punished.
+func (s *Chain) ReportEvidence(ctx context.Context, req *hostv1.ReportEvidenceRequest) (*hostv1.ReportEvidenceResponse, error) {
+	if s.evidence == nil {
+		return nil, status.Error(codes.Unimplemented, "this node does not take evidence reports")
+	}
+	if n := len(req.GetEvidence()); n > vote.MaxEvidenceSize {
+		return nil, toStatus(fmt.Errorf("%w: evidence of %d bytes, at most %d", errTooLarge, n, vote.MaxEvidenceSize))
+	}
+	e, err := vote.DecodeEvidence(req.GetEvidence())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("%w: evidence: %w", errInvalid, err))
+	}
+	if id := s.c.ChainID(); e.A.ChainID != id {
+		return nil, toStatus(fmt.Errorf("%w: evidence of an offence on chain %q, this chain is %q", errInvalid, e.A.ChainID, id))
+	}
+	h, err := s.evidence(ctx, e)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if h == (tx.Hash{}) {
+		return &hostv1.ReportEvidenceResponse{}, nil
+	}
+	return &hostv1.ReportEvidenceResponse{TxHash: h[:]}, nil
 }

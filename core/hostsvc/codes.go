@@ -10,7 +10,9 @@ import (
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/metrics"
+	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/store"
+	"github.com/trellis-chain/trellis/core/vote"
 )
 
 // errTable maps domain errors to gRPC codes, first match wins. It is the one
@@ -39,6 +41,12 @@ var errTable = []struct {
 	{chain.ErrNotCanonical, codes.FailedPrecondition},
 	{chain.ErrCorrupt, codes.DataLoss},
 	{exec.ErrPricing, codes.Unavailable},
+	{signer.ErrConflict, codes.FailedPrecondition},
+	{signer.ErrRegression, codes.FailedPrecondition},
+	{signer.ErrInvalid, codes.InvalidArgument},
+	{signer.ErrCorrupt, codes.DataLoss},
+	{vote.ErrInvalid, codes.InvalidArgument},
+	{vote.ErrNoConflict, codes.InvalidArgument},
 	{errInvalid, codes.InvalidArgument},
 	{errTooLarge, codes.InvalidArgument},
 	{ErrBusClosed, codes.Unavailable},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/metrics"
+	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/sdk"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
@@ -22,6 +23,13 @@ type Services struct {
 	// Transport carries plugin topics to peers; nil on a node without a
 	// network.
 	Transport Transport
+	// Signer holds the node's keys; nil on a node without them, which
+	// then neither serves nor advertises host.signer.
+	Signer *signer.Signer
+	// Evidence submits double-sign evidence for slashing; nil (or no
+	// Chain) leaves Chain.ReportEvidence Unimplemented and
+	// host.chain.evidence unadvertised.
+	Evidence EvidenceFunc
 }
 
 // Capabilities are the host capabilities advertised in NodeInfo.
@@ -32,6 +40,12 @@ func (s *Services) Capabilities() []string {
 	}
 	if s.Transport != nil {
 		caps = append(caps, sdk.CapHostNetwork)
+	}
+	if s.Signer != nil {
+		caps = append(caps, sdk.CapHostSigner)
+	}
+	if s.Chain != nil && s.Evidence != nil {
+		caps = append(caps, sdk.CapHostChainEvidence)
 	}
 	return caps
 }
@@ -48,7 +62,10 @@ func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name st
 	nw := NewNetwork(s.Bus, s.Transport, s.ChainID, id)
 	hostv1.RegisterNetworkServer(srv, nw)
 	if s.Chain != nil {
-		hostv1.RegisterChainServer(srv, NewChain(s.Chain))
+		hostv1.RegisterChainServer(srv, NewChain(s.Chain).WithEvidence(s.Evidence))
+	}
+	if s.Signer != nil {
+		hostv1.RegisterSignerServer(srv, NewSigner(s.Signer, s.ChainID))
 	}
 	return nw
 }

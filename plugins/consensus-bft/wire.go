@@ -1,0 +1,244 @@
+package bft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/bls"
+	"github.com/trellis-chain/trellis/core/vote"
+)
+
+// Wire format constants.
+const (
+	// WireVersion is the first byte of every gossiped message.
+	WireVersion = 1
+	// MaxMessageSize bounds a gossiped message: the host's gossip limit.
+	MaxMessageSize = 1 << 20
+	// MaxRound bounds rounds so timeouts stay finite.
+	MaxRound = 1 << 16
+)
+
+// Message types, the second byte.
+const (
+	TypeProposal = 1
+	TypeVote     = 2
+	TypeCommit   = 3
+)
+
+// Gossip topics; the host scopes them by chain id and plugin.
+const (
+	TopicProposal = "proposal"
+	TopicVote     = "vote"
+	TopicEvidence = "evidence"
+)
+
+// ErrMessage marks a gossiped message that is malformed.
+var ErrMessage = errors.New("bft: malformed message")
+
+// Proposal proposes Block (the host's encoding) with hash BlockHash for
+// (Height, Round). POLRound is the round of a proof of lock on the block,
+// -1 for none. The proposer signs vote.Message{Step: StepProposal,
+// BlockHash, Extra: polExtra(POLRound)}.
+type Proposal struct {
+	Height    uint64
+	Round     uint32
+	POLRound  int32
+	BlockHash [vote.HashSize]byte
+	Signature [bls.SignatureSize]byte
+	Block     []byte
+}
+
+// Vote is a signed prevote or precommit; BlockHash is empty for nil.
+type Vote struct {
+	Height    uint64
+	Round     uint32
+	Step      vote.Step
+	BlockHash []byte
+	Validator account.Address
+	Signature [bls.SignatureSize]byte
+}
+
+// Commit hands a decided block and its certificate to a validator that is
+// behind: it lets it decide without waiting for the host's sync.
+type Commit struct {
+	Certificate []byte
+	Block       []byte
+}
+
+// polExtra encodes a proof-of-lock round as the Extra of a proposal's sign
+// bytes: a big-endian int32, -1 (ff ff ff ff) for none.
+func polExtra(pol int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(pol)) }
+
+// SignMessage is what the proposer signed.
+func (p *Proposal) SignMessage(chainID string) vote.Message {
+	return vote.Message{ChainID: chainID, Height: p.Height, Round: p.Round, Step: vote.StepProposal,
+		BlockHash: p.BlockHash[:], Extra: polExtra(p.POLRound)}
+}
+
+// SignMessage is what the validator signed.
+func (v *Vote) SignMessage(chainID string) vote.Message {
+	return vote.Message{ChainID: chainID, Height: v.Height, Round: v.Round, Step: v.Step, BlockHash: v.BlockHash}
+}
+
+// Encode returns the wire encoding: version, type, height, round, POL
+// round, block hash, signature, block length (uint32), block.
+func (p *Proposal) Encode() []byte {
+	b := make([]byte, 0, 2+8+4+4+vote.HashSize+bls.SignatureSize+4+len(p.Block))
+	b = append(b, WireVersion, TypeProposal)
+	b = binary.BigEndian.AppendUint64(b, p.Height)
+	b = binary.BigEndian.AppendUint32(b, p.Round)
+	b = binary.BigEndian.AppendUint32(b, uint32(p.POLRound))
+	b = append(b, p.BlockHash[:]...)
+	b = append(b, p.Signature[:]...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p.Block)))
+	return append(b, p.Block...)
+}
+
+// Encode returns the wire encoding: version, type, height, round, step,
+// hash length (0 or 32), hash, validator address, signature.
+func (v *Vote) Encode() []byte {
+	b := make([]byte, 0, 2+8+4+2+len(v.BlockHash)+account.AddressSize+bls.SignatureSize)
+	b = append(b, WireVersion, TypeVote)
+	b = binary.BigEndian.AppendUint64(b, v.Height)
+	b = binary.BigEndian.AppendUint32(b, v.Round)
+	b = append(b, byte(v.Step), byte(len(v.BlockHash)))
+	b = append(b, v.BlockHash...)
+	b = append(b, v.Validator[:]...)
+	return append(b, v.Signature[:]...)
+}
+
+// Encode returns the wire encoding: version, type, certificate length
+// (uint32), certificate, block length (uint32), block.
+func (c *Commit) Encode() []byte {
+	b := make([]byte, 0, 2+8+len(c.Certificate)+len(c.Block))
+	b = append(b, WireVersion, TypeCommit)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(c.Certificate)))
+	b = append(b, c.Certificate...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(c.Block)))
+	return append(b, c.Block...)
+}
+
+// reader reads big-endian fields and remembers the first shortfall.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || len(r.b) < n {
+		r.err = fmt.Errorf("%w: truncated", ErrMessage)
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() byte {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) done() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%w: %d trailing bytes", ErrMessage, len(r.b))
+	}
+	return r.err
+}
+
+// Decode parses one gossiped message: a *Proposal, *Vote or *Commit. It
+// checks sizes and ranges but no signature.
+func Decode(b []byte) (any, error) {
+	if len(b) > MaxMessageSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrMessage, len(b), MaxMessageSize)
+	}
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrMessage, len(b))
+	}
+	if b[0] != WireVersion {
+		return nil, fmt.Errorf("%w: version %d (want %d)", ErrMessage, b[0], WireVersion)
+	}
+	r := &reader{b: b[2:]}
+	switch b[1] {
+	case TypeProposal:
+		p := &Proposal{Height: r.u64(), Round: r.u32(), POLRound: int32(r.u32())}
+		copy(p.BlockHash[:], r.take(vote.HashSize))
+		copy(p.Signature[:], r.take(bls.SignatureSize))
+		n := r.u32()
+		if n == 0 || uint64(n) > MaxMessageSize {
+			r.err = errors.Join(r.err, fmt.Errorf("%w: proposal block of %d bytes", ErrMessage, n))
+		}
+		p.Block = append([]byte(nil), r.take(int(n))...)
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		switch {
+		case p.Height == 0:
+			return nil, fmt.Errorf("%w: proposal at height 0", ErrMessage)
+		case p.Round > MaxRound:
+			return nil, fmt.Errorf("%w: round %d above %d", ErrMessage, p.Round, MaxRound)
+		case p.POLRound < -1 || (p.POLRound >= 0 && uint32(p.POLRound) >= p.Round):
+			return nil, fmt.Errorf("%w: POL round %d in round %d", ErrMessage, p.POLRound, p.Round)
+		}
+		return p, nil
+	case TypeVote:
+		v := &Vote{Height: r.u64(), Round: r.u32(), Step: vote.Step(r.u8())}
+		if n := int(r.u8()); n != 0 && n != vote.HashSize {
+			return nil, fmt.Errorf("%w: block hash of %d bytes", ErrMessage, n)
+		} else if n > 0 {
+			v.BlockHash = append([]byte(nil), r.take(n)...)
+		}
+		copy(v.Validator[:], r.take(account.AddressSize))
+		copy(v.Signature[:], r.take(bls.SignatureSize))
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		switch {
+		case v.Height == 0:
+			return nil, fmt.Errorf("%w: vote at height 0", ErrMessage)
+		case v.Round > MaxRound:
+			return nil, fmt.Errorf("%w: round %d above %d", ErrMessage, v.Round, MaxRound)
+		case v.Step != vote.StepPrevote && v.Step != vote.StepPrecommit:
+			return nil, fmt.Errorf("%w: vote of %v", ErrMessage, v.Step)
+		}
+		return v, nil
+	case TypeCommit:
+		c := &Commit{}
+		n := r.u32()
+		if n > MaxCertificateSize {
+			return nil, fmt.Errorf("%w: certificate of %d bytes", ErrMessage, n)
+		}
+		c.Certificate = append([]byte(nil), r.take(int(n))...)
+		n = r.u32()
+		if n == 0 || uint64(n) > MaxMessageSize {
+			return nil, fmt.Errorf("%w: block of %d bytes", ErrMessage, n)
+		}
+		c.Block = append([]byte(nil), r.take(int(n))...)
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("%w: type %d", ErrMessage, b[1])
+}

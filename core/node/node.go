@@ -82,6 +82,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err := n.openLedger(); err != nil {
 		return n, err
 	}
+	if err := n.openSigner(); err != nil {
+		return n, err
+	}
 	if cfg.Metrics.Enabled {
 		if err := n.serveMetrics(); err != nil {
 			return n, err

@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/bls"
+	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/mempool"
+	"github.com/trellis-chain/trellis/core/signer"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/vote"
+	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
+)
+
+// soloConsensus is the single-node consensus plugin, which signs nothing:
+// a node running it needs no validator key.
+const soloConsensus = "solo"
+
+// openSigner loads the node's keys from node.key_dir into the host
+// services (the Signer service and Chain.ReportEvidence), when the node
+// has a ledger and a validator key. Without a BLS key file a node whose
+// consensus plugin is not solo cannot vote, which is a diagnostic naming
+// the file.
+func (n *Node) openSigner() error {
+	if n.chain == nil {
+		return nil
+	}
+	dir := n.cfg.Node.KeyDir
+	blsPath := filepath.Join(dir, signer.BLSKeyFile)
+	if _, err := os.Stat(blsPath); errors.Is(err, os.ErrNotExist) {
+		if p := n.cfg.Primary(config.KindConsensus); p != nil && p.Name != soloConsensus {
+			return n.signerDiag("Validator BLS key missing", fmt.Errorf(
+				"consensus plugin %s votes with the host's BLS key, and %s does not exist: copy the validator's key file there or set node.key_dir", p.ID(), blsPath))
+		}
+		n.log.Info("no validator key: the signer host service is off", "looked_for", blsPath)
+		return nil
+	}
+	s, err := signer.Open(n.db, dir)
+	if err != nil {
+		if errors.Is(err, signer.ErrCorrupt) {
+			return n.storageDiag(err)
+		}
+		return n.signerDiag("Cannot load the node's keys", err)
+	}
+	sink := &evidenceSink{chain: n.chain, pool: n.pool, signer: s, quote: n.quoteFees, sent: map[account.Address]tx.Hash{}}
+	n.svc.Signer, n.svc.Evidence = s, sink.report
+	k := s.PublicKeys()
+	n.log.Info("signer ready", "address", k.Address, "bls_public_key", fmt.Sprintf("%x", k.BLSPublicKey))
+	return nil
+}
+
+func (n *Node) signerDiag(summary string, err error) error {
+	subject := n.cfg.Node.DeclRange
+	if r, ok := n.cfg.Range("node.key_dir"); ok {
+		subject = r
+	}
+	return &DiagnosticsError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: err.Error(), Subject: subject.Ptr()}}}
+}
+
+// quoteFees asks the fee plugin for the fee caps of a transaction to be
+// included in the next block, as the wallet does.
+func (n *Node) quoteFees(ctx context.Context) (maxFee, tip uint64, err error) {
+	head, _ := n.chain.Head()
+	q, err := fees{n}.Quote(ctx, &feev1.QuoteRequest{Parent: &feev1.Parent{Height: head.Header.Height, BaseFee: head.Header.BaseFee,
+		GasUsed: head.Header.GasUsed, GasLimit: head.Header.GasLimit}})
+	if err != nil {
+		return 0, 0, err
+	}
+	return q.GetMaxFeePerGas(), q.GetMaxPriorityFeePerGas(), nil
+}
+
+// evidenceSink turns double-sign evidence from plugins into slashing
+// transactions signed by the node's account and queued in the mempool,
+// which gossips them.
+type evidenceSink struct {
+	chain  *chain.Chain
+	pool   *mempool.Mempool
+	signer *signer.Signer
+	quote  func(ctx context.Context) (maxFee, tip uint64, err error)
+
+	mu   sync.Mutex // one report at a time: each takes the next nonce
+	sent map[account.Address]tx.Hash
+}
+
+// report implements hostsvc.EvidenceFunc. It verifies the evidence
+// against the offender's key in the head state first, so that a plugin or
+// peer cannot spend the node's fees on reports that would fail. It returns
+// the zero hash for a validator already tombstoned, or one whose slashing
+// transaction from this node is pending or in the chain.
+func (s *evidenceSink) report(ctx context.Context, e *vote.Evidence) (tx.Hash, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, a, err := state.AccountAt(s.chain.State(), e.Validator)
+	if errors.Is(err, state.ErrNoAccount) || (err == nil && a.Validator == nil) {
+		return tx.Hash{}, fmt.Errorf("%w: %s is not a validator", vote.ErrInvalid, e.Validator)
+	}
+	if err != nil {
+		return tx.Hash{}, err
+	}
+	if a.Validator.Slashed > 0 {
+		return tx.Hash{}, nil
+	}
+	pk, err := bls.PublicKeyFromBytes(a.Validator.BLSPublicKey[:])
+	if err != nil {
+		return tx.Hash{}, fmt.Errorf("%w: %s's registered BLS key is unusable: %w", vote.ErrInvalid, e.Validator, err)
+	}
+	if err := e.Verify(s.chain.ChainID(), pk); err != nil {
+		return tx.Hash{}, fmt.Errorf("%w: evidence against %s: %w", vote.ErrInvalid, e.Validator, err)
+	}
+	if h, ok := s.sent[e.Validator]; ok {
+		if _, pending := s.pool.Get(h); pending {
+			return tx.Hash{}, nil
+		}
+		if _, included, err := s.chain.TxLocation(h); err != nil || included {
+			return tx.Hash{}, err
+		}
+	}
+	maxFee, tip, err := s.quote(ctx)
+	if err != nil {
+		return tx.Hash{}, fmt.Errorf("pricing the slashing transaction: %w", err)
+	}
+	addr := s.signer.PublicKeys().Address
+	t := &tx.Tx{ChainID: s.chain.ChainID(), Nonce: s.pool.PendingNonce(addr), GasLimit: tx.IntrinsicGas(tx.TypeSlash),
+		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: tx.Slash{Evidence: string(e.Encode())}}
+	s.signer.SignTx(t)
+	if err := s.pool.Add(t); err != nil {
+		return tx.Hash{}, fmt.Errorf("queueing slashing transaction %s from %s: %w", t.Hash(), addr, err)
+	}
+	s.sent[e.Validator] = t.Hash()
+	return t.Hash(), nil
+}

@@ -112,7 +112,7 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	validator := account.FromPublicKey(nodeKey)
+	validator := account.FromPublicKey(nodeKey.Public().(ed25519.PublicKey))
 	blsPub, pop, err := writeBLSKey(filepath.Join(dir, "keys", "validator_bls_key.json"))
 	if err != nil {
 		return err
@@ -182,12 +182,14 @@ func writeKeyFile(path string, k keyFile) error {
 	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
-func writeNodeKey(path string) (ed25519.PublicKey, error) {
+// writeNodeKey writes a fresh ed25519 node key (the node's account and
+// libp2p identity) and returns it.
+func writeNodeKey(path string) (ed25519.PrivateKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return pub, writeKeyFile(path, keyFile{Type: "ed25519", PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed())})
+	return priv, writeKeyFile(path, keyFile{Type: "ed25519", PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed())})
 }
 
 // writeBLSKey writes a fresh BLS12-381 validator key and returns its
@@ -250,6 +252,11 @@ func writeGenesis(path, chainID string, validator, wallet account.Address, blsPu
 		},
 		Validators: []genesis.Validator{{Address: validator, BLSPublicKey: blsPub, ProofOfPossession: pop, Stake: validatorStake}},
 	}
+	return saveGenesis(path, g)
+}
+
+// saveGenesis checks g and writes it as indented JSON.
+func saveGenesis(path string, g *genesis.Genesis) error {
 	if err := g.Check(); err != nil {
 		return err
 	}

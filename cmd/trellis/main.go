@@ -30,6 +30,7 @@ func commands() []command {
 		{"keys", "create, import, list and show wallet keys", cmdKeys},
 		{"tx", "sign and send a transaction: transfer, bond, unbond, delegate", cmdTx},
 		{"query", "read an account, block or transaction from a node", cmdQuery},
+		{"testnet", "run a local multi-node testnet: up, status, load, faults, down", cmdTestnet},
 		{"version", "print versions", cmdVersion},
 	}
 }

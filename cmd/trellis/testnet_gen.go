@@ -1,0 +1,381 @@
+package main
+
+// Generation of a local testnet: keys, one genesis and a node.hcl per node.
+// Everything here is a pure function of the spec and the keys, so it is
+// unit-tested without processes.
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/genesis"
+	"github.com/trellis-chain/trellis/core/plugin"
+)
+
+// Testnet defaults and limits.
+const (
+	defaultTestnetNodes    = 4
+	defaultTestnetBasePort = 26700
+	defaultLoadAccounts    = 256
+	maxTestnetNodes        = 100 // ports are base+i, base+100+i, base+200+i
+	// Port offsets from the base port: p2p (TCP and UDP) at +i, RPC at
+	// +100+i, metrics at +200+i.
+	rpcPortOffset     = 100
+	metricsPortOffset = 200
+
+	// Genesis amounts of a testnet, in base units. Load accounts get a
+	// large balance so that no realistic run drains them through fees.
+	loadAccountBalance = 10_000_000_000_000_000
+	testnetStateFile   = "testnet.json"
+)
+
+// Consensus choices of a testnet.
+const (
+	consensusBFT  = "bft"
+	consensusSolo = "solo"
+)
+
+// ErrTestnet is wrapped by every testnet usage error.
+var ErrTestnet = errors.New("testnet")
+
+// testnetSpec is what `testnet up` generates.
+type testnetSpec struct {
+	Nodes         int
+	Consensus     string // consensusBFT or consensusSolo
+	ChainID       string
+	BasePort      int
+	BlockInterval time.Duration
+	LoadAccounts  int
+	PluginDir     string
+	// PluginConfig adds string settings to the consensus plugin's config
+	// block (e.g. timeout_propose=1s), overriding block_interval.
+	PluginConfig map[string]string
+}
+
+func (s testnetSpec) check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrTestnet, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case s.Nodes < 1 || s.Nodes > maxTestnetNodes:
+		return bad("-n %d: want 1 to %d nodes", s.Nodes, maxTestnetNodes)
+	case s.Consensus != consensusBFT && s.Consensus != consensusSolo:
+		return bad("-consensus %q: want %q or %q", s.Consensus, consensusBFT, consensusSolo)
+	case s.BasePort < 1024 || s.BasePort+metricsPortOffset+s.Nodes-1 > 65535:
+		return bad("-base-port %d: want 1024 to %d for %d nodes (ports base+i, base+%d+i, base+%d+i)",
+			s.BasePort, 65535-metricsPortOffset-s.Nodes+1, s.Nodes, rpcPortOffset, metricsPortOffset)
+	case s.BlockInterval < time.Millisecond:
+		return bad("-block-interval %s: want at least 1ms", s.BlockInterval)
+	case s.LoadAccounts < 0 || s.LoadAccounts > 100_000:
+		return bad("-load-accounts %d: want 0 to 100000", s.LoadAccounts)
+	}
+	if !chainIDRe.MatchString(s.ChainID) {
+		return bad("-chain-id %q: want 1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the rule of node.chain_id)", s.ChainID)
+	}
+	return nil
+}
+
+// chainIDRe is the rule config applies to node.chain_id.
+var chainIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// loadKey is load account i of a chain: deterministic, so `testnet load`
+// rebuilds the keys from the chain id alone.
+func loadKey(chainID string, i int) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("trellis-testnet-load/" + chainID + "/" + strconv.Itoa(i)))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func loadAddress(chainID string, i int) account.Address {
+	return account.FromPublicKey(loadKey(chainID, i).Public().(ed25519.PublicKey))
+}
+
+// peerIDOf is the libp2p peer id of a node key.
+func peerIDOf(key ed25519.PrivateKey) (string, error) {
+	pk, err := p2pcrypto.UnmarshalEd25519PrivateKey(key)
+	if err != nil {
+		return "", fmt.Errorf("node key as a libp2p key: %w", err)
+	}
+	id, err := peer.IDFromPublicKey(pk.GetPublic())
+	if err != nil {
+		return "", fmt.Errorf("peer id of the node key: %w", err)
+	}
+	return id.String(), nil
+}
+
+// testnetNode is one node of testnet.json.
+type testnetNode struct {
+	Index     int      `json:"index"`
+	Name      string   `json:"name"`
+	Dir       string   `json:"dir"`
+	Config    string   `json:"config"`
+	Log       string   `json:"log"`
+	PID       int      `json:"pid"`
+	PeerID    string   `json:"peer_id"`
+	Validator string   `json:"validator"`
+	P2P       []string `json:"p2p"`
+	RPC       string   `json:"rpc"`
+	Metrics   string   `json:"metrics"`
+	// Sequencer is set on the node that runs the consensus plugin of a
+	// solo testnet (node 0); every node of a BFT testnet runs it.
+	Sequencer bool `json:"sequencer"`
+}
+
+// testnetState is DIR/testnet.json: what the other commands act on.
+type testnetState struct {
+	ChainID      string        `json:"chain_id"`
+	Consensus    string        `json:"consensus"`
+	BasePort     int           `json:"base_port"`
+	LoadAccounts int           `json:"load_accounts"`
+	Binary       string        `json:"binary"`
+	Created      time.Time     `json:"created"`
+	Partition    [][]int       `json:"partition,omitempty"`
+	Nodes        []testnetNode `json:"nodes"`
+}
+
+// nodeKeys are one node's generated keys.
+type nodeKeys struct {
+	node   ed25519.PrivateKey
+	blsPub []byte
+	pop    []byte
+}
+
+// testnetPlan lays out the nodes of spec in dir: names, ports, peer ids.
+func testnetPlan(spec testnetSpec, dir string, keys []nodeKeys) ([]testnetNode, error) {
+	nodes := make([]testnetNode, spec.Nodes)
+	for i := range nodes {
+		pid, err := peerIDOf(keys[i].node)
+		if err != nil {
+			return nil, fmt.Errorf("node%d: %w", i, err)
+		}
+		p := spec.BasePort + i
+		nd := filepath.Join(dir, "node"+strconv.Itoa(i))
+		nodes[i] = testnetNode{
+			Index: i, Name: "node" + strconv.Itoa(i), Dir: nd,
+			Config: filepath.Join(nd, "node.hcl"), Log: filepath.Join(nd, "node.log"),
+			PeerID:    pid,
+			Validator: account.FromPublicKey(keys[i].node.Public().(ed25519.PublicKey)).String(),
+			P2P:       []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p), fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p)},
+			RPC:       fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+rpcPortOffset+i),
+			Metrics:   fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+metricsPortOffset+i),
+			Sequencer: spec.Consensus == consensusBFT || i == 0,
+		}
+	}
+	return nodes, nil
+}
+
+// testnetGenesis funds and bonds every validator equally and funds the
+// load accounts.
+func testnetGenesis(spec testnetSpec, nodes []testnetNode, keys []nodeKeys, now time.Time) (*genesis.Genesis, error) {
+	g := &genesis.Genesis{
+		ChainID: spec.ChainID, GenesisTime: now.UTC().Truncate(time.Second),
+		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
+		UnbondingDelay: genesis.DefaultUnbondingDelay,
+	}
+	for i, n := range nodes {
+		addr, err := account.ParseAddress(n.Validator)
+		if err != nil {
+			return nil, fmt.Errorf("node%d validator: %w", i, err)
+		}
+		g.Accounts = append(g.Accounts, genesis.Account{Address: addr, Balance: validatorBalance})
+		g.Validators = append(g.Validators, genesis.Validator{Address: addr, BLSPublicKey: keys[i].blsPub, ProofOfPossession: keys[i].pop, Stake: validatorStake})
+	}
+	for i := range spec.LoadAccounts {
+		g.Accounts = append(g.Accounts, genesis.Account{Address: loadAddress(spec.ChainID, i), Balance: loadAccountBalance})
+	}
+	return g, g.Check()
+}
+
+// pinnedPlugin is a plugin binary with its checksum.
+type pinnedPlugin struct{ kind, name, sum string }
+
+// testnetPlugins pins the fee plugin (if built) and the chosen consensus
+// plugin (required) from the plugin directory.
+func testnetPlugins(spec testnetSpec) ([]pinnedPlugin, error) {
+	var out []pinnedPlugin
+	for _, p := range []struct {
+		kind, name string
+		required   bool
+	}{{config.KindFee, defaultPlugins[config.KindFee], false}, {config.KindConsensus, spec.Consensus, true}} {
+		bin := filepath.Join(spec.PluginDir, config.BinaryPrefix+p.kind+"-"+p.name)
+		sum, err := plugin.FileSHA256(bin)
+		if errors.Is(err, os.ErrNotExist) && !p.required {
+			continue
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: the %s plugin %s is not built (run `make build`, or pass -plugin-dir)", ErrTestnet, p.kind, bin)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pinnedPlugin{p.kind, p.name, sum})
+	}
+	return out, nil
+}
+
+// testnetConfig writes node i's node.hcl: config.Template's file with the
+// testnet's network, RPC and metrics settings and the plugins.
+func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPlugin) ([]byte, error) {
+	n := nodes[i]
+	var tps []config.TemplatePlugin
+	for _, p := range pins {
+		tp := config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
+		switch p.kind {
+		case config.KindFee:
+			tp.Config = feeConfig
+		case config.KindConsensus:
+			if !n.Sequencer {
+				continue // a solo testnet's followers sync from node 0
+			}
+			tp.Config = consensusConfig(spec, n)
+		}
+		tps = append(tps, tp)
+	}
+	src := config.Template(config.TemplateNode{Name: n.Name, ChainID: spec.ChainID, PluginDir: spec.PluginDir}, tps...)
+	f, diags := hclwrite.ParseConfig(src, n.Config, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("node%d config template: %s", i, diags.Error())
+	}
+	root := f.Body()
+	block := func(name string) (*hclwrite.Body, error) {
+		b := root.FirstMatchingBlock(name, nil)
+		if b == nil {
+			return nil, fmt.Errorf("node%d config template has no %s block", i, name)
+		}
+		return b.Body(), nil
+	}
+	nb, err := block("network")
+	if err != nil {
+		return nil, err
+	}
+	var boot []cty.Value
+	for _, o := range nodes {
+		if o.Index != i {
+			boot = append(boot, cty.StringVal(o.P2P[0]+"/p2p/"+o.PeerID))
+		}
+	}
+	nb.SetAttributeValue("enabled", cty.BoolVal(true))
+	nb.SetAttributeValue("listen", cty.ListVal([]cty.Value{cty.StringVal(n.P2P[0]), cty.StringVal(n.P2P[1])}))
+	if len(boot) == 0 {
+		nb.SetAttributeValue("bootstrap", cty.ListValEmpty(cty.String))
+	} else {
+		nb.SetAttributeValue("bootstrap", cty.ListVal(boot))
+	}
+	nb.SetAttributeValue("dht", cty.BoolVal(true))
+	rb, err := block("rpc")
+	if err != nil {
+		return nil, err
+	}
+	rb.SetAttributeValue("listen", cty.StringVal(hostPort(n.RPC)))
+	rb.SetAttributeValue("admin", cty.BoolVal(true))
+	mb, err := block("metrics")
+	if err != nil {
+		return nil, err
+	}
+	mb.SetAttributeValue("listen", cty.StringVal(hostPort(n.Metrics)))
+
+	role := "a BFT validator"
+	if spec.Consensus == consensusSolo {
+		role = "a follower: it syncs from node0, the solo sequencer"
+		if n.Sequencer {
+			role = "the solo sequencer"
+		}
+	}
+	header := fmt.Sprintf("# %s of testnet %q, written by `trellis testnet up`: %s.\n"+
+		"# Reference: docs/testnet.md and docs/configuration.md.\n\n", n.Name, spec.ChainID, role)
+	return append([]byte(header), f.Bytes()...), nil
+}
+
+// consensusConfig writes the consensus plugin's settings: block_interval,
+// the proposer for solo, then the -plugin-config overrides in name order.
+func consensusConfig(spec testnetSpec, n testnetNode) func(*hclwrite.Body) {
+	return func(b *hclwrite.Body) {
+		b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
+		if spec.Consensus == consensusSolo {
+			b.SetAttributeValue("proposer", cty.StringVal(n.Validator))
+		}
+		names := make([]string, 0, len(spec.PluginConfig))
+		for k := range spec.PluginConfig {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			b.SetAttributeValue(k, cty.StringVal(spec.PluginConfig[k]))
+		}
+	}
+}
+
+// hostPort strips the scheme of an http:// URL.
+func hostPort(u string) string {
+	const p = "http://"
+	if len(u) > len(p) && u[:len(p)] == p {
+		return u[len(p):]
+	}
+	return u
+}
+
+// generateTestnet writes every node directory under dir (which must exist
+// and be empty of nodes) and returns the testnet's state, without PIDs.
+func generateTestnet(spec testnetSpec, dir, binary string, stdout io.Writer) (*testnetState, error) {
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	pins, err := testnetPlugins(spec)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]nodeKeys, spec.Nodes)
+	for i := range keys {
+		kd := filepath.Join(dir, "node"+strconv.Itoa(i), "keys")
+		if err := os.MkdirAll(kd, 0o700); err != nil {
+			return nil, err
+		}
+		if keys[i].node, err = writeNodeKey(filepath.Join(kd, "node_key.json")); err != nil {
+			return nil, err
+		}
+		if keys[i].blsPub, keys[i].pop, err = writeBLSKey(filepath.Join(kd, "validator_bls_key.json")); err != nil {
+			return nil, err
+		}
+	}
+	nodes, err := testnetPlan(spec, dir, keys)
+	if err != nil {
+		return nil, err
+	}
+	g, err := testnetGenesis(spec, nodes, keys, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range nodes {
+		if err := saveGenesis(filepath.Join(n.Dir, config.DefaultGenesis), g); err != nil {
+			return nil, fmt.Errorf("node%d genesis: %w", i, err)
+		}
+		src, err := testnetConfig(spec, nodes, i, pins)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(n.Config, src, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range pins {
+		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
+	}
+	return &testnetState{ChainID: spec.ChainID, Consensus: spec.Consensus, BasePort: spec.BasePort,
+		LoadAccounts: spec.LoadAccounts, Binary: binary, Created: time.Now().UTC().Truncate(time.Second), Nodes: nodes}, nil
+}

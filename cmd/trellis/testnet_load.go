@@ -1,0 +1,765 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/rpc"
+	"github.com/trellis-chain/trellis/core/tx"
+)
+
+// Load generator limits.
+const (
+	// maxOutstanding bounds one account's submitted, unfinalized
+	// transfers, below the mempool's per-sender limit (64).
+	maxOutstanding  = 48
+	loadCallTimeout = 10 * time.Second
+)
+
+// loadAccount is one sending account; a worker owns it.
+type loadAccount struct {
+	idx    int
+	key    ed25519.PrivateKey
+	addr   account.Address
+	to     account.Address
+	nonce  uint64
+	home   int // index into loadRun.nodes
+	resync bool
+	retry  time.Time
+	// outstanding counts submitted transfers not yet final or rejected; the
+	// tracker decrements it.
+	outstanding atomic.Int64
+}
+
+type pendingTx struct {
+	sent time.Time
+	acct *loadAccount
+}
+
+// loadRun is one `testnet load`.
+type loadRun struct {
+	dir      string
+	st       *testnetState
+	nodes    []testnetNode // the nodes load sends to
+	clients  []*rpc.Client
+	chainID  string
+	amount   uint64
+	batchMax int
+	quote    atomic.Pointer[rpc.FeeQuote]
+
+	sent, accepted, rejected, finalized atomic.Int64
+	finalBlocks, finalTxs               atomic.Int64
+
+	mu          sync.Mutex
+	pending     map[tx.Hash]pendingTx
+	latencies   []time.Duration
+	reasons     map[string]int
+	lastFinalAt time.Time
+	heights     map[uint64]string // final height -> block hash, to catch conflicts
+	conflicts   int
+	lastHeight  uint64
+}
+
+func testnetLoad(args []string, stdout, stderr io.Writer) int {
+	c, fs := newStateCmd("load", "load [-dir DIR] -rate R -duration D [-accounts A] [-nodes all|0,1] [-json]", false, stderr)
+	rate := fs.Float64("rate", 100, "transfers per second to send")
+	dur := fs.Duration("duration", 10*time.Second, "how long to send")
+	accounts := fs.Int("accounts", 0, "load accounts to send from (default: every one of the genesis)")
+	nodesFlag := fs.String("nodes", "all", "nodes to send to: all, or indexes separated by commas (each account sticks to one node)")
+	watch := fs.Int("watch", -1, "node whose finalizedHeads subscription measures finality (default: the first of -nodes)")
+	workers := fs.Int("workers", 16, "concurrent senders")
+	batch := fs.Int("batch", 50, "transactions per JSON-RPC batch (at most the node's limit, 100)")
+	drain := fs.Duration("drain", 30*time.Second, "after sending, how long to wait for accepted transfers to finalize")
+	amount := fs.Uint64("amount", 1, "base units per transfer")
+	asJSON := fs.Bool("json", false, "print the report as JSON (progress goes to stderr)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if err := c.load(false); err != nil {
+		return testnetFail(stderr, "load", err)
+	}
+	switch {
+	case *rate <= 0 || *rate > 1e6:
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -rate %g: want more than 0, at most 1e6", ErrTestnet, *rate))
+	case *dur <= 0:
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -duration must be positive", ErrTestnet))
+	case *workers < 1 || *workers > 1024:
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -workers %d: want 1 to 1024", ErrTestnet, *workers))
+	case *batch < 1 || *batch > rpc.DefaultMaxBatch:
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -batch %d: want 1 to %d", ErrTestnet, *batch, rpc.DefaultMaxBatch))
+	case *amount == 0:
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -amount must be positive", ErrTestnet))
+	}
+	nA := *accounts
+	if nA == 0 {
+		nA = c.st.LoadAccounts
+	}
+	if nA < 1 || nA > c.st.LoadAccounts {
+		return testnetFail(stderr, "load", fmt.Errorf("%w: -accounts %d: the genesis funds %d load accounts", ErrTestnet, nA, c.st.LoadAccounts))
+	}
+	idx, err := nodeIndexes(*nodesFlag, len(c.st.Nodes))
+	if err != nil {
+		return testnetFail(stderr, "load", err)
+	}
+	progress := stdout
+	if *asJSON {
+		progress = stderr
+	}
+	r := &loadRun{dir: c.abs, st: c.st, chainID: c.st.ChainID, amount: *amount, batchMax: *batch,
+		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}}
+	for _, i := range idx {
+		cl, err := rpc.Dial(c.st.Nodes[i].RPC)
+		if err != nil {
+			return testnetFail(stderr, "load", err)
+		}
+		defer cl.Close()
+		r.nodes, r.clients = append(r.nodes, c.st.Nodes[i]), append(r.clients, cl)
+	}
+	watchIdx := idx[0]
+	if *watch >= 0 {
+		if *watch >= len(c.st.Nodes) {
+			return testnetFail(stderr, "load", fmt.Errorf("%w: -watch %d: no such node", ErrTestnet, *watch))
+		}
+		watchIdx = *watch
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := r.run(ctx, nA, *rate, *dur, *drain, *workers, watchIdx, progress)
+	if err != nil {
+		return testnetFail(stderr, "load", err)
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		rep.print(stdout)
+	}
+	return 0
+}
+
+// loadReport is what load prints at the end.
+type loadReport struct {
+	ChainID          string         `json:"chain_id"`
+	Consensus        string         `json:"consensus"`
+	Rate             float64        `json:"target_rate"`
+	DurationS        float64        `json:"duration_s"`
+	Sent             int64          `json:"sent"`
+	Accepted         int64          `json:"accepted"`
+	Rejected         int64          `json:"rejected"`
+	RejectedByReason map[string]int `json:"rejected_by_reason"`
+	Finalized        int64          `json:"finalized"`
+	Unfinalized      int            `json:"unfinalized"`
+	FinalizedPerSec  float64        `json:"finalized_per_s"`
+	Latency          latencyStats   `json:"latency"`
+	FinalBlocks      int64          `json:"final_blocks_seen"`
+	Conflicts        int            `json:"conflicting_final_blocks"`
+	Nodes            []nodeCost     `json:"nodes"`
+}
+
+// nodeCost is a node's overhead over the run, per final block.
+type nodeCost struct {
+	Node          string   `json:"node"`
+	Blocks        int64    `json:"blocks"`
+	MsgsPerBlock  *float64 `json:"consensus_msgs_per_block"`
+	BytesPerBlock *float64 `json:"consensus_bytes_per_block"`
+	CPUPerBlock   *float64 `json:"cpu_s_per_block"`
+	Note          string   `json:"note,omitempty"`
+}
+
+// nodeSnapshot is what load reads from a node before and after.
+type nodeSnapshot struct {
+	ok          bool
+	pid         int
+	final       uint64
+	msgs, bytes float64
+	haveP2P     bool
+	cpuTicks    uint64
+	err         string
+}
+
+func snapshotNode(n testnetNode) nodeSnapshot {
+	s := nodeSnapshot{pid: n.PID}
+	if _, ok := nodeProc(n); !ok {
+		s.err = "down"
+		return s
+	}
+	for _, p := range nodeGroup(n) {
+		s.cpuTicks += p.Ticks
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(n.RPC)
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	defer c.Close()
+	fb, err := c.BlockByTag(ctx, rpc.TagFinalized, false)
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	s.final = fb.Height
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.Metrics+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 32<<20))
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	samples, err := parseProm(string(body))
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	for _, smp := range samples {
+		if smp.Name == metricSentMessages {
+			s.haveP2P = true
+		}
+	}
+	s.msgs = sumSamples(samples, metricSentMessages, consensusTopic)
+	s.bytes = sumSamples(samples, metricSentBytes, consensusTopic)
+	s.ok = true
+	return s
+}
+
+func costOf(name string, a, b nodeSnapshot) nodeCost {
+	c := nodeCost{Node: name}
+	switch {
+	case !a.ok || !b.ok:
+		c.Note = "not measured: node " + strings.TrimPrefix(a.err+" / "+b.err, " / ")
+		return c
+	case a.pid != b.pid:
+		c.Note = "restarted during the run: counters reset"
+		return c
+	}
+	c.Blocks = int64(b.final) - int64(a.final)
+	if c.Blocks <= 0 {
+		c.Note = "no block finalized"
+		return c
+	}
+	per := func(v float64) *float64 { x := v / float64(c.Blocks); return &x }
+	if a.haveP2P && b.haveP2P {
+		c.MsgsPerBlock, c.BytesPerBlock = per(b.msgs-a.msgs), per(b.bytes-a.bytes)
+	} else {
+		c.Note = "no p2p metrics"
+	}
+	c.CPUPerBlock = per(float64(b.cpuTicks-a.cpuTicks) / clockTicks)
+	return c
+}
+
+func (r *loadRun) run(ctx context.Context, nA int, rate float64, dur, drain time.Duration, workers, watch int, progress io.Writer) (*loadReport, error) {
+	accts := make([]*loadAccount, nA)
+	for i := range accts {
+		k := loadKey(r.chainID, i)
+		accts[i] = &loadAccount{idx: i, key: k, addr: account.FromPublicKey(k.Public().(ed25519.PublicKey)),
+			to: loadAddress(r.chainID, (i+1)%nA), home: i % len(r.nodes)}
+	}
+	if nA == 1 {
+		accts[0].to = loadAddress(r.chainID, 1) // funded or not, a transfer to it is valid
+	}
+	if err := r.refreshQuote(ctx); err != nil {
+		return nil, fmt.Errorf("fee quote: %w", err)
+	}
+	if err := r.syncNonces(ctx, accts); err != nil {
+		return nil, err
+	}
+	before := make([]nodeSnapshot, len(r.st.Nodes))
+	for i, n := range r.st.Nodes {
+		before[i] = snapshotNode(n)
+	}
+
+	tctx, tcancel := context.WithCancel(context.Background())
+	defer tcancel()
+	trackerReady := make(chan error, 1)
+	go r.track(tctx, watch, trackerReady)
+	if err := <-trackerReady; err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	sctx, scancel := context.WithTimeout(ctx, dur)
+	defer scancel()
+	ws := make([]*loadWorker, workers)
+	var wg sync.WaitGroup
+	for w := range ws {
+		ws[w] = &loadWorker{r: r, signal: make(chan struct{}, 1)}
+	}
+	for i, a := range accts {
+		ws[i%workers].accts = append(ws[i%workers].accts, a)
+	}
+	for _, w := range ws {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.loop(sctx) }()
+	}
+	go r.quoteLoop(sctx)
+	go r.progressLoop(tctx, start, progress)
+
+	// Token bucket: every 5 ms, hand out what the rate owes so far.
+	tick := time.NewTicker(5 * time.Millisecond)
+	issued, next := int64(0), 0
+	backlog := max(int64(rate/float64(workers)), 2*int64(r.batchMax))
+loop:
+	for {
+		select {
+		case <-sctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		owed := int64(rate*time.Since(start).Seconds()) - issued
+		for ; owed > 0; owed-- {
+			w := ws[next%workers]
+			next++
+			issued++
+			if w.tokens.Load() < backlog {
+				w.tokens.Add(1)
+			}
+		}
+		for _, w := range ws {
+			if w.tokens.Load() > 0 {
+				select {
+				case w.signal <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	sendDur := time.Since(start)
+
+	deadline := time.Now().Add(drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		r.mu.Lock()
+		n := len(r.pending)
+		r.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tcancel()
+
+	after := make([]nodeSnapshot, len(r.st.Nodes))
+	// The nodes' PIDs may have changed (restart): read the state again.
+	if st, err := readState(r.dir); err == nil {
+		r.st.Nodes = st.Nodes
+	}
+	for i, n := range r.st.Nodes {
+		after[i] = snapshotNode(n)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &loadReport{ChainID: r.chainID, Consensus: r.st.Consensus, Rate: rate, DurationS: sendDur.Seconds(),
+		Sent: r.sent.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(), RejectedByReason: r.reasons,
+		Finalized: r.finalized.Load(), Unfinalized: len(r.pending), Latency: summarize(r.latencies),
+		FinalBlocks: r.finalBlocks.Load(), Conflicts: r.conflicts}
+	if rep.Finalized > 0 {
+		rep.FinalizedPerSec = float64(rep.Finalized) / r.lastFinalAt.Sub(start).Seconds()
+	}
+	for i, n := range r.st.Nodes {
+		rep.Nodes = append(rep.Nodes, costOf(n.Name, before[i], after[i]))
+	}
+	return rep, nil
+}
+
+// syncNonces reads every account's pending nonce, one batch per node.
+func (r *loadRun) syncNonces(ctx context.Context, accts []*loadAccount) error {
+	byNode := map[int][]*loadAccount{}
+	for _, a := range accts {
+		byNode[a.home] = append(byNode[a.home], a)
+	}
+	for home, as := range byNode {
+		for len(as) > 0 {
+			chunk := as[:min(len(as), rpc.DefaultMaxBatch)]
+			as = as[len(chunk):]
+			res := make([]*rpc.Account, len(chunk))
+			calls := make([]rpc.BatchCall, len(chunk))
+			for i, a := range chunk {
+				calls[i] = rpc.BatchCall{Method: "trellis_getAccount", Params: []any{a.addr}, Result: &res[i]}
+			}
+			cctx, cancel := context.WithTimeout(ctx, loadCallTimeout)
+			err := r.clients[home].CallBatch(cctx, calls)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("%s: reading the load accounts: %w", r.nodes[home].Name, err)
+			}
+			for i, a := range chunk {
+				if calls[i].Err != nil || res[i] == nil {
+					a.resync = true
+					continue
+				}
+				a.nonce = res[i].PendingNonce
+			}
+		}
+	}
+	return nil
+}
+
+func (r *loadRun) refreshQuote(ctx context.Context) error {
+	var last error
+	for _, c := range r.clients {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		q, err := c.FeeQuote(cctx, 3)
+		cancel()
+		if err == nil {
+			r.quote.Store(q)
+			return nil
+		}
+		last = err
+	}
+	return last
+}
+
+func (r *loadRun) quoteLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = r.refreshQuote(ctx)
+		}
+	}
+}
+
+func (r *loadRun) progressLoop(ctx context.Context, start time.Time, w io.Writer) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastFinal int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fin := r.finalized.Load()
+		r.mu.Lock()
+		reason, n := topReason(r.reasons)
+		pending, height := len(r.pending), r.lastHeight
+		r.mu.Unlock()
+		rej := strconv.FormatInt(r.rejected.Load(), 10)
+		if n > 0 {
+			rej += fmt.Sprintf(" (top: %s %d)", reason, n)
+		}
+		fmt.Fprintf(w, "%5.0fs  sent %d  accepted %d  rejected %s  finalized %d  pending %d  final height %d  %d tx/s\n",
+			time.Since(start).Seconds(), r.sent.Load(), r.accepted.Load(), rej, fin, pending, height, fin-lastFinal)
+		lastFinal = fin
+	}
+}
+
+// loadWorker signs and sends for the accounts it owns, so that one
+// account's nonces go out in order.
+type loadWorker struct {
+	r      *loadRun
+	accts  []*loadAccount
+	cursor int
+	tokens atomic.Int64
+	signal chan struct{}
+}
+
+func (w *loadWorker) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.signal:
+		}
+		for n := w.tokens.Load(); n > 0 && ctx.Err() == nil; n = w.tokens.Load() {
+			sent := w.round(ctx, n)
+			w.tokens.Add(-int64(sent))
+			if sent == 0 {
+				// Every account is saturated or backing off: wait a little.
+				select {
+				case <-ctx.Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+type outTx struct {
+	t    *tx.Tx
+	acct *loadAccount
+}
+
+// round builds up to n transfers (at most one batch per node) and sends
+// them; it returns how many it built.
+func (w *loadWorker) round(ctx context.Context, n int64) int {
+	r := w.r
+	q := r.quote.Load()
+	now := time.Now()
+	byNode := map[int][]outTx{}
+	built := 0
+	limit := min(int(n), r.batchMax*len(r.nodes))
+	for tried := 0; tried < len(w.accts) && built < limit; tried++ {
+		a := w.accts[w.cursor%len(w.accts)]
+		w.cursor++
+		if now.Before(a.retry) || a.outstanding.Load() >= maxOutstanding || len(byNode[a.home]) >= r.batchMax {
+			continue
+		}
+		if a.resync && !w.resync(ctx, a) {
+			continue
+		}
+		// Several transfers of one account may go in one batch, in nonce order.
+		for k := 0; k < 4 && built < limit && a.outstanding.Load() < maxOutstanding && len(byNode[a.home]) < r.batchMax; k++ {
+			t := &tx.Tx{ChainID: r.chainID, Nonce: a.nonce, GasLimit: tx.GasTransfer,
+				MaxFeePerGas: q.MaxFeePerGas, MaxPriorityFeePerGas: q.MaxPriorityFeePerGas,
+				Body: tx.Transfer{To: a.to, Amount: r.amount}}
+			t.Sign(a.key)
+			a.nonce++
+			a.outstanding.Add(1)
+			byNode[a.home] = append(byNode[a.home], outTx{t, a})
+			built++
+		}
+	}
+	var wg sync.WaitGroup
+	for home, txs := range byNode {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.send(ctx, home, txs) }()
+	}
+	wg.Wait()
+	return built
+}
+
+// resync reads an account's pending nonce from its node; on failure the
+// account moves to the next node and waits a little.
+func (w *loadWorker) resync(ctx context.Context, a *loadAccount) bool {
+	cctx, cancel := context.WithTimeout(ctx, loadCallTimeout)
+	defer cancel()
+	acc, err := w.r.clients[a.home].Account(cctx, a.addr)
+	if err != nil {
+		a.home = (a.home + 1) % len(w.r.nodes)
+		a.retry = time.Now().Add(500 * time.Millisecond)
+		return false
+	}
+	a.nonce, a.resync = acc.PendingNonce, false
+	return true
+}
+
+func (w *loadWorker) send(ctx context.Context, home int, txs []outTx) {
+	r := w.r
+	calls := make([]rpc.BatchCall, len(txs))
+	hashes := make([]tx.Hash, len(txs))
+	now := time.Now()
+	r.mu.Lock()
+	for i, o := range txs {
+		calls[i] = rpc.BatchCall{Method: "trellis_sendRawTransaction", Params: []any{rpc.Bytes(o.t.Encode())}, Result: &hashes[i]}
+		r.pending[o.t.Hash()] = pendingTx{sent: now, acct: o.acct}
+	}
+	r.mu.Unlock()
+	r.sent.Add(int64(len(txs)))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadCallTimeout)
+	err := r.clients[home].CallBatch(cctx, calls)
+	cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fail := func(o outTx, reason string) {
+		if _, ok := r.pending[o.t.Hash()]; ok {
+			delete(r.pending, o.t.Hash())
+			o.acct.outstanding.Add(-1)
+		}
+		o.acct.resync = true
+		r.rejected.Add(1)
+		r.reasons[reason]++
+	}
+	if err != nil {
+		reason := "unreachable"
+		var re *rpc.Error
+		if errors.As(err, &re) {
+			reason = fmt.Sprintf("batch_error_%d", re.Code)
+		}
+		for _, o := range txs {
+			fail(o, reason)
+			if reason == "unreachable" && o.acct.home == home {
+				o.acct.home = (home + 1) % len(r.nodes)
+				o.acct.retry = time.Now().Add(500 * time.Millisecond)
+			}
+		}
+		return
+	}
+	for i, o := range txs {
+		var re *rpc.Error
+		switch {
+		case calls[i].Err == nil:
+			r.accepted.Add(1)
+		case errors.As(calls[i].Err, &re) && re.Reason != "":
+			fail(o, re.Reason)
+		default:
+			fail(o, "error")
+		}
+	}
+}
+
+// track follows final blocks on the watch node (or, when it fails, on the
+// others) and matches their transactions with the pending ones. It fills
+// any gap in heights by fetching the blocks it missed.
+func (r *loadRun) track(ctx context.Context, watch int, ready chan<- error) {
+	order := []testnetNode{r.st.Nodes[watch]}
+	for _, n := range r.st.Nodes {
+		if n.Index != watch {
+			order = append(order, n)
+		}
+	}
+	first := true
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		n := order[attempt%len(order)]
+		err := r.follow(ctx, n, &first, ready)
+		if first {
+			ready <- fmt.Errorf("following final blocks on %s: %w", n.Name, err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *loadRun) follow(ctx context.Context, n testnetNode, first *bool, ready chan<- error) error {
+	c, err := rpc.Dial(n.RPC)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sub, err := c.SubscribeFinalized(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, loadCallTimeout)
+	fb, err := c.BlockByTag(cctx, rpc.TagFinalized, false)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if *first {
+		r.mu.Lock()
+		r.lastHeight = fb.Height
+		r.mu.Unlock()
+		*first = false
+		ready <- nil
+	} else if err := r.catchUp(ctx, c, fb.Height); err != nil {
+		return err
+	}
+	for b := range sub.C {
+		if err := r.catchUp(ctx, c, b.Height-1); err != nil {
+			return err
+		}
+		r.final(b)
+	}
+	return sub.Err()
+}
+
+// catchUp fetches the final blocks after the last one seen up to height.
+func (r *loadRun) catchUp(ctx context.Context, c *rpc.Client, height uint64) error {
+	for {
+		r.mu.Lock()
+		next := r.lastHeight + 1
+		r.mu.Unlock()
+		if next > height {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, loadCallTimeout)
+		b, err := c.BlockByNumber(cctx, next, false)
+		cancel()
+		if err != nil {
+			return err
+		}
+		r.final(b)
+	}
+}
+
+// final records a final block and the latency of each of its pending
+// transactions.
+func (r *loadRun) final(b *rpc.Block) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h, ok := r.heights[b.Height]; ok {
+		if h != b.Hash.String() {
+			r.conflicts++
+		}
+		return
+	}
+	if b.Height <= r.lastHeight && len(r.heights) > 0 {
+		return
+	}
+	r.heights[b.Height] = b.Hash.String()
+	if b.Height > r.lastHeight {
+		r.lastHeight = b.Height
+	}
+	r.finalBlocks.Add(1)
+	r.finalTxs.Add(int64(len(b.TxHashes)))
+	for _, h := range b.TxHashes {
+		p, ok := r.pending[h]
+		if !ok {
+			continue
+		}
+		delete(r.pending, h)
+		p.acct.outstanding.Add(-1)
+		r.latencies = append(r.latencies, now.Sub(p.sent))
+		r.finalized.Add(1)
+		r.lastFinalAt = now
+	}
+}
+
+func (rep *loadReport) print(w io.Writer) {
+	fmt.Fprintf(w, "\nload on %q (%s): %.0f tx/s target for %.1fs\n", rep.ChainID, rep.Consensus, rep.Rate, rep.DurationS)
+	fmt.Fprintf(w, "  sent %d, accepted %d, rejected %d, finalized %d, not finalized %d\n", rep.Sent, rep.Accepted, rep.Rejected, rep.Finalized, rep.Unfinalized)
+	if len(rep.RejectedByReason) > 0 {
+		reasons := make([]string, 0, len(rep.RejectedByReason))
+		for k := range rep.RejectedByReason {
+			reasons = append(reasons, k)
+		}
+		sort.Slice(reasons, func(i, j int) bool {
+			a, b := rep.RejectedByReason[reasons[i]], rep.RejectedByReason[reasons[j]]
+			return a > b || (a == b && reasons[i] < reasons[j])
+		})
+		for _, k := range reasons {
+			fmt.Fprintf(w, "    rejected %-20s %d\n", k, rep.RejectedByReason[k])
+		}
+	}
+	fmt.Fprintf(w, "  finalized transfers/s: %.1f\n", rep.FinalizedPerSec)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+	fmt.Fprintf(w, "  latency submit→final: p50 %s, p99 %s, max %s (%d transfers)\n", ms(rep.Latency.P50), ms(rep.Latency.P99), ms(rep.Latency.Max), rep.Latency.Count)
+	fmt.Fprintf(w, "  final blocks seen %d, conflicting final blocks %d\n\n", rep.FinalBlocks, rep.Conflicts)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NODE\tBLOCKS\tCONSENSUS MSGS/BLOCK\tCONSENSUS BYTES/BLOCK\tCPU S/BLOCK\tNOTE")
+	f := func(v *float64, prec int) string {
+		if v == nil {
+			return "-"
+		}
+		return strconv.FormatFloat(*v, 'f', prec, 64)
+	}
+	for _, n := range rep.Nodes {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", n.Node, n.Blocks, f(n.MsgsPerBlock, 1), f(n.BytesPerBlock, 0), f(n.CPUPerBlock, 4), n.Note)
+	}
+	_ = tw.Flush()
+}

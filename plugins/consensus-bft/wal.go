@@ -23,7 +23,9 @@ var (
 	walBlockPrefx = []byte("wal/block/")
 )
 
-func walKeyBlock(h [vote.HashSize]byte) []byte { return append(append([]byte(nil), walBlockPrefx...), h[:]...) }
+func walKeyBlock(h [vote.HashSize]byte) []byte {
+	return append(append([]byte(nil), walBlockPrefx...), h[:]...)
+}
 
 // KV is the part of the host Store the plugin uses; *sdk.Store has it.
 type KV interface {

@@ -97,6 +97,8 @@ func initNode(tb testing.TB, b binaries) (dir, cfg string) {
 	cfg = filepath.Join(dir, "node.hcl")
 	replaceInFile(tb, cfg, `"127.0.0.1:9464"`, `"127.0.0.1:0"`)
 	replaceInFile(tb, cfg, `"127.0.0.1:8545"`, `"127.0.0.1:0"`)
+	replaceInFile(tb, cfg, `/tcp/26656"`, `/tcp/0"`)
+	replaceInFile(tb, cfg, `/udp/26656/`, `/udp/0/`)
 	return dir, cfg
 }
 

@@ -32,6 +32,7 @@ func (b backend) SubmitTx(_ context.Context, raw []byte) (tx.Hash, error) {
 	if err := b.n.pool.Add(t); err != nil {
 		return t.Hash(), err
 	}
+	b.n.broadcastTx(t)
 	return t.Hash(), nil
 }
 

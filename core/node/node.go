@@ -55,6 +55,10 @@ type Node struct {
 	rpc     *rpc.Server
 	rpcAddr net.Addr
 
+	net     *network // nil without a network
+	netStop context.CancelFunc
+	netDone sync.WaitGroup
+
 	mu      sync.Mutex
 	plugins map[string]*plugin.Supervisor // by kind
 	started time.Time
@@ -83,6 +87,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return n, err
 	}
 	if err := n.openSigner(); err != nil {
+		return n, err
+	}
+	if err := n.startNetwork(ctx); err != nil {
 		return n, err
 	}
 	if cfg.Metrics.Enabled {
@@ -306,6 +313,7 @@ func (n *Node) Stop(ctx context.Context) {
 			s.Close(ctx)
 		}
 	}
+	n.stopNetwork()
 	if n.metrics != nil {
 		_ = n.metrics.Shutdown(ctx)
 	}

@@ -52,7 +52,7 @@ func (n *Node) openSigner() error {
 		}
 		return n.signerDiag("Cannot load the node's keys", err)
 	}
-	sink := &evidenceSink{chain: n.chain, pool: n.pool, signer: s, quote: n.quoteFees, sent: map[account.Address]tx.Hash{}}
+	sink := &evidenceSink{chain: n.chain, pool: n.pool, signer: s, quote: n.quoteFees, broadcast: n.broadcastTx, sent: map[account.Address]tx.Hash{}}
 	n.svc.Signer, n.svc.Evidence = s, sink.report
 	k := s.PublicKeys()
 	n.log.Info("signer ready", "address", k.Address, "bls_public_key", fmt.Sprintf("%x", k.BLSPublicKey))
@@ -87,6 +87,8 @@ type evidenceSink struct {
 	pool   *mempool.Mempool
 	signer *signer.Signer
 	quote  func(ctx context.Context) (maxFee, tip uint64, err error)
+	// broadcast gossips the transaction to peers.
+	broadcast func(*tx.Tx)
 
 	mu   sync.Mutex // one report at a time: each takes the next nonce
 	sent map[account.Address]tx.Hash
@@ -137,5 +139,8 @@ func (s *evidenceSink) report(ctx context.Context, e *vote.Evidence) (tx.Hash, e
 		return tx.Hash{}, fmt.Errorf("queueing slashing transaction %s from %s: %w", t.Hash(), addr, err)
 	}
 	s.sent[e.Validator] = t.Hash()
+	if s.broadcast != nil {
+		s.broadcast(t)
+	}
 	return t.Hash(), nil
 }

@@ -389,4 +389,3 @@ func (s blockSource) Blocks(from uint64, max int) ([]p2p.SyncedBlock, error) {
 	}
 	return out, nil
 }
-

@@ -209,7 +209,11 @@ func (b backend) chainEvent(e chain.Event, send func(rpc.Event)) {
 }
 
 func (n *Node) serveRPC(ctx context.Context) error {
-	n.rpc = rpc.NewServer(backend{n}, rpc.Options{Logger: n.log.Named("rpc")})
+	var be rpc.Backend = backend{n}
+	if n.net != nil {
+		be = netBackend{backend{n}}
+	}
+	n.rpc = rpc.NewServer(be, rpc.Options{Logger: n.log.Named("rpc"), Admin: n.cfg.RPC.Admin})
 	addr, _, err := n.rpc.Start(context.WithoutCancel(ctx), n.cfg.RPC.Listen)
 	if err != nil {
 		subject := n.cfg.RPC.DeclRange

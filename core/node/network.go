@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/p2p"
+	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/tx"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
@@ -39,8 +41,9 @@ type network struct {
 	h   *p2p.Host
 	bus *hostsvc.Bus
 
-	mu     sync.Mutex
-	joined map[string]bool
+	mu      sync.Mutex
+	joined  map[string]bool
+	blocked []string
 
 	txTopic string
 	txq     chan *tx.Tx
@@ -388,4 +391,43 @@ func (s blockSource) Blocks(from uint64, max int) ([]p2p.SyncedBlock, error) {
 		out = append(out, p2p.SyncedBlock{Encoded: b.Encode(), Certificate: cert})
 	}
 	return out, nil
+}
+
+// netBackend is the user API of a node with a network (rpc.NetBackend).
+type netBackend struct{ backend }
+
+func (b netBackend) NodeInfo() rpc.NodeInfo {
+	nw := b.n.net
+	nw.mu.Lock()
+	blocked := append([]string{}, nw.blocked...)
+	nw.mu.Unlock()
+	return rpc.NodeInfo{PeerID: nw.h.ID(), ListenAddrs: nw.h.Addrs(), BlockedPeers: blocked}
+}
+
+func (b netBackend) Peers() []rpc.PeerInfo {
+	ps := b.n.net.h.Peers()
+	out := make([]rpc.PeerInfo, 0, len(ps))
+	for _, p := range ps {
+		pi := rpc.PeerInfo{PeerID: p.ID, Score: p.Score}
+		if len(p.Addrs) > 0 {
+			pi.Addr = p.Addrs[0]
+		}
+		out = append(out, pi)
+	}
+	return out
+}
+
+func (b netBackend) SetBlockedPeers(ids []string) error {
+	for _, id := range ids {
+		if _, err := peer.Decode(id); err != nil {
+			return fmt.Errorf("%w: %q: %v", rpc.ErrBadPeerID, id, err)
+		}
+	}
+	nw := b.n.net
+	nw.mu.Lock()
+	nw.blocked = append([]string{}, ids...)
+	nw.mu.Unlock()
+	nw.h.SetBlocked(ids)
+	b.n.log.Info("blocked peers set", "count", len(ids))
+	return nil
 }

@@ -60,9 +60,7 @@ func checkSameChain(t *testing.T, c *cluster, h uint64, nodes ...int) []*Certifi
 
 func TestDecisions(t *testing.T) {
 	c := newCluster(t, 4, testConfig())
-	for i := range 4 {
-		c.start(i)
-	}
+	c.startAll(all(4)...)
 	const heights = 15
 	c.waitFinal(heights, all(4)...)
 	checkSameChain(t, c, heights, all(4)...)
@@ -89,9 +87,7 @@ func TestSilentProposer(t *testing.T) {
 		p, ok := m.(*Proposal)
 		return err == nil && ok && p.Height == 1 && p.Round == 0
 	}
-	for i := range 4 {
-		c.start(i)
-	}
+	c.startAll(all(4)...)
 	c.waitFinal(3, all(4)...)
 	certs := checkSameChain(t, c, 3, all(4)...)
 	if certs[0].Round == 0 {
@@ -105,15 +101,27 @@ func TestCatchUp(t *testing.T) {
 	c.net.drop = func(from, to, topic string, data []byte) bool {
 		return isolatedNow(c, &isolated) && (from == "peer3" || to == "peer3")
 	}
-	for i := range 4 {
-		c.start(i)
-	}
+	c.startAll(all(4)...)
 	c.waitFinal(3, 0, 1, 2)
+	// While node 3 hears nothing, the host syncs final blocks into it: the
+	// plugin can only learn of them from the Finalized events.
+	for h := uint64(1); h <= 3; h++ {
+		r, err := c.node[0].chain.GetBlock(context.Background(), &hostv1.GetBlockRequest{Ref: &hostv1.BlockRef{Ref: &hostv1.BlockRef_Height{Height: h}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.node[3].chain.sync(r.GetBlock(), r.GetBlock().GetCertificate())
+	}
+	for deadline := time.Now().Add(30 * time.Second); c.node[3].eng.status().height < 4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 3 stayed at height %d after the host finalized 3", c.node[3].eng.status().height)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	c.net.mu.Lock()
 	isolated = false
 	c.net.mu.Unlock()
-	// The host syncs final blocks from node 0 into node 3; its plugin
-	// follows the Finalized events and rejoins the current height.
+	// The host keeps syncing; the plugin rejoins the current height.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -310,9 +318,7 @@ func TestRestartKeepsLock(t *testing.T) {
 // slot with its raw key; the honest engines report verifiable evidence.
 func TestDoubleSign(t *testing.T) {
 	c := newCluster(t, 4, testConfig())
-	for i := range 3 {
-		c.start(i)
-	}
+	c.startAll(0, 1, 2)
 	c.waitFinal(1, 0, 1, 2)
 	h := c.node[0].chain.finalHeight() + 2 // buffered, then replayed
 	byz := c.vals[3]
@@ -350,9 +356,7 @@ func TestDoubleSign(t *testing.T) {
 func TestForgedAndInvalid(t *testing.T) {
 	c := newCluster(t, 4, testConfig())
 	c.node[3].chain.buildBad = true
-	for i := range 4 {
-		c.start(i)
-	}
+	c.startAll(all(4)...)
 	c.waitFinal(1, all(4)...)
 	h := c.node[0].chain.finalHeight() + 1
 	forged := signVote(c.vals[2], h, 0, vote.StepPrecommit, bytes.Repeat([]byte{9}, 32))
@@ -391,6 +395,7 @@ func TestFollower(t *testing.T) {
 	// A fifth node follows without signing and decides the same chain.
 	f := &testNode{name: "follower", chain: newFakeChain(c.set), store: newFakeStore()}
 	e := newEngine(c.cfg, services{Chain: f.chain, Network: &netClient{n: c.net, node: f.name}, Store: f.store}, nil, false, [32]byte{})
+	c.net.pause()
 	if err := e.start(f.chain.finalBlock()); err != nil {
 		t.Fatal(err)
 	}
@@ -398,6 +403,7 @@ func TestFollower(t *testing.T) {
 	for i := range 4 {
 		c.start(i)
 	}
+	c.net.resume()
 	c.node = append(c.node, f)
 	c.waitFinal(4, all(5)...)
 	checkSameChain(t, c, 4, all(5)...)

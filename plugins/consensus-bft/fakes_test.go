@@ -277,6 +277,26 @@ type fakeNet struct {
 	subs    map[string][]*netSub
 	reports []report
 	drop    func(from, to, topic string, data []byte) bool
+	// held queues publishes while the test starts its engines, so no
+	// engine decides before the last one listens.
+	hold bool
+	held []func()
+}
+
+func (n *fakeNet) pause() {
+	n.mu.Lock()
+	n.hold = true
+	n.mu.Unlock()
+}
+
+func (n *fakeNet) resume() {
+	n.mu.Lock()
+	held := n.held
+	n.hold, n.held = false, nil
+	n.mu.Unlock()
+	for _, f := range held {
+		f()
+	}
 }
 
 type netSub struct {
@@ -289,6 +309,11 @@ func newFakeNet() *fakeNet { return &fakeNet{subs: map[string][]*netSub{}} }
 
 func (n *fakeNet) publish(from, topic string, data []byte) {
 	n.mu.Lock()
+	if n.hold {
+		n.held = append(n.held, func() { n.publish(from, topic, data) })
+		n.mu.Unlock()
+		return
+	}
 	drop := n.drop
 	subs := append([]*netSub(nil), n.subs[topic]...)
 	n.mu.Unlock()
@@ -544,6 +569,17 @@ func (c *cluster) start(i int) {
 		c.t.Fatal(err)
 	}
 	nd.eng = e
+}
+
+// startAll starts the listed engines with the network held until the
+// last one listens.
+func (c *cluster) startAll(nodes ...int) {
+	c.t.Helper()
+	c.net.pause()
+	for _, i := range nodes {
+		c.start(i)
+	}
+	c.net.resume()
 }
 
 func (c *cluster) stop(i int) {

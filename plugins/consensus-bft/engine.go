@@ -1424,6 +1424,14 @@ func (e *engine) firstEvidence(enc []byte) bool {
 	return true
 }
 
+func (e *engine) evidenceSeen(enc []byte) bool {
+	k := sha256.Sum256(enc)
+	e.vmu.Lock()
+	defer e.vmu.Unlock()
+	_, ok := e.evSeen[k]
+	return ok
+}
+
 func (e *engine) reportEvidence(enc []byte) {
 	e.evidence.Add(1)
 	ctx, cancel := e.call()
@@ -1441,7 +1449,7 @@ func (e *engine) onEvidence(m *hostv1.NetworkMessage) {
 		e.report(m.GetFrom(), m.GetId(), err.Error())
 		return
 	}
-	if !e.firstEvidence(m.GetData()) {
+	if e.evidenceSeen(m.GetData()) {
 		return
 	}
 	set, err := e.sets.get(e.ctx, ev.Height())
@@ -1458,7 +1466,11 @@ func (e *engine) onEvidence(m *hostv1.NetworkMessage) {
 		e.report(m.GetFrom(), m.GetId(), err.Error())
 		return
 	}
-	e.reportEvidence(m.GetData())
+	// Marked only now: evidence this node cannot check yet (a height
+	// without a set) must not hide the same offence detected later.
+	if e.firstEvidence(m.GetData()) {
+		e.reportEvidence(m.GetData())
+	}
 }
 
 func (e *engine) setErr(s string) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/vote"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
@@ -407,4 +408,48 @@ func TestFollower(t *testing.T) {
 	c.node = append(c.node, f)
 	c.waitFinal(4, all(5)...)
 	checkSameChain(t, c, 4, all(5)...)
+}
+
+// TestGossipedEvidence: evidence from a peer is checked against the
+// offender's key; valid evidence goes to the host, forged evidence gets
+// its sender reported.
+func TestGossipedEvidence(t *testing.T) {
+	c := newCluster(t, 4, testConfig())
+	c.startAll(0, 1, 2)
+	byz, other := c.vals[3], c.vals[2]
+	msg := func(hash []byte) vote.Message {
+		return vote.Message{ChainID: testChain, Height: 1, Round: 5, Step: vote.StepPrecommit, BlockHash: hash}
+	}
+	sign := func(v testVal, m vote.Message) []byte { s := bls.Sign(v.sk, m.SignBytes()).Bytes(); return s[:] }
+	a, b := msg(nil), msg(bytes.Repeat([]byte{3}, 32))
+	forged, err := vote.NewEvidence(byz.addr, a, sign(other, a), b, sign(other, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.net.publish("liar", TopicEvidence, forged.Encode())
+	good, err := vote.NewEvidence(byz.addr, a, sign(byz, a), b, sign(byz, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.net.publish("gossiper", TopicEvidence, good.Encode())
+	for i := range 3 {
+		for deadline := time.Now().Add(30 * time.Second); len(c.node[i].chain.evidenceList()) == 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d did not hand the evidence to the host", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if evs := c.node[i].chain.evidenceList(); len(evs) != 1 || !bytes.Equal(evs[0], good.Encode()) {
+			t.Fatalf("node %d reported %d evidences, want only the valid one", i, len(evs))
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(c.net.reportsAbout("liar")) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sender of forged evidence was reported %d times, want 3", len(c.net.reportsAbout("liar")))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if r := c.net.reportsAbout("gossiper"); len(r) != 0 {
+		t.Fatalf("the sender of valid evidence was reported: %v", r)
+	}
 }

@@ -491,14 +491,22 @@ func (e *engine) verifySig(pk bls.PublicKey, m vote.Message, sig []byte) error {
 	if e.seen(k) {
 		return nil
 	}
+	if err := checkSig(pk, sb, sig); err != nil {
+		return fmt.Errorf("%v at %d/%d: %w", m.Step, m.Height, m.Round, err)
+	}
+	e.remember(k)
+	return nil
+}
+
+// checkSig is one BLS verification of sig on sb under pk.
+func checkSig(pk bls.PublicKey, sb, sig []byte) error {
 	s, err := bls.SignatureFromBytes(sig)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	if err := bls.Verify(pk, sb, s); err != nil {
-		return fmt.Errorf("%w: %v at %d/%d: %w", ErrSignature, m.Step, m.Height, m.Round, err)
+		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
-	e.remember(k)
 	return nil
 }
 

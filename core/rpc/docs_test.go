@@ -10,8 +10,8 @@ import (
 )
 
 // TestDocExamples sends every curl example of docs/rpc.md to a server over
-// the test fixture (the doc was written from it) and checks that the answer
-// is the JSON the doc shows.
+// the test fixture (the doc was written from it), with the network and the
+// admin methods, and checks that the answer is the JSON the doc shows.
 func TestDocExamples(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/rpc.md")
 	if err != nil {
@@ -22,7 +22,8 @@ func TestDocExamples(t *testing.T) {
 	if len(examples) < 13 {
 		t.Fatalf("found %d curl examples in docs/rpc.md, want one per method and two errors", len(examples))
 	}
-	ts := startServer(t, newFakeBackend(), Options{})
+	f := newFakeBackend()
+	ts := startServer(t, f, Options{Admin: true}, withNet(&netFake{fakeBackend: f}))
 	decode := func(b []byte) any {
 		d := json.NewDecoder(bytes.NewReader(b))
 		d.UseNumber()

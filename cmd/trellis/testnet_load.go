@@ -265,7 +265,7 @@ func costOf(name string, a, b nodeSnapshot) nodeCost {
 	if a.haveP2P && b.haveP2P {
 		c.MsgsPerBlock, c.BytesPerBlock = per(b.msgs-a.msgs), per(b.bytes-a.bytes)
 	} else {
-		c.Note = "no p2p metrics"
+		c.Note = "no trellis_p2p_sent_* counters (nothing sent yet?)"
 	}
 	c.CPUPerBlock = per(float64(b.cpuTicks-a.cpuTicks) / clockTicks)
 	return c

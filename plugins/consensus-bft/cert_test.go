@@ -144,7 +144,7 @@ func TestVerifyBlock(t *testing.T) {
 		{"certificate", withCert(block1, cert1), true, true},
 		{"weak certificate", withCert(block1, weak), false, false},
 		{"certificate of another block", &hostv1.Block{Hash: h2, Header: &hostv1.Header{Height: 1}, Certificate: cert1}, false, false},
-		{"first block without data", block1, true, false},
+		{"first block without certificate", block1, false, false},
 		{"parent certificate", &hostv1.Block{Hash: h2, Header: &hostv1.Header{Height: 2, ParentHash: h1, ConsensusData: cert1}}, true, false},
 		{"weak parent certificate", &hostv1.Block{Hash: h2, Header: &hostv1.Header{Height: 2, ParentHash: h1, ConsensusData: weak}}, false, false},
 		{"nothing", &hostv1.Block{Hash: h2, Header: &hostv1.Header{Height: 2, ParentHash: h1}}, false, false},

@@ -125,11 +125,8 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err != nil {
 		return err
 	}
-	if req.Host == nil || req.Host.Chain == nil || !req.Node.HasHostCapability(sdk.CapHostChain) {
-		return errors.New("bft: the host offers no Chain service (host.chain): give the node a genesis file")
-	}
-	if !req.Node.HasHostCapability(sdk.CapHostNetwork) {
-		return errors.New("bft: the host offers no Network service (host.network)")
+	if req.Host == nil {
+		return errors.New("bft: configured without host services")
 	}
 	if req.Node.ChainID == "" || len(req.Node.ChainID) > vote.MaxChainIDLen {
 		return fmt.Errorf("bft: chain id %q unusable", req.Node.ChainID)
@@ -189,6 +186,9 @@ func (p *Plugin) Start(ctx context.Context, req *consensusv1.StartRequest) (*con
 	}
 	if p.eng != nil {
 		return &consensusv1.StartResponse{}, nil
+	}
+	if p.svc == nil && (!p.node.HasHostCapability(sdk.CapHostChain) || !p.node.HasHostCapability(sdk.CapHostNetwork)) {
+		return nil, errors.New("bft: the host offers no Chain or Network service (host.chain, host.network): give the node a genesis file and a network")
 	}
 	svc, canSign := p.services()
 	validator := req.GetValidator()
@@ -270,18 +270,14 @@ func (p *Plugin) VerifyBlock(ctx context.Context, req *consensusv1.VerifyBlockRe
 		return &consensusv1.VerifyBlockResponse{Valid: true, Final: true}, nil
 	}
 	cd := hd.GetConsensusData()
-	if hd.GetHeight() <= 1 {
-		if len(cd) != 0 {
-			return &consensusv1.VerifyBlockResponse{Reason: "the first block carries consensus data"}, nil
-		}
-		return &consensusv1.VerifyBlockResponse{Valid: true}, nil
-	}
-	if len(cd) == 0 {
-		return &consensusv1.VerifyBlockResponse{Reason: "no certificate and no certificate of the parent"}, nil
+	if len(cd) == 0 || hd.GetHeight() <= 1 {
+		// The first block's parent is genesis, which has no certificate:
+		// only its own certificate shows it was agreed.
+		return &consensusv1.VerifyBlockResponse{Reason: fmt.Sprintf("block %d has no certificate and no certificate of its parent", hd.GetHeight())}, nil
 	}
 	c := p.chain()
 	if c == nil {
-		return nil, sdk.ErrNotConfigured
+		return &consensusv1.VerifyBlockResponse{Reason: "no Chain service to find the parent's validator set"}, nil
 	}
 	// The parent's certificate is checked against the set deciding the
 	// parent's height: the set after block height-2.
@@ -317,9 +313,13 @@ func verifyCertFor(chainID string, enc []byte, height uint64, hash []byte, set *
 // block, so the head is the highest candidate that extends it.
 func (p *Plugin) ForkChoice(ctx context.Context, req *consensusv1.ForkChoiceRequest) (*consensusv1.ForkChoiceResponse, error) {
 	fin := req.GetFinalized()
+	byHash := make(map[string]*hostv1.Block, len(req.GetCandidates()))
+	for _, b := range req.GetCandidates() {
+		byHash[string(b.GetHash())] = b
+	}
 	var best *hostv1.Block
 	for _, b := range req.GetCandidates() {
-		if !p.extends(ctx, b, fin) {
+		if !p.extends(ctx, b, fin, byHash) {
 			continue
 		}
 		if best == nil || b.GetHeader().GetHeight() > best.GetHeader().GetHeight() ||
@@ -339,7 +339,7 @@ func (p *Plugin) ForkChoice(ctx context.Context, req *consensusv1.ForkChoiceRequ
 // maxWalk bounds how far ForkChoice walks back to the final block.
 const maxWalk = 256
 
-func (p *Plugin) extends(ctx context.Context, b, fin *hostv1.Block) bool {
+func (p *Plugin) extends(ctx context.Context, b, fin *hostv1.Block, known map[string]*hostv1.Block) bool {
 	if fin == nil {
 		return true
 	}
@@ -354,6 +354,13 @@ func (p *Plugin) extends(ctx context.Context, b, fin *hostv1.Block) bool {
 	for i := 0; i < maxWalk; i++ {
 		if b.GetHeader().GetHeight() == fh+1 {
 			return bytes.Equal(b.GetHeader().GetParentHash(), fin.GetHash())
+		}
+		if parent := known[string(b.GetHeader().GetParentHash())]; parent != nil {
+			if parent.GetHeader().GetHeight()+1 != b.GetHeader().GetHeight() {
+				return false
+			}
+			b = parent
+			continue
 		}
 		if c == nil {
 			return false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/vote"
@@ -199,5 +200,49 @@ func TestParseConfig(t *testing.T) {
 	}
 	if err := New(nil).ConfigSchema().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPluginStartStatus drives the plugin's kind calls over fakes: a
+// validator reports its height; one without a signer follows and says so.
+func TestPluginStartStatus(t *testing.T) {
+	c := newCluster(t, 1, testConfig())
+	nd := c.node[0]
+	p := New(nil)
+	p.cfg = c.cfg
+	p.svc = &services{Chain: nd.chain, Network: &netClient{n: c.net, node: nd.name}, Signer: nd.signer, Store: nd.store}
+	ctx := context.Background()
+	if _, err := p.Start(ctx, &consensusv1.StartRequest{Finalized: nd.chain.finalBlock(), Validator: true}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFinal(2, 0)
+	var st *consensusv1.StatusResponse
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		// The snapshot follows the chain by one loop iteration.
+		if st, err = p.Status(ctx, &consensusv1.StatusRequest{}); err != nil || st.GetFinalHeight() >= 2 {
+			break
+		}
+	}
+	if err != nil || !st.GetValidator() || st.GetFinalHeight() < 2 || st.GetDetails()["proposer"] == "" {
+		t.Fatalf("status %v, %v", st, err)
+	}
+	if h := p.Health(ctx); h.Status != sdk.Serving {
+		t.Fatalf("health %+v", h)
+	}
+	if _, err := p.Stop(ctx, &consensusv1.StopRequest{}); err != nil {
+		t.Fatal(err)
+	}
+
+	f := New(nil)
+	f.cfg = c.cfg
+	f.svc = &services{Chain: newFakeChain(c.set), Network: &netClient{n: c.net, node: "f"}, Store: newFakeStore()}
+	if _, err := f.Start(ctx, &consensusv1.StartRequest{Finalized: genesis(), Validator: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop(ctx, &consensusv1.StopRequest{})
+	st, _ = f.Status(ctx, &consensusv1.StatusRequest{})
+	if st.GetValidator() || st.GetDetails()["note"] == "" || f.Health(ctx).Status != sdk.Degraded {
+		t.Fatalf("a validator without a signer: status %v, health %+v", st, f.Health(ctx))
 	}
 }

@@ -192,6 +192,8 @@ type engine struct {
 	log       hclog.Logger
 	validator bool
 	self      account.Address
+	// note is a fixed remark for Health and Status, set before start.
+	note string
 
 	ctx    context.Context
 	cancel context.CancelFunc

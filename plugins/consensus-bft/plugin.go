@@ -46,7 +46,12 @@ type Plugin struct {
 }
 
 // New returns an unconfigured plugin logging to log.
-func New(log hclog.Logger) *Plugin { return &Plugin{log: log} }
+func New(log hclog.Logger) *Plugin {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Plugin{log: log}
+}
 
 // Info implements sdk.Plugin.
 func (p *Plugin) Info() sdk.Info {
@@ -152,6 +157,9 @@ func (p *Plugin) Health(context.Context) sdk.Health {
 	if s.lastErr != "" {
 		return sdk.Health{Status: sdk.Degraded, Message: s.lastErr}
 	}
+	if p.eng.note != "" {
+		return sdk.Health{Status: sdk.Degraded, Message: p.eng.note}
+	}
 	return sdk.Health{Status: sdk.Serving}
 }
 
@@ -193,27 +201,47 @@ func (p *Plugin) Start(ctx context.Context, req *consensusv1.StartRequest) (*con
 	svc, canSign := p.services()
 	validator := req.GetValidator()
 	var self account.Address
+	var why string
 	if validator {
-		if !canSign || svc.Store == nil {
-			return nil, errors.New("bft: a validator needs the host's Signer and Store (host.signer, host.store)")
+		// A node asked to validate without a usable signer follows and
+		// says so in Health, rather than failing the node.
+		switch r, err := signerAddress(ctx, svc, canSign); {
+		case err != nil:
+			why = err.Error()
+			validator = false
+			p.log.Warn("not validating: following only", "reason", why)
+		default:
+			self = r
 		}
-		r, err := svc.Signer.PublicKeys(ctx, &hostv1.PublicKeysRequest{})
-		if err != nil {
-			return nil, fmt.Errorf("bft: signer public keys: %w", err)
-		}
-		if len(r.GetAddress()) != account.AddressSize {
-			return nil, fmt.Errorf("bft: signer address of %d bytes", len(r.GetAddress()))
-		}
-		copy(self[:], r.GetAddress())
-	} else {
+	}
+	if !validator {
 		svc.Signer = nil
 	}
 	e := newEngine(p.cfg, svc, p.log, validator, self)
+	if why != "" {
+		e.note = "validator requested, following only: " + why
+	}
 	if err := e.start(req.GetFinalized()); err != nil {
 		return nil, err
 	}
 	p.eng = e
 	return &consensusv1.StartResponse{}, nil
+}
+
+func signerAddress(ctx context.Context, svc services, canSign bool) (account.Address, error) {
+	var a account.Address
+	if !canSign || svc.Store == nil {
+		return a, errors.New("a validator needs the host's Signer and Store (host.signer, host.store)")
+	}
+	r, err := svc.Signer.PublicKeys(ctx, &hostv1.PublicKeysRequest{})
+	if err != nil {
+		return a, fmt.Errorf("signer public keys: %w", err)
+	}
+	if len(r.GetAddress()) != account.AddressSize {
+		return a, fmt.Errorf("signer address of %d bytes", len(r.GetAddress()))
+	}
+	copy(a[:], r.GetAddress())
+	return a, nil
 }
 
 // Stop implements sdk.Consensus. The write-ahead log is written before
@@ -391,6 +419,9 @@ func (p *Plugin) Status(context.Context, *consensusv1.StatusRequest) (*consensus
 	}
 	if s.lastErr != "" {
 		d["last_error"] = s.lastErr
+	}
+	if e.note != "" {
+		d["note"] = e.note
 	}
 	return &consensusv1.StatusResponse{Height: s.height, Round: s.round, Step: s.step.String(), Validator: s.validator,
 		FinalHeight: s.final, Details: d}, nil

@@ -247,7 +247,13 @@ func (s *Chain) Events(_ *hostv1.EventsRequest, stream hostv1.Chain_EventsServer
 			case chain.EventHead:
 				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_HeadChanged{HeadChanged: BlockProto(e.Block, false)}}
 			case chain.EventFinal:
-				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_Finalized{Finalized: BlockProto(e.Block, false)}}
+				bp := BlockProto(e.Block, false)
+				// A plugin that did not take part in the decision (sync)
+				// needs the certificate to build on the block.
+				if cert, err := s.c.Certificate(e.Block.Hash()); err == nil {
+					bp.Certificate = cert
+				}
+				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_Finalized{Finalized: bp}}
 			case chain.EventCommitted:
 				ev = &hostv1.ChainEvent{Event: &hostv1.ChainEvent_BlockReceived{BlockReceived: BlockProto(e.Block, false)}}
 			default:

@@ -197,9 +197,9 @@ type nodeCost struct {
 
 // nodeSnapshot is what load reads from a node before and after.
 type nodeSnapshot struct {
-	ok          bool
-	pid         int
-	final       uint64
+	ok    bool
+	pid   int
+	final uint64
 	// msgs and bytes: the p2p counters create a topic's series on its first
 	// message, so a missing series counts as zero.
 	msgs, bytes float64

@@ -288,7 +288,11 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 		return nil, err
 	}
 	env := exec.Env{Height: hd.Height, Proposer: hd.Proposer, BaseFee: bf, GasLimit: hd.GasLimit, Parent: feeParent(parent)}
-	res, err := exec.Execute(ctx, r, c.params, env, blk.Txs, c.cfg.Fees, exec.Validate, false)
+	checked, err := c.checkSignatures(blk.Txs)
+	var res *exec.Result
+	if err == nil {
+		res, err = exec.Execute(ctx, r, c.params, env, blk.Txs, c.cfg.Fees, exec.Validate, checked)
+	}
 	if err != nil {
 		var te *exec.TxError
 		if errors.As(err, &te) {
@@ -313,4 +317,36 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash()}
 	c.cache.put(h, e)
 	return e, nil
+}
+
+// knownPool is a Pool that can tell which transactions it holds: they
+// passed the same stateless checks when they were admitted.
+type knownPool interface {
+	Has(h tx.Hash) bool
+}
+
+// checkSignatures runs the stateless checks, signatures included, on the
+// transactions the pool does not already hold. On a validator the pool has
+// seen almost every transaction of a proposal by gossip, so this skips most
+// of a block's ed25519 verifications. It reports whether every transaction
+// is now checked.
+func (c *Chain) checkSignatures(txs []*tx.Tx) (bool, error) {
+	kp, ok := c.cfg.Pool.(knownPool)
+	if !ok {
+		return false, nil
+	}
+	rest := make([]*tx.Tx, 0, len(txs))
+	at := make([]int, 0, len(txs))
+	for i, t := range txs {
+		if !kp.Has(t.Hash()) {
+			rest = append(rest, t)
+			at = append(at, i)
+		}
+	}
+	for k, err := range tx.CheckAll(rest, c.params.ChainID, c.params.Workers) {
+		if err != nil {
+			return false, &exec.TxError{Index: at[k], Hash: rest[k].Hash(), Err: err}
+		}
+	}
+	return true, nil
 }

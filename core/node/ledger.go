@@ -94,6 +94,10 @@ func (p pool) Remove(h []tx.Hash)    { p.m.Remove(h) }
 func (p pool) Reinject(txs []*tx.Tx) { p.m.Reinject(txs) }
 func (p pool) HeadChanged()          { p.m.Update(headState{p.st}) }
 
+// Has reports whether the pool holds h: chain validation then skips its
+// signature check, done at admission.
+func (p pool) Has(h tx.Hash) bool { _, ok := p.m.Get(h); return ok }
+
 // verifyPoP checks a validator's BLS proof of possession.
 func verifyPoP(pub [account.BLSPublicKeySize]byte, pop [account.BLSSignatureSize]byte) error {
 	pk, err := bls.PublicKeyFromBytes(pub[:])

@@ -217,10 +217,7 @@ func (d *download) run(ctx context.Context, apply func(uint64, SyncedBlock) erro
 			return fmt.Errorf("%w: no peer has final height %d (download %d..%d) after %s",
 				ErrNoPeers, d.batchEnd(d.pending[0]), d.from, d.to, stallTimeout)
 		}
-		var tick <-chan time.Time
-		if len(d.pending) > 0 {
-			tick = time.After(500 * time.Millisecond)
-		}
+		tick := time.After(200 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("p2p: download %d..%d at %d: %w", d.from, d.to, d.next, ctx.Err())

@@ -205,7 +205,7 @@ func (h *Host) Leave(topic string) {
 // Publish gossips data on a topic. The topic need not be joined (then the
 // message goes to the topic's fanout peers and is not delivered locally).
 // The mesh forms on the heartbeat: right after the first Join a message may
-// reach nobody; callers that care wait for peers (see Peers or TopicPeers).
+// reach nobody; callers that care wait until MeshPeers is not empty.
 func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
 	if h.closed.Load() {
 		return ErrClosed
@@ -223,6 +223,12 @@ func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
 	h.traffic.published(topic)
 	return nil
 }
+
+// MeshPeers lists the peers in our gossipsub mesh for a joined topic. The
+// mesh forms on the heartbeat after Join; a message published before any
+// peer is in the mesh may reach nobody, so callers that care (consensus at
+// start, tests) wait until MeshPeers is not empty.
+func (h *Host) MeshPeers(topic string) []string { return h.traffic.meshPeers(topic) }
 
 // TopicPeers lists the peers known to be subscribed to a topic.
 func (h *Host) TopicPeers(topic string) []string {

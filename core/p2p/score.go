@@ -126,7 +126,8 @@ func (h *Host) report(p peer.ID, reason string) {
 	v := pen.add(now, ReportPenalty)
 	h.mu.Unlock()
 	h.log.Debug("peer reported", "peer", p.String(), "reason", reason, "penalty", v)
-	if -v <= GraylistThreshold {
+	// 5 % slack so that four quick reports reach it despite the decay
+	if -v <= GraylistThreshold*0.95 {
 		h.ban(p, "reported: "+reason)
 	}
 }

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"sort"
 	"sync"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -41,10 +42,12 @@ type traffic struct {
 	mu      sync.Mutex
 	topics  map[string]*TopicTraffic
 	flushed map[string]TopicTraffic
+	mesh    map[string]map[peer.ID]bool // gossipsub mesh peers per topic
 }
 
 func newTraffic(reg *metrics.Registry) *traffic {
-	return &traffic{reg: reg, topics: map[string]*TopicTraffic{}, flushed: map[string]TopicTraffic{}}
+	return &traffic{reg: reg, topics: map[string]*TopicTraffic{}, flushed: map[string]TopicTraffic{},
+		mesh: map[string]map[peer.ID]bool{}}
 }
 
 func (t *traffic) known(topic string) {
@@ -152,11 +155,7 @@ func (t *traffic) RecvRPC(rpc *pubsub.RPC) {
 }
 
 func (t *traffic) AddPeer(peer.ID, protocol.ID)          {}
-func (t *traffic) RemovePeer(peer.ID)                    {}
 func (t *traffic) Join(string)                           {}
-func (t *traffic) Leave(string)                          {}
-func (t *traffic) Graft(peer.ID, string)                 {}
-func (t *traffic) Prune(peer.ID, string)                 {}
 func (t *traffic) ValidateMessage(*pubsub.Message)       {}
 func (t *traffic) DeliverMessage(*pubsub.Message)        {}
 func (t *traffic) RejectMessage(*pubsub.Message, string) {}
@@ -164,3 +163,45 @@ func (t *traffic) DuplicateMessage(*pubsub.Message)      {}
 func (t *traffic) ThrottlePeer(peer.ID)                  {}
 func (t *traffic) DropRPC(*pubsub.RPC, peer.ID)          {}
 func (t *traffic) UndeliverableMessage(*pubsub.Message)  {}
+
+func (t *traffic) Graft(p peer.ID, topic string) {
+	t.mu.Lock()
+	if t.topics[topic] != nil {
+		if t.mesh[topic] == nil {
+			t.mesh[topic] = map[peer.ID]bool{}
+		}
+		t.mesh[topic][p] = true
+	}
+	t.mu.Unlock()
+}
+
+func (t *traffic) Prune(p peer.ID, topic string) {
+	t.mu.Lock()
+	delete(t.mesh[topic], p)
+	t.mu.Unlock()
+}
+
+func (t *traffic) RemovePeer(p peer.ID) {
+	t.mu.Lock()
+	for _, m := range t.mesh {
+		delete(m, p)
+	}
+	t.mu.Unlock()
+}
+
+func (t *traffic) Leave(topic string) {
+	t.mu.Lock()
+	delete(t.mesh, topic)
+	t.mu.Unlock()
+}
+
+func (t *traffic) meshPeers(topic string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.mesh[topic]))
+	for p := range t.mesh[topic] {
+		out = append(out, p.String())
+	}
+	sort.Strings(out)
+	return out
+}

@@ -77,6 +77,10 @@ func (r *reader) uvarint(what string) uint64 {
 		r.fail("%s: bad varint", what)
 		return 0
 	}
+	if n > 1 && r.b[n-1] == 0 {
+		r.fail("%s: non-minimal varint", what)
+		return 0
+	}
 	r.b = r.b[n:]
 	return v
 }

@@ -67,8 +67,9 @@ type Chain struct {
 	final   *block.Block // guarded by rmu
 	genesis block.Hash
 
-	cache *execCache
-	subs  *subscribers
+	cache  *execCache
+	recent *recentBlocks
+	subs   *subscribers
 }
 
 // Nested buckets of store.BucketIndex.
@@ -103,6 +104,7 @@ func Open(db *store.DB, cfg Config) (*Chain, error) {
 		cfg: cfg, db: db, log: cfg.Logger,
 		params: exec.Params{ChainID: cfg.Genesis.ChainID, UnbondingDelay: cfg.Genesis.UnbondingDelay, VerifyPoP: cfg.VerifyPoP, Workers: cfg.Workers},
 		cache:  newExecCache(64),
+		recent: newRecentBlocks(),
 		subs:   newSubscribers(),
 	}
 	if err := db.Update(func(tx *store.Tx) error {
@@ -297,6 +299,9 @@ func (c *Chain) Header(h block.Hash) (*block.Header, error) {
 }
 
 func (c *Chain) blockByHash(h block.Hash) (*block.Block, error) {
+	if b := c.recent.get(h); b != nil {
+		return b, nil
+	}
 	var b *block.Block
 	err := c.db.View(func(t *store.Tx) error {
 		v := t.Bucket(store.BucketBlocks).Get(h[:])

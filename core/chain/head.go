@@ -28,6 +28,7 @@ func (c *Chain) Commit(ctx context.Context, encoded []byte) (*block.Block, error
 	if err := c.db.Update(func(t *store.Tx) error { return putBlock(t, e.blk, e.receipts, e.cs) }); err != nil {
 		return nil, err
 	}
+	c.recent.add(e.blk)
 	c.subs.publish(Event{Kind: EventCommitted, Block: e.blk})
 	return e.blk, nil
 }

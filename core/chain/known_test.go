@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/tx"
 )
@@ -39,5 +40,25 @@ func TestCheckSignaturesSkipsWhatThePoolHolds(t *testing.T) {
 	}
 	if checked, err := h.c.checkSignatures([]*tx.Tx{good}); !checked || err != nil {
 		t.Fatalf("all known: checked=%v err=%v", checked, err)
+	}
+}
+
+func TestRecentBlocksRing(t *testing.T) {
+	r := newRecentBlocks()
+	var blocks []*block.Block
+	for i := range recentBlocksSize + 5 {
+		b := &block.Block{Header: block.Header{ChainID: "c", Height: uint64(i + 1)}}
+		blocks = append(blocks, b)
+		r.add(b)
+		r.add(b) // a repeat changes nothing
+	}
+	for i, b := range blocks {
+		got := r.get(b.Hash())
+		if evicted := i < 5; evicted != (got == nil) {
+			t.Fatalf("block %d: cached=%v, want evicted=%v", i, got != nil, evicted)
+		}
+	}
+	if len(r.byKey) != recentBlocksSize {
+		t.Fatalf("%d cached, want %d", len(r.byKey), recentBlocksSize)
 	}
 }

@@ -56,15 +56,25 @@ func (ts *topicState) shutdown() {
 	ts.wg.Wait()
 }
 
-// handle returns the pubsub topic handle, joining it once.
+// handle returns the pubsub topic handle, joining it once. It never holds
+// h.mu while calling into pubsub: pubsub's event loop calls appScore.
 func (h *Host) handle(topic string) (*pubsub.Topic, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if t := h.handles[topic]; t != nil {
+	t := h.handles[topic]
+	h.mu.Unlock()
+	if t != nil {
 		return t, nil
 	}
 	if len(topic) == 0 || len(topic) > MaxTopicLen {
 		return nil, fmt.Errorf("%w: topic length %d not in 1..%d", ErrConfig, len(topic), MaxTopicLen)
+	}
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	h.mu.Lock()
+	t = h.handles[topic]
+	h.mu.Unlock()
+	if t != nil {
+		return t, nil
 	}
 	t, err := h.ps.Join(topic)
 	if err != nil {
@@ -73,8 +83,10 @@ func (h *Host) handle(topic string) (*pubsub.Topic, error) {
 	if err := t.SetScoreParams(topicScoreParams()); err != nil {
 		return nil, fmt.Errorf("p2p: topic %q score params: %w", topic, err)
 	}
-	h.handles[topic] = t
 	h.traffic.known(topic)
+	h.mu.Lock()
+	h.handles[topic] = t
+	h.mu.Unlock()
 	return t, nil
 }
 

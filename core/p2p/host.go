@@ -45,6 +45,8 @@ type Host struct {
 
 	protoDirect, protoSync, protoStatus protocol.ID
 
+	joinMu      sync.Mutex // serialises pubsub topic joins
+	penMu       sync.Mutex // guards penalties; taken inside pubsub's event loop
 	mu          sync.Mutex
 	topics      map[string]*topicState   // joined topics
 	handles     map[string]*pubsub.Topic // pubsub handles, joined or publish-only
@@ -500,17 +502,19 @@ func (h *Host) housekeeping() {
 				delete(h.bans, p)
 			}
 		}
-		for p, pen := range h.penalties {
-			if pen.value(now) < 1 {
-				delete(h.penalties, p)
-			}
-		}
 		for k, at := range h.reported {
 			if now.Sub(at) > time.Minute {
 				delete(h.reported, k)
 			}
 		}
 		h.mu.Unlock()
+		h.penMu.Lock()
+		for p, pen := range h.penalties {
+			if pen.value(now) < 1 {
+				delete(h.penalties, p)
+			}
+		}
+		h.penMu.Unlock()
 	}
 }
 
@@ -526,19 +530,22 @@ type PeerInfo struct {
 func (h *Host) Peers() []PeerInfo {
 	ids := h.h.Network().Peers()
 	out := make([]PeerInfo, 0, len(ids))
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	for _, id := range ids {
-		pi := PeerInfo{ID: id.String(), Score: h.scores[id]}
+		pi := PeerInfo{ID: id.String()}
 		for _, c := range h.h.Network().ConnsToPeer(id) {
 			pi.Addrs = append(pi.Addrs, c.RemoteMultiaddr().String())
 		}
-		if st, ok := h.statuses[id]; ok {
-			st := st
-			pi.Status = &st
-		}
 		out = append(out, pi)
 	}
+	h.mu.Lock()
+	for i, id := range ids {
+		out[i].Score = h.scores[id]
+		if st, ok := h.statuses[id]; ok {
+			st := st
+			out[i].Status = &st
+		}
+	}
+	h.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

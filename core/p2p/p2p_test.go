@@ -394,3 +394,21 @@ func TestSyncFloodIsThrottled(t *testing.T) {
 		t.Fatal("flooding peer not reported")
 	}
 }
+
+func TestPublishBeforeMeshReachesSubscribers(t *testing.T) {
+	a, b := newHost(t, func(c *Config) { c.Heartbeat = time.Hour }), newHost(t, func(c *Config) { c.Heartbeat = time.Hour })
+	connect(t, a, b)
+	got := &inbox{}
+	if err := a.Join(topicA, nil, func(Message) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Join(topicA, nil, got.deliver); err != nil {
+		t.Fatal(err)
+	}
+	// subscriptions known, but no heartbeat has built a mesh
+	eventually(t, 20*time.Second, "subscription seen", func() bool { return len(a.TopicPeers(topicA)) == 1 })
+	if err := a.Publish(context.Background(), topicA, []byte("early")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "flood-published message", func() bool { return got.has("early") })
+}

@@ -96,8 +96,8 @@ func (p *penalty) add(now time.Time, v float64) float64 {
 
 // appScore is gossipsub's AppSpecificScore: minus the decayed reports.
 func (h *Host) appScore(p peer.ID) float64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.penMu.Lock()
+	defer h.penMu.Unlock()
 	if pen := h.penalties[p]; pen != nil {
 		return -pen.value(time.Now())
 	}
@@ -117,14 +117,14 @@ func (h *Host) Report(peerID, reason string) {
 
 func (h *Host) report(p peer.ID, reason string) {
 	now := time.Now()
-	h.mu.Lock()
+	h.penMu.Lock()
 	pen := h.penalties[p]
 	if pen == nil {
 		pen = &penalty{at: now}
 		h.penalties[p] = pen
 	}
 	v := pen.add(now, ReportPenalty)
-	h.mu.Unlock()
+	h.penMu.Unlock()
 	h.log.Debug("peer reported", "peer", p.String(), "reason", reason, "penalty", v)
 	// 5 % slack so that four quick reports reach it despite the decay
 	if -v <= GraylistThreshold*0.95 {
@@ -174,6 +174,9 @@ func (h *Host) newPubSub(ctx context.Context) (*pubsub.PubSub, error) {
 	return pubsub.NewGossipSub(ctx, h.h,
 		pubsub.WithGossipSubParams(gs),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		// v0.15 defaults to false: own messages then go only to the mesh,
+		// which is empty until the first heartbeat after Join.
+		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerScore(peerScoreParams(h.appScore), scoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(h.inspectScores), inspect),
 		pubsub.WithPeerOutboundQueueSize(h.cfg.QueueSize),

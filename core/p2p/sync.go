@@ -189,11 +189,11 @@ func (h *Host) peerStatus(ctx context.Context, p peer.ID) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("p2p: status of %s: %w", p, err)
 	}
-	h.mu.Lock()
 	if h.h.Network().Connectedness(p) == network.Connected {
+		h.mu.Lock()
 		h.statuses[p] = st
+		h.mu.Unlock()
 	}
-	h.mu.Unlock()
 	return st, nil
 }
 

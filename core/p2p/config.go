@@ -49,13 +49,10 @@ var (
 	ErrConfig      = errors.New("p2p: invalid config")
 	ErrClosed      = errors.New("p2p: host closed")
 	ErrTooLarge    = errors.New("p2p: message too large")
-	ErrNotJoined   = errors.New("p2p: topic not joined")
 	ErrJoined      = errors.New("p2p: topic already joined")
 	ErrBadPeer     = errors.New("p2p: bad peer id")
-	ErrHandshake   = errors.New("p2p: status handshake failed")
 	ErrNoPeers     = errors.New("p2p: no peer can serve the request")
 	ErrNoSource    = errors.New("p2p: peer serves no blocks")
-	ErrThrottled   = errors.New("p2p: peer throttled")
 	ErrBadResponse = errors.New("p2p: bad response")
 	// ErrBadBlock may be wrapped by Download's apply to say that the block it
 	// was given is invalid: the peer that sent it is reported and excluded,

@@ -85,8 +85,11 @@ func PeerIDFromKey(pub ed25519.PublicKey) (string, error) {
 
 // New starts a host: it listens, joins gossipsub, serves status, sync and
 // direct protocols, dials the bootstrap peers and, with DHT, starts discovery.
-// ctx bounds only the start; Close stops the host.
+// ctx is checked before starting; the host lives until Close.
 func New(ctx context.Context, cfg Config) (*Host, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("p2p: new host: %w", err)
+	}
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/p2p"
 	"github.com/trellis-chain/trellis/core/rpc"
@@ -31,8 +32,14 @@ const (
 	deliverTimeout = 5 * time.Second
 )
 
-// errSync is wrapped by every rejection of a block received by sync.
-var errSync = errors.New("sync")
+// errSync is wrapped by every rejection of a block received by sync. It
+// wraps p2p.ErrBadBlock, so Download reports and drops the peer that sent
+// the block and fetches it again from another.
+var errSync = fmt.Errorf("sync: %w", p2p.ErrBadBlock)
+
+// errSyncLocal is wrapped by sync failures that are this node's, not the
+// peer's: no consensus plugin, a storage error.
+var errSyncLocal = errors.New("sync")
 
 // network joins the node to its peers: it carries plugin topics
 // (hostsvc.Transport), gossips transactions and syncs final blocks.
@@ -327,10 +334,13 @@ func (nw *network) applySynced(height uint64, sb p2p.SyncedBlock) error {
 		return err
 	}
 	if _, err := c.Commit(ctx, sb.Encoded); err != nil {
-		return fmt.Errorf("%w: block %d: %w", errSync, height, err)
+		if errors.Is(err, chain.ErrInvalidBlock) {
+			return fmt.Errorf("%w: block %d: %w", errSync, height, err)
+		}
+		return fmt.Errorf("%w: committing block %d: %w", errSyncLocal, height, err)
 	}
 	if _, err := c.SetHead(ctx, h); err != nil {
-		return fmt.Errorf("%w: block %d: %w", errSync, height, err)
+		return fmt.Errorf("%w: block %d: %w", errSyncLocal, height, err)
 	}
 	return c.Finalize(ctx, h, sb.Certificate)
 }
@@ -340,25 +350,25 @@ func (nw *network) applySynced(height uint64, sb p2p.SyncedBlock) error {
 func (nw *network) verifyFinal(ctx context.Context, blk *block.Block, sb p2p.SyncedBlock) error {
 	s := nw.n.Plugin(config.KindConsensus)
 	if s == nil {
-		return fmt.Errorf("%w: no consensus plugin to verify block %d", errSync, blk.Header.Height)
+		return fmt.Errorf("%w: no consensus plugin to verify block %d", errSyncLocal, blk.Header.Height)
 	}
 	p, err := s.Process(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: consensus plugin: %w", errSync, err)
+		return fmt.Errorf("%w: consensus plugin: %w", errSyncLocal, err)
 	}
 	cc, ok := p.Kind.(consensusv1.ConsensusClient)
 	if !ok {
-		return fmt.Errorf("%w: plugin %s is not a consensus plugin", errSync, s.Status().Plugin)
+		return fmt.Errorf("%w: plugin %s is not a consensus plugin", errSyncLocal, s.Status().Plugin)
 	}
 	set, err := hostsvc.ValidatorSetProto(nw.n.chain, blk.Header.Height-1)
 	if err != nil {
-		return fmt.Errorf("%w: validator set for block %d: %w", errSync, blk.Header.Height, err)
+		return fmt.Errorf("%w: validator set for block %d: %w", errSyncLocal, blk.Header.Height, err)
 	}
 	bp := hostsvc.BlockProto(blk, true)
 	bp.Certificate = sb.Certificate
 	r, err := cc.VerifyBlock(ctx, &consensusv1.VerifyBlockRequest{Block: bp, Validators: set})
 	if err != nil {
-		return fmt.Errorf("%w: consensus plugin verifying block %d: %w", errSync, blk.Header.Height, err)
+		return fmt.Errorf("%w: consensus plugin verifying block %d: %w", errSyncLocal, blk.Header.Height, err)
 	}
 	if !r.GetValid() || !r.GetFinal() {
 		return fmt.Errorf("%w: block %d %s not proven final: %s", errSync, blk.Header.Height, blk.Hash(), r.GetReason())

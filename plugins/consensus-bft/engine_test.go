@@ -3,6 +3,7 @@ package bft
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -451,5 +452,51 @@ func TestGossipedEvidence(t *testing.T) {
 	}
 	if r := c.net.reportsAbout("gossiper"); len(r) != 0 {
 		t.Fatalf("the sender of valid evidence was reported: %v", r)
+	}
+}
+
+// TestVotesVerifiedTogether: votes that sign the same bytes are checked
+// with one aggregate verification; a group holding a forged vote is left
+// for one-by-one checks, so the forgery is still found.
+func TestVotesVerifiedTogether(t *testing.T) {
+	c := newCluster(t, 4, testConfig())
+	nd := c.node[0]
+	e := newEngine(c.cfg, services{Chain: nd.chain, Network: &netClient{n: c.net, node: nd.name}, Store: nd.store}, nil, false, [32]byte{})
+	set, err := NewValidatorSet(c.set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := bytes.Repeat([]byte{7}, 32)
+	honest := func() []*inbound {
+		var ins []*inbound
+		for i := range 3 {
+			ins = append(ins, &inbound{msg: signVote(c.vals[i], 5, 0, vote.StepPrevote, hash)})
+		}
+		return ins
+	}
+	v := &view{height: 5, set: set}
+	ins := honest()
+	e.verifyVotesTogether(v, ins)
+	for i, in := range ins {
+		if in.checked != set {
+			t.Fatalf("honest vote %d not checked by the aggregate", i)
+		}
+	}
+	// Round 1: fresh signatures, not in the cache.
+	forged := signVote(c.vals[2], 5, 1, vote.StepPrevote, hash)
+	forged.Validator = c.vals[3].addr // signed by 2, claims 3
+	ins = []*inbound{
+		{msg: signVote(c.vals[0], 5, 1, vote.StepPrevote, hash)},
+		{msg: signVote(c.vals[1], 5, 1, vote.StepPrevote, hash)},
+		{msg: forged},
+	}
+	e.verifyVotesTogether(v, ins)
+	for i, in := range ins {
+		if in.checked != nil {
+			t.Fatalf("vote %d of a group with a forgery was marked checked", i)
+		}
+	}
+	if err := e.verifyVote(set, forged); !errors.Is(err, ErrSignature) {
+		t.Fatalf("one-by-one check of the forgery: %v", err)
 	}
 }

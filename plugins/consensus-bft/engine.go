@@ -415,8 +415,12 @@ func (e *engine) report(from string, id []byte, reason string) {
 	}
 }
 
-// maxBatch bounds the messages a worker takes from the queue at once.
-const maxBatch = 64
+// maxBatch bounds the messages a worker takes from the queue at once, and
+// voteGather is how long it waits for more votes after the first.
+const (
+	maxBatch   = 64
+	voteGather = 3 * time.Millisecond
+)
 
 // worker decodes messages and verifies signatures off the loop. It takes
 // whatever is queued (never waiting for more), so a burst of votes for one
@@ -441,6 +445,24 @@ func (e *engine) worker(jobs <-chan *hostv1.NetworkMessage) {
 			default:
 				break more
 			}
+		}
+		// Votes of one step arrive within milliseconds of each other:
+		// waiting briefly for the rest turns N checks into one.
+		if batch[0].GetTopic() == TopicVote && len(batch) < maxBatch {
+			t := time.NewTimer(voteGather)
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case m := <-jobs:
+					batch = append(batch, m)
+				case <-t.C:
+					break gather
+				case <-e.ctx.Done():
+					t.Stop()
+					return
+				}
+			}
+			t.Stop()
 		}
 		e.handleBatch(batch)
 	}

@@ -23,6 +23,7 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -374,8 +375,13 @@ func (h *Host) SetBlocked(peers []string) {
 			healed = append(healed, id)
 		}
 	}
+	sw, _ := h.h.Network().(*swarm.Swarm)
 	for _, id := range healed {
-		id := id
+		// Dials refused while blocked left a swarm dial backoff that
+		// would delay the reconnection for minutes.
+		if sw != nil {
+			sw.Backoff().Clear(id)
+		}
 		h.goDial(peer.AddrInfo{ID: id})
 	}
 	h.wakeBootstrap()

@@ -55,7 +55,9 @@ func NewNetwork(bus *Bus, tr Transport, chainID, plugin string) *Network {
 }
 
 // Topic is the full network name of a plugin's topic.
-func Topic(chainID, plugin, topic string) string { return "/trellis/" + chainID + "/" + plugin + "/" + topic }
+func Topic(chainID, plugin, topic string) string {
+	return "/trellis/" + chainID + "/" + plugin + "/" + topic
+}
 
 func (n *Network) topic(t string) (string, error) {
 	if t == "" || len(t) > MaxTopicLen || !topicRE.MatchString(t) {

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/core/signer"
 	solo "github.com/trellis-chain/trellis/plugins/consensus-solo"
 	"github.com/trellis-chain/trellis/plugins/fee"
 )
@@ -185,11 +185,11 @@ func writeKeyFile(path string, k keyFile) error {
 // writeNodeKey writes a fresh ed25519 node key (the node's account and
 // libp2p identity) and returns it.
 func writeNodeKey(path string) (ed25519.PrivateKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return priv, writeKeyFile(path, keyFile{Type: "ed25519", PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed())})
+	return priv, signer.WriteNodeKey(path, priv)
 }
 
 // writeBLSKey writes a fresh BLS12-381 validator key and returns its

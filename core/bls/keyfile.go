@@ -3,11 +3,11 @@ package bls
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/trellis-chain/trellis/internal/securefile"
 )
 
 // KeyFileType is the "type" field of a BLS validator key file.
@@ -99,29 +99,8 @@ func WriteKeyFile(path string, sk *SecretKey) error {
 	data = append(data, '\n')
 	defer clear(data)
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("bls key file: %w", err)
-	}
-	name := tmp.Name()
-	err = errors.Join(tmp.Chmod(0o600), writeSync(tmp, data), tmp.Close())
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
+	if err := securefile.WriteAtomic(path, data); err != nil {
 		return fmt.Errorf("bls key file %s: %w", path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync() // best effort: make the rename durable
-		d.Close()
-	}
 	return nil
-}
-
-func writeSync(f *os.File, data []byte) error {
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
 }

@@ -4,11 +4,11 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/trellis-chain/trellis/internal/securefile"
 )
 
 // File names in the node's key directory (config node.key_dir).
@@ -98,23 +98,8 @@ func WriteNodeKey(path string, priv ed25519.PrivateKey) error {
 	}
 	data = append(data, '\n')
 	defer clear(data)
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("node key file: %w", err)
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	err = errors.Join(tmp.Chmod(0o600), werr, tmp.Sync(), tmp.Close())
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
+	if err := securefile.WriteAtomic(path, data); err != nil {
 		return fmt.Errorf("node key file %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync() // best effort: make the rename durable
-		d.Close()
 	}
 	return nil
 }

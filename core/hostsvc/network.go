@@ -51,7 +51,7 @@ const MaxReasonLen = 256
 
 // NewNetwork serves bus, and tr when not nil, for one plugin.
 func NewNetwork(bus *Bus, tr Transport, chainID, plugin string) *Network {
-	return &Network{bus: bus, tr: tr, prefix: "/trellis/" + chainID + "/" + plugin + "/"}
+	return &Network{bus: bus, tr: tr, prefix: Topic(chainID, plugin, "")}
 }
 
 // Topic is the full network name of a plugin's topic.

@@ -44,9 +44,8 @@ var errSyncLocal = errors.New("sync")
 // network joins the node to its peers: it carries plugin topics
 // (hostsvc.Transport), gossips transactions and syncs final blocks.
 type network struct {
-	n   *Node
-	h   *p2p.Host
-	bus *hostsvc.Bus
+	n *Node
+	h *p2p.Host
 
 	mu      sync.Mutex
 	joined  map[string]bool
@@ -84,7 +83,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return &DiagnosticsError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot start the network",
 			Detail: err.Error(), Subject: subject.Ptr()}}}
 	}
-	nw := &network{n: n, h: h, bus: n.bus, joined: map[string]bool{}, txTopic: hostsvc.Topic(cfg.Node.ChainID, "host", "txs"),
+	nw := &network{n: n, h: h, joined: map[string]bool{}, txTopic: hostsvc.Topic(cfg.Node.ChainID, "host", "txs"),
 		txq: make(chan *tx.Tx, 4*txBatchMax), kick: make(chan struct{}, 1)}
 	h.ServeSync(blockSource{n})
 	if err := h.Join(nw.txTopic, nw.validateTxs, func(p2p.Message) {}); err != nil {
@@ -141,7 +140,7 @@ func (nw *network) Join(topic string) error {
 	deliver := func(m p2p.Message) {
 		ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
 		defer cancel()
-		if err := nw.bus.Publish(ctx, hostsvc.Message{Topic: m.Topic, Data: m.Data, From: m.From, ID: m.ID, Received: m.Received}); err != nil &&
+		if err := nw.n.bus.Publish(ctx, hostsvc.Message{Topic: m.Topic, Data: m.Data, From: m.From, ID: m.ID, Received: m.Received}); err != nil &&
 			!errors.Is(err, hostsvc.ErrBusClosed) {
 			nw.n.log.Warn("plugin did not take a network message", "topic", m.Topic, "from", m.From, "error", err)
 		}

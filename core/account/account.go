@@ -115,8 +115,9 @@ func (a *Account) Clone() *Account {
 
 // Record encoding, version 1, all integers big-endian:
 //
-//	version u8 | address [32] | balance u64 | nonce u64 | bonded u64 | extra
-//	extra = n u16 | n × (validator [32] | amount u64)
+//	version u8 | address [32] | balance u64 | nonce u64 | extra
+//	extra = bonded u64
+//	        n u16 | n × (validator [32] | amount u64)
 //	        m u16 | m × (validator [32] | amount u64 | release u64)
 //	        has u8 | [has=1] bls [48] | pop [96] | delegated u64 | slashed u64
 const recordVersion = 1
@@ -133,11 +134,13 @@ func (a *Account) Encode() []byte {
 	b = append(b, a.Address[:]...)
 	b = binary.BigEndian.AppendUint64(b, a.Balance)
 	b = binary.BigEndian.AppendUint64(b, a.Nonce)
-	b = binary.BigEndian.AppendUint64(b, a.Bonded)
 	return a.appendExtra(b)
 }
 
+// appendExtra appends the record's tail after the nonce: the bytes the extra
+// digest commits to.
 func (a *Account) appendExtra(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, a.Bonded)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Delegations)))
 	for _, d := range a.Delegations {
 		b = append(b, d.Validator[:]...)
@@ -319,7 +322,7 @@ func (a *Account) LeafInput() [LeafElements]koalabear.Element {
 	e[0].SetUint64(LeafAccount)
 	ad := a.Address.Digest()
 	copy(e[1:9], ad[:])
-	bl, nl, sl := Limbs(a.Balance), Limbs(a.Nonce), Limbs(a.Bonded)
+	bl, nl, sl := Limbs(a.Balance), Limbs(a.Nonce), Limbs(a.Locked())
 	copy(e[9:13], bl[:])
 	copy(e[13:17], nl[:])
 	copy(e[17:21], sl[:])
@@ -328,9 +331,16 @@ func (a *Account) LeafInput() [LeafElements]koalabear.Element {
 	return e
 }
 
-// ExtraDigest commits to the stake records: zero when there are none.
+// HasExtra reports whether the account holds anything beyond its balance and
+// nonce: a self-bond or any stake record.
+func (a *Account) HasExtra() bool {
+	return a.Bonded != 0 || len(a.Delegations) != 0 || len(a.Unbonding) != 0 || a.Validator != nil
+}
+
+// ExtraDigest commits to the self-bond and the stake records (the record's
+// tail after the nonce): zero exactly when the account has none of them.
 func (a *Account) ExtraDigest() hash.Digest {
-	if len(a.Delegations) == 0 && len(a.Unbonding) == 0 && a.Validator == nil {
+	if !a.HasExtra() {
 		return hash.Digest{}
 	}
 	return HashBytes(hash.TagExtra, a.appendExtra(nil))

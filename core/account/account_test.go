@@ -345,7 +345,7 @@ func TestLeafInputLayout(t *testing.T) {
 	if !slices.Equal(e[1:9], d[:]) {
 		t.Fatal("elements 1..8 are not the address")
 	}
-	for i, v := range []uint64{a.Balance, a.Nonce, a.Bonded} {
+	for i, v := range []uint64{a.Balance, a.Nonce, a.Locked()} {
 		var got uint64
 		for j := range 4 {
 			l := e[9+4*i+j].Uint64()
@@ -369,18 +369,20 @@ func TestLeafInputLayout(t *testing.T) {
 
 func TestExtraDigestZeroExactlyWithoutStakeRecords(t *testing.T) {
 	for name, a := range samples() {
-		none := len(a.Delegations) == 0 && len(a.Unbonding) == 0 && a.Validator == nil
+		none := a.Bonded == 0 && len(a.Delegations) == 0 && len(a.Unbonding) == 0 && a.Validator == nil
 		if got := a.ExtraDigest() == (hash.Digest{}); got != none {
 			t.Errorf("%s: extra digest zero = %v, want %v", name, got, none)
 		}
+		if a.HasExtra() == none {
+			t.Errorf("%s: HasExtra = %v", name, a.HasExtra())
+		}
 	}
-	// Bonded is a leaf field of its own, not a stake record.
-	if (&Account{Bonded: 100}).ExtraDigest() != (hash.Digest{}) {
-		t.Error("self-bond alone gave a non-zero extra digest")
-	}
-	// Each kind of record alone, even empty-valued, makes it non-zero and distinct.
+	// Each kind of record alone, even empty-valued, makes it non-zero and
+	// distinct; the self-bond lives in the extra digest too (the leaf's locked
+	// limbs carry only the total).
 	seen := map[hash.Digest]bool{}
 	for _, a := range []*Account{
+		{Bonded: 100},
 		{Validator: &Validator{}},
 		{Delegations: []Delegation{{Amount: 1}}},
 		{Unbonding: []Unbonding{{Amount: 1}}},

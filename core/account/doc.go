@@ -13,9 +13,14 @@
 // split into four 16-bit limbs (KoalaBear elements hold 31 bits), so an AIR can
 // range-check them with a 16-bit table:
 //
-//	[kind=1, address (8), balance (4), nonce (4), bonded (4), extra digest (8)]
+//	[kind=1, address (8), balance (4), nonce (4), locked (4), extra digest (8)]
 //
-// The extra digest is HashWithTag(TagExtra, ...) over the canonical encoding
-// of the delegations, unbonding entries and validator record, or all zeros
-// when the account has none, so plain transfer accounts hash 29 elements.
+// Locked is everything the account holds outside its balance (Locked: own
+// bond, delegations, unbonding entries), so a circuit can check value
+// conservation from leaves alone: the sum over a batch's leaf updates of
+// Δ(balance + locked) equals ΔSupply in the Globals leaf. The extra digest is
+// HashWithTag(TagExtra, ...) over the canonical encoding of the self-bond,
+// delegations, unbonding entries and validator record (the record's tail
+// after the nonce), or all zeros when the account has none of them, so plain
+// transfer accounts hash 29 elements with a zero extra digest.
 package account

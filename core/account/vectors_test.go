@@ -37,6 +37,7 @@ type accountVector struct {
 	Balance      uint64   `json:"balance"`
 	Nonce        uint64   `json:"nonce"`
 	Bonded       uint64   `json:"bonded"`
+	Locked       uint64   `json:"locked"`
 	Record       string   `json:"record"`
 	ExtraBytes   string   `json:"extra_bytes"`
 	ExtraDigest  string   `json:"extra_digest"`
@@ -61,11 +62,12 @@ var vectorAbout = map[string]string{
 	"digest encoding":      "address, extra_digest and leaf are 32-byte digests in hex: 8 field elements, each 4 bytes little-endian of its canonical value",
 	"ed25519_seed":         "RFC 8032 private key seed in hex; ed25519_public_key is the 32-byte public key it gives",
 	"address_input":        "the 16 elements hashed into the address: the public key read as 16 little-endian 16-bit limbs (for a system account: one element per byte of system_name); address = HashWithTag(0x54524c05 TagAddress, address_input), or HashWithTag(0x54524c07 TagSystem, ...) for a system account",
-	"balance/nonce/bonded": "the account's amounts as unsigned 64-bit integers",
-	"record":               "the canonical account record stored in bbolt (core/account Encode, version 1, big-endian)",
-	"extra_bytes":          "the stake-record bytes the extra digest commits to: delegation count u16, delegations, unbonding count u16, unbonding entries, validator flag u8 and validator record (the record's tail after bonded)",
-	"extra_digest":         "HashWithTag(0x54524c06 TagExtra, extra_bytes as 16-bit little-endian limbs, the last one zero-padded) when the account has any delegation, unbonding entry or validator record; all zeros otherwise",
-	"leaf_input":           "the 29 elements of an account leaf: [kind = 1, address (8 elements), balance (4 limbs of 16 bits, least significant first), nonce (4 limbs), bonded (4 limbs), extra_digest (8 elements)]; for globals the 11 elements [kind = 2, supply (4 limbs), burned (4 limbs), accounts low 16 bits, accounts high 16 bits]",
+	"balance/nonce/bonded": "the account's amounts as unsigned 64-bit integers; bonded is the self-bond as a validator",
+	"locked":               "every token the account holds outside its balance (core/account Locked): self-bond + delegations + unbonding entries + prover bond; a batch conserves value when the sum over its leaf updates of the change in balance + locked equals the change in the globals supply",
+	"record":               "the canonical account record stored in bbolt (core/account Encode, version 1, big-endian): version u8 | address [32] | balance u64 | nonce u64 | extra_bytes",
+	"extra_bytes":          "the record's tail after the nonce, which the extra digest commits to: bonded u64, delegation count u16, delegations, unbonding count u16, unbonding entries, validator flag u8 and validator record",
+	"extra_digest":         "HashWithTag(0x54524c06 TagExtra, extra_bytes as 16-bit little-endian limbs, the last one zero-padded) when the account has a self-bond, any delegation, unbonding entry or validator record; all zeros otherwise",
+	"leaf_input":           "the 29 elements of an account leaf: [kind = 1, address (8 elements), balance (4 limbs of 16 bits, least significant first), nonce (4 limbs), locked (4 limbs), extra_digest (8 elements)]; for globals the 11 elements [kind = 2, supply (4 limbs), burned (4 limbs), accounts low 16 bits, accounts high 16 bits]",
 	"leaf":                 "the state-tree leaf digest: HashWithTag(0x54524c02 TagLeaf, leaf_input); leaf_elements is the same digest as 8 elements",
 	"globals record":       "the canonical Globals record: version u8 = 1 | supply u64 | burned u64 | accounts u32, big-endian",
 }
@@ -86,7 +88,7 @@ func accountVec(name string, a *Account) accountVector {
 	leaf := a.Leaf()
 	return accountVector{
 		Name: name, Address: hex.EncodeToString(a.Address[:]),
-		Balance: a.Balance, Nonce: a.Nonce, Bonded: a.Bonded,
+		Balance: a.Balance, Nonce: a.Nonce, Bonded: a.Bonded, Locked: a.Locked(),
 		Record:      hex.EncodeToString(a.Encode()),
 		ExtraBytes:  hex.EncodeToString(a.appendExtra(nil)),
 		ExtraDigest: digestHex(x),
@@ -216,7 +218,7 @@ func TestVectorsConsistent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: record: %v", v.Name, err)
 		}
-		if hex.EncodeToString(a.Address[:]) != v.Address || a.Balance != v.Balance || a.Nonce != v.Nonce || a.Bonded != v.Bonded {
+		if hex.EncodeToString(a.Address[:]) != v.Address || a.Balance != v.Balance || a.Nonce != v.Nonce || a.Bonded != v.Bonded || a.Locked() != v.Locked {
 			t.Fatalf("%s: record disagrees with the listed fields", v.Name)
 		}
 		if len(v.LeafInput) != LeafElements || len(v.AddressInput) == 0 {

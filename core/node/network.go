@@ -193,6 +193,7 @@ func (nw *network) broadcast(t *tx.Tx) {
 // few messages rather than one per transaction.
 func (nw *network) gossipTxs(ctx context.Context) {
 	var batch []*tx.Tx
+	size := 3 // encoded batch size so far
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
@@ -202,17 +203,22 @@ func (nw *network) gossipTxs(ctx context.Context) {
 		if err := nw.h.Publish(ctx, nw.txTopic, encodeTxBatch(batch)); err != nil && ctx.Err() == nil {
 			nw.n.log.Warn("gossiping transactions", "count", len(batch), "error", err)
 		}
-		batch = batch[:0]
+		batch, size = batch[:0], 3
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case t := <-nw.txq:
+			n := 4 + t.Size()
+			if size+n > txBatchMaxBytes {
+				timer.Stop()
+				flush() // a proof transaction would overflow the message
+			}
 			if len(batch) == 0 {
 				timer.Reset(txBatchDelay)
 			}
-			batch = append(batch, t)
+			batch, size = append(batch, t), size+n
 			if len(batch) >= txBatchMax {
 				timer.Stop()
 				flush()

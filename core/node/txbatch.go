@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trellis-chain/trellis/core/p2p"
 	"github.com/trellis-chain/trellis/core/tx"
 )
 
@@ -12,22 +13,27 @@ import (
 var errTxBatch = errors.New("malformed transaction batch")
 
 // txBatchVersion is the gossip batch encoding: version, count (u16), then
-// each transaction as a u16 length and its canonical encoding.
-const txBatchVersion = 1
+// each transaction as a u32 length and its canonical encoding. Version 2
+// widened the length from u16 because proof transactions run to hundreds
+// of kilobytes.
+const txBatchVersion = 2
+
+// txBatchMaxBytes bounds an encoded batch: the gossip message limit.
+const txBatchMaxBytes = p2p.MaxMessageSize
 
 func encodeTxBatch(txs []*tx.Tx) []byte {
 	b := []byte{txBatchVersion, 0, 0}
 	binary.BigEndian.PutUint16(b[1:], uint16(len(txs)))
 	for _, t := range txs {
 		e := t.Encode()
-		b = binary.BigEndian.AppendUint16(b, uint16(len(e)))
+		b = binary.BigEndian.AppendUint32(b, uint32(len(e)))
 		b = append(b, e...)
 	}
 	return b
 }
 
 func decodeTxBatch(b []byte) ([]*tx.Tx, error) {
-	if len(b) < 3 {
+	if len(b) < 3 || len(b) > txBatchMaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes", errTxBatch, len(b))
 	}
 	if b[0] != txBatchVersion {
@@ -40,13 +46,13 @@ func decodeTxBatch(b []byte) ([]*tx.Tx, error) {
 	b = b[3:]
 	txs := make([]*tx.Tx, 0, n)
 	for i := 0; i < n; i++ {
-		if len(b) < 2 {
+		if len(b) < 4 {
 			return nil, fmt.Errorf("%w: transaction %d truncated", errTxBatch, i)
 		}
-		l := int(binary.BigEndian.Uint16(b))
-		b = b[2:]
-		if l > len(b) || l > tx.MaxSize {
-			return nil, fmt.Errorf("%w: transaction %d of %d bytes, %d left (limit %d)", errTxBatch, i, l, len(b), tx.MaxSize)
+		l := uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if l > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: transaction %d of %d bytes, %d left", errTxBatch, i, l, len(b))
 		}
 		t, err := tx.Decode(b[:l])
 		if err != nil {

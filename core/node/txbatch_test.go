@@ -40,12 +40,13 @@ func TestTxBatchRejects(t *testing.T) {
 	tooMany[1], tooMany[2] = 0xff, 0xff
 	for name, b := range map[string][]byte{
 		"empty":     nil,
-		"version":   append([]byte{2}, good[1:]...),
+		"version":   append([]byte{1}, good[1:]...),
 		"no txs":    {txBatchVersion, 0, 0},
 		"too many":  tooMany,
 		"truncated": good[:len(good)-1],
 		"trailing":  append(append([]byte{}, good...), 0),
-		"bad tx":    {txBatchVersion, 0, 1, 0, 2, 9, 9},
+		"bad tx":    {txBatchVersion, 0, 1, 0, 0, 0, 2, 9, 9},
+		"huge len":  {txBatchVersion, 0, 1, 0xff, 0xff, 0xff, 0xff, 9},
 	} {
 		if _, err := decodeTxBatch(b); !errors.Is(err, errTxBatch) {
 			t.Errorf("%s: %v", name, err)

@@ -54,6 +54,12 @@ type Account struct {
 	Delegations []Delegation // sorted by validator; amounts > 0
 	Unbonding   []Unbonding  // sorted by release height, then validator
 	Validator   *Validator   // nil unless the account ever bonded as a validator
+	// Prover is nil unless the account ever registered as a prover.
+	Prover *Prover
+	// Provers (the registry of active provers, sorted) and Jobs (open proof
+	// jobs, sorted by height) are held by the prover escrow account only.
+	Provers []Address
+	Jobs    []Job
 }
 
 // Delegation is stake delegated to a validator.
@@ -88,10 +94,13 @@ func (a *Account) Stake() uint64 {
 }
 
 // Locked returns the tokens the account holds outside its balance: own bond,
-// delegations and unbonding entries. Overflow is impossible while supply is
-// conserved, since every amount is part of a 64-bit supply.
+// delegations, unbonding entries and prover bond. Overflow is impossible
+// while supply is conserved, since every amount is part of a 64-bit supply.
 func (a *Account) Locked() uint64 {
 	t := a.Bonded
+	if a.Prover != nil {
+		t += a.Prover.Bond
+	}
 	for _, d := range a.Delegations {
 		t += d.Amount
 	}
@@ -110,6 +119,12 @@ func (a *Account) Clone() *Account {
 		v := *a.Validator
 		c.Validator = &v
 	}
+	if a.Prover != nil {
+		p := *a.Prover
+		c.Prover = &p
+	}
+	c.Provers = slices.Clone(a.Provers)
+	c.Jobs = slices.Clone(a.Jobs)
 	return &c
 }
 
@@ -120,6 +135,12 @@ func (a *Account) Clone() *Account {
 //	        n u16 | n × (validator [32] | amount u64)
 //	        m u16 | m × (validator [32] | amount u64 | release u64)
 //	        has u8 | [has=1] bls [48] | pop [96] | delegated u64 | slashed u64
+//	        has u8 | [has=1] kind len u8 (1..16) | kind | throughput u64 | price u64 |
+//	                         bond u64 | reputation u64 | proved u64 | missed u64 | slashed u64
+//	        p u16 | p × prover address [32]                  (escrow only; sorted)
+//	        j u16 | j × (height u64 | old root [32] | new root [32] | batch hash [32] |
+//	                     updates u32 | reward u64 | pay u64 | prover [32] |
+//	                     deadline u64 | attempts u32)          (escrow only; by height)
 const recordVersion = 1
 
 // ErrRecord reports a malformed account record.
@@ -129,7 +150,7 @@ const baseSize = 1 + AddressSize + 3*8
 
 // Encode returns the canonical record encoding.
 func (a *Account) Encode() []byte {
-	b := make([]byte, 0, baseSize+5+len(a.Delegations)*40+len(a.Unbonding)*48)
+	b := make([]byte, 0, baseSize+10+len(a.Delegations)*40+len(a.Unbonding)*48+len(a.Provers)*AddressSize+len(a.Jobs)*JobSize)
 	b = append(b, recordVersion)
 	b = append(b, a.Address[:]...)
 	b = binary.BigEndian.AppendUint64(b, a.Balance)
@@ -153,13 +174,15 @@ func (a *Account) appendExtra(b []byte) []byte {
 		b = binary.BigEndian.AppendUint64(b, u.Release)
 	}
 	if a.Validator == nil {
-		return append(b, 0)
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = append(b, a.Validator.BLSPublicKey[:]...)
+		b = append(b, a.Validator.ProofOfPossession[:]...)
+		b = binary.BigEndian.AppendUint64(b, a.Validator.Delegated)
+		b = binary.BigEndian.AppendUint64(b, a.Validator.Slashed)
 	}
-	b = append(b, 1)
-	b = append(b, a.Validator.BLSPublicKey[:]...)
-	b = append(b, a.Validator.ProofOfPossession[:]...)
-	b = binary.BigEndian.AppendUint64(b, a.Validator.Delegated)
-	return binary.BigEndian.AppendUint64(b, a.Validator.Slashed)
+	return a.appendMarket(b)
 }
 
 // Decode parses a record produced by Encode. It rejects anything Encode would
@@ -212,6 +235,9 @@ func Decode(b []byte) (*Account, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if err := a.readMarket(&r); err != nil {
+		return nil, err
+	}
 	if len(r.b) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrRecord, len(r.b))
 	}
@@ -242,7 +268,7 @@ func (a *Account) Check() error {
 			return fmt.Errorf("%w: unbonding entries not sorted", ErrRecord)
 		}
 	}
-	return nil
+	return a.checkMarket()
 }
 
 func compareAddr(x, y Address) int { return slices.Compare(x[:], y[:]) }
@@ -332,13 +358,15 @@ func (a *Account) LeafInput() [LeafElements]koalabear.Element {
 }
 
 // HasExtra reports whether the account holds anything beyond its balance and
-// nonce: a self-bond or any stake record.
+// nonce: a self-bond, a stake record, a prover record, registry or job.
 func (a *Account) HasExtra() bool {
-	return a.Bonded != 0 || len(a.Delegations) != 0 || len(a.Unbonding) != 0 || a.Validator != nil
+	return a.Bonded != 0 || len(a.Delegations) != 0 || len(a.Unbonding) != 0 || a.Validator != nil ||
+		a.Prover != nil || len(a.Provers) != 0 || len(a.Jobs) != 0
 }
 
-// ExtraDigest commits to the self-bond and the stake records (the record's
-// tail after the nonce): zero exactly when the account has none of them.
+// ExtraDigest commits to the self-bond, the stake records and the prover
+// market records (the record's tail after the nonce): zero exactly when the
+// account has none of them.
 func (a *Account) ExtraDigest() hash.Digest {
 	if !a.HasExtra() {
 		return hash.Digest{}
@@ -393,6 +421,13 @@ func (r *reader) u8() uint8 {
 func (r *reader) u16() uint16 {
 	if v := r.take(2); v != nil {
 		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
 	}
 	return 0
 }

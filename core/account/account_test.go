@@ -46,6 +46,35 @@ func staked() *Account {
 	return a
 }
 
+// digest returns a canonical digest whose elements start at v.
+func digest(v uint64) hash.Digest {
+	var d hash.Digest
+	for i := range d {
+		d[i].SetUint64(v + uint64(i))
+	}
+	return d
+}
+
+// prover returns an account with a prover record.
+func prover() *Account {
+	return &Account{Address: addr(10), Balance: 77, Nonce: 2, Prover: &Prover{
+		Kind: "gpu", Throughput: 5_000_000, Price: 40, Bond: 10_000, Reputation: 1010, Proved: 3, Missed: 1, Slashed: 1000,
+	}}
+}
+
+// escrow returns the escrow account with a registry and open jobs.
+func escrow() *Account {
+	a := &Account{Address: EscrowAddress, Balance: 1000}
+	a.RegisterProver(addr(10))
+	a.RegisterProver(addr(11))
+	a.Jobs = []Job{
+		{Height: 5, Public: Statement{OldRoot: digest(1), NewRoot: digest(100), BatchHash: digest(200), Updates: 7}, Reward: 300, Pay: 40, Prover: addr(10), Deadline: 25, Attempts: 1},
+		{Height: 6, Public: Statement{OldRoot: digest(100), NewRoot: digest(300), BatchHash: digest(400), Updates: 1}, Reward: 0},
+		{Height: 9, Reward: 500, Pay: 500},
+	}
+	return a
+}
+
 func samples() map[string]*Account {
 	onlyValidator := &Account{Address: addr(5), Bonded: 1, Validator: &Validator{}}
 	onlyUnbonding := &Account{Address: addr(6), Unbonding: []Unbonding{{Validator: addr(6), Amount: 1, Release: 1}}}
@@ -59,6 +88,15 @@ func samples() map[string]*Account {
 		"only unbonding":  onlyUnbonding,
 		"only delegation": onlyDelegation,
 		"treasury":        {Address: TreasuryAddress, Balance: 1 << 40},
+		"prover":          prover(),
+		"exited prover":   {Address: addr(12), Prover: &Prover{Kind: "cpu", Throughput: 1, Reputation: 900}},
+		"escrow":          escrow(),
+		"escrow no jobs":  {Address: EscrowAddress, Provers: []Address{addr(3)}},
+		"prover and stake": func() *Account {
+			a := staked()
+			a.Prover = prover().Prover
+			return a
+		}(),
 	}
 }
 
@@ -69,9 +107,12 @@ func TestRecordRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			enc := a.Encode()
-			want := baseSize + 2 + 40*len(a.Delegations) + 2 + 48*len(a.Unbonding) + 1
+			want := baseSize + 2 + 40*len(a.Delegations) + 2 + 48*len(a.Unbonding) + 1 + 1 + 2 + 32*len(a.Provers) + 2 + JobSize*len(a.Jobs)
 			if a.Validator != nil {
 				want += BLSPublicKeySize + BLSSignatureSize + 16
+			}
+			if a.Prover != nil {
+				want += 1 + len(a.Prover.Kind) + 7*8
 			}
 			if len(enc) != want {
 				t.Fatalf("record is %d bytes, want %d", len(enc), want)
@@ -369,7 +410,8 @@ func TestLeafInputLayout(t *testing.T) {
 
 func TestExtraDigestZeroExactlyWithoutStakeRecords(t *testing.T) {
 	for name, a := range samples() {
-		none := a.Bonded == 0 && len(a.Delegations) == 0 && len(a.Unbonding) == 0 && a.Validator == nil
+		none := a.Bonded == 0 && len(a.Delegations) == 0 && len(a.Unbonding) == 0 && a.Validator == nil &&
+			a.Prover == nil && len(a.Provers) == 0 && len(a.Jobs) == 0
 		if got := a.ExtraDigest() == (hash.Digest{}); got != none {
 			t.Errorf("%s: extra digest zero = %v, want %v", name, got, none)
 		}
@@ -386,6 +428,9 @@ func TestExtraDigestZeroExactlyWithoutStakeRecords(t *testing.T) {
 		{Validator: &Validator{}},
 		{Delegations: []Delegation{{Amount: 1}}},
 		{Unbonding: []Unbonding{{Amount: 1}}},
+		{Prover: &Prover{Kind: "cpu"}},
+		{Provers: []Address{addr(1)}},
+		{Jobs: []Job{{}}},
 	} {
 		x := a.ExtraDigest()
 		if x == (hash.Digest{}) || seen[x] {
@@ -418,5 +463,202 @@ func TestLimbs(t *testing.T) {
 		if l[i].Uint64() != want {
 			t.Fatalf("limb %d = %#x, want %#x", i, l[i].Uint64(), want)
 		}
+	}
+}
+
+func TestMarketLocked(t *testing.T) {
+	p := prover()
+	if got := p.Locked(); got != 10_000 {
+		t.Errorf("prover Locked = %d, want its bond 10000", got)
+	}
+	a := staked()
+	a.Prover = prover().Prover
+	if got, want := a.Locked(), staked().Locked()+10_000; got != want {
+		t.Errorf("Locked = %d, want %d", got, want)
+	}
+	// Job rewards sit in the escrow balance: they are not locked.
+	if escrow().Locked() != 0 {
+		t.Error("escrow jobs count as locked")
+	}
+	if !p.ActiveProver() || (&Account{Prover: &Prover{Kind: "cpu"}}).ActiveProver() || (&Account{}).ActiveProver() {
+		t.Error("ActiveProver: a prover is active exactly while it has a bond")
+	}
+}
+
+func TestMarketCloneIsDeep(t *testing.T) {
+	a := escrow()
+	a.Prover = prover().Prover
+	c := a.Clone()
+	if !reflect.DeepEqual(a, c) {
+		t.Fatal("clone differs")
+	}
+	c.Prover.Reputation++
+	c.Provers[0][0] ^= 1
+	c.Jobs[0].Reward++
+	want := escrow()
+	want.Prover = prover().Prover
+	if !reflect.DeepEqual(a, want) {
+		t.Fatal("changing the clone changed the original")
+	}
+}
+
+func TestMarketHelpers(t *testing.T) {
+	e := escrow()
+	for h, want := range map[uint64]int{5: 0, 6: 1, 9: 2, 7: -1, 0: -1, 100: -1} {
+		if got := e.Job(h); got != want {
+			t.Errorf("Job(%d) = %d, want %d", h, got, want)
+		}
+	}
+	if sum, ok := e.Allocated(); !ok || sum != 800 {
+		t.Errorf("Allocated = %d, %v", sum, ok)
+	}
+	over := &Account{Jobs: []Job{{Reward: math.MaxUint64}, {Height: 1, Reward: 1}}}
+	if _, ok := over.Allocated(); ok {
+		t.Error("Allocated missed an overflow")
+	}
+	if e.RegisterProver(addr(10)) {
+		t.Error("registered a prover twice")
+	}
+	if !e.RegisterProver(addr(12)) || len(e.Provers) != 3 || e.Check() != nil {
+		t.Fatalf("registering a third prover: %v, %v", e.Provers, e.Check())
+	}
+	for _, k := range []byte{10, 11, 12} {
+		if !e.UnregisterProver(addr(k)) {
+			t.Fatalf("unregistering %d", k)
+		}
+	}
+	if e.Provers != nil || e.UnregisterProver(addr(10)) {
+		t.Fatal("registry not empty after removing every prover")
+	}
+	for _, c := range []struct {
+		kind string
+		ok   bool
+	}{{"cpu", true}, {"gpu-h100", true}, {"a.b_c-9", true}, {"0123456789abcdef", true}, {"", false}, {"0123456789abcdefg", false}, {"GPU", false}, {"g pu", false}, {"gpu\x00", false}} {
+		if err := CheckProverKind(c.kind); (err == nil) != c.ok {
+			t.Errorf("CheckProverKind(%q) = %v", c.kind, err)
+		}
+	}
+}
+
+func TestMarketLeafChanges(t *testing.T) {
+	base := func() *Account { a := escrow(); a.Prover = prover().Prover; return a }
+	seen := map[hash.Digest]string{base().Leaf(): "base"}
+	for name, f := range map[string]func(a *Account){
+		"kind":           func(a *Account) { a.Prover.Kind = "cpu" },
+		"throughput":     func(a *Account) { a.Prover.Throughput++ },
+		"price":          func(a *Account) { a.Prover.Price++ },
+		"bond":           func(a *Account) { a.Prover.Bond++ },
+		"reputation":     func(a *Account) { a.Prover.Reputation++ },
+		"proved":         func(a *Account) { a.Prover.Proved++ },
+		"missed":         func(a *Account) { a.Prover.Missed++ },
+		"prover slashed": func(a *Account) { a.Prover.Slashed++ },
+		"prover dropped": func(a *Account) { a.Prover = nil },
+		"registry":       func(a *Account) { a.Provers[1][31] ^= 1 },
+		"registry short": func(a *Account) { a.Provers = a.Provers[:1] },
+		"job height":     func(a *Account) { a.Jobs[0].Height-- },
+		"job old root":   func(a *Account) { a.Jobs[0].Public.OldRoot[3].SetUint64(9) },
+		"job new root":   func(a *Account) { a.Jobs[0].Public.NewRoot[7].SetUint64(9) },
+		"job batch hash": func(a *Account) { a.Jobs[0].Public.BatchHash[0].SetUint64(9) },
+		"job updates":    func(a *Account) { a.Jobs[0].Public.Updates++ },
+		"job reward":     func(a *Account) { a.Jobs[0].Reward++ },
+		"job pay":        func(a *Account) { a.Jobs[0].Pay++ },
+		"job prover":     func(a *Account) { a.Jobs[0].Prover = addr(11) },
+		"job deadline":   func(a *Account) { a.Jobs[0].Deadline++ },
+		"job attempts":   func(a *Account) { a.Jobs[0].Attempts++ },
+		"job dropped":    func(a *Account) { a.Jobs = a.Jobs[1:] },
+	} {
+		a := base()
+		f(a)
+		l := a.Leaf()
+		if prev, dup := seen[l]; dup {
+			t.Errorf("changing the %s gives the leaf of %s", name, prev)
+		}
+		seen[l] = name
+	}
+}
+
+func TestDecodeRejectsMarket(t *testing.T) {
+	rawE := func(f func(a *Account)) []byte { a := escrow(); a.Prover = prover().Prover; f(a); return a.Encode() }
+	good := rawE(func(*Account) {})
+	if _, err := Decode(good); err != nil {
+		t.Fatal(err)
+	}
+	// pf is the offset of the prover flag: after the validator flag.
+	pf := baseSize + 2 + 2 + 1
+	set := func(i int, v ...byte) []byte {
+		b := append([]byte(nil), good...)
+		copy(b[i:], v)
+		return b
+	}
+	manyProvers := func(n int) []Address {
+		p := make([]Address, n)
+		for i := range p {
+			p[i] = Address{byte(i >> 8), byte(i)}
+		}
+		p[0][31] = 1
+		return p
+	}
+	manyJobs := func(n int) []Job {
+		j := make([]Job, n)
+		for i := range j {
+			j[i].Height = uint64(i)
+		}
+		return j
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+		msg  string
+	}{
+		{"prover flag 2", set(pf, 2), "prover flag"},
+		{"prover kind empty", set(pf+1, 0), "prover kind of 0 bytes"},
+		{"prover kind 17", set(pf+1, 17), "prover kind of 17 bytes"},
+		{"prover kind upper case", set(pf+2, 'G'), "prover kind"},
+		{"registry unsorted", rawE(func(a *Account) { a.Provers[0], a.Provers[1] = a.Provers[1], a.Provers[0] }), "registered provers not sorted"},
+		{"registry duplicate", rawE(func(a *Account) { a.Provers[1] = a.Provers[0] }), "registered provers not sorted"},
+		{"registry zero", rawE(func(a *Account) { a.Provers = []Address{{}} }), "zero address"},
+		{"registry too long", rawE(func(a *Account) { a.Provers = manyProvers(MaxProvers + 1) }), "257 registered provers"},
+		{"registry claims 65535", set(pf+1+1+3+56, 0xff, 0xff), "65535 registered provers"},
+		{"jobs unsorted", rawE(func(a *Account) { a.Jobs[0], a.Jobs[1] = a.Jobs[1], a.Jobs[0] }), "jobs not sorted"},
+		{"jobs duplicate height", rawE(func(a *Account) { a.Jobs[1].Height = a.Jobs[0].Height }), "jobs not sorted"},
+		{"jobs too many", rawE(func(a *Account) { a.Balance = 0; a.Jobs = manyJobs(MaxJobs + 1) }), "257 jobs"},
+		{"pay above reward", rawE(func(a *Account) { a.Jobs[0].Pay = 301 }), "pays 301, above its reward 300"},
+		{"assigned without deadline", rawE(func(a *Account) { a.Jobs[0].Deadline = 0 }), "an assigned job has a deadline"},
+		{"unassigned with deadline", rawE(func(a *Account) { a.Jobs[1].Deadline = 9 }), "an assigned job has a deadline"},
+		{"deadline not after height", rawE(func(a *Account) { a.Jobs[0].Deadline = 5 }), "deadline 5, not after it"},
+		{"unassigned partial pay", rawE(func(a *Account) { a.Jobs[2].Pay = 1 }), "not its whole reward"},
+		{"rewards above balance", rawE(func(a *Account) { a.Balance = 799 }), "above the escrow balance 799"},
+		{"rewards overflow", rawE(func(a *Account) {
+			a.Balance = math.MaxUint64
+			a.Jobs[2].Reward, a.Jobs[2].Pay = math.MaxUint64, math.MaxUint64
+		}), "overflow"},
+		{"job prover malformed", rawE(func(a *Account) { a.Jobs[0].Prover = Address{0xff, 0xff, 0xff, 0xff} }), "invalid address"},
+		{"registry on a user account", (&Account{Address: addr(1), Provers: []Address{addr(2)}}).Encode(), "only the prover escrow"},
+		{"jobs on a user account", (&Account{Address: addr(1), Balance: 5, Jobs: []Job{{Reward: 1, Pay: 1}}}).Encode(), "only the prover escrow"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Decode(c.in)
+			if err == nil {
+				t.Fatalf("Decode accepted %+v", got)
+			}
+			if got != nil || !errors.Is(err, ErrRecord) {
+				t.Errorf("Decode: %+v, %v", got, err)
+			}
+			if !strings.Contains(err.Error(), c.msg) {
+				t.Errorf("error %q does not mention %q", err, c.msg)
+			}
+		})
+	}
+	// A digest word at the modulus is not canonical.
+	b := append([]byte(nil), good...)
+	j0 := len(b) - 3*JobSize
+	copy(b[j0+8:], []byte{0x01, 0x00, 0x00, 0x7f})
+	if _, err := Decode(b); !errors.Is(err, ErrRecord) {
+		t.Fatalf("a job root word at the modulus: %v", err)
+	}
+	// The most entries allowed decode.
+	full := rawE(func(a *Account) { a.Balance = 0; a.Provers = manyProvers(MaxProvers); a.Jobs = manyJobs(MaxJobs) })
+	if _, err := Decode(full); err != nil {
+		t.Fatalf("a record at the limits: %v", err)
 	}
 }

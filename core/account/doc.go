@@ -20,7 +20,14 @@
 // conservation from leaves alone: the sum over a batch's leaf updates of
 // Δ(balance + locked) equals ΔSupply in the Globals leaf. The extra digest is
 // HashWithTag(TagExtra, ...) over the canonical encoding of the self-bond,
-// delegations, unbonding entries and validator record (the record's tail
-// after the nonce), or all zeros when the account has none of them, so plain
-// transfer accounts hash 29 elements with a zero extra digest.
+// delegations, unbonding entries, validator record and the prover-market
+// records (the record's tail after the nonce), or all zeros when the account
+// has none of them, so plain transfer accounts hash 29 elements with a zero
+// extra digest.
+//
+// Prover market (market.go): an account that registers as a prover holds a
+// Prover record (profile, bond, reputation, counters); the prover escrow
+// account (EscrowIndex) holds the registry of active provers and the open
+// proof jobs, whose rewards are part of its balance. core/exec runs the
+// market; docs/market.md describes it.
 package account

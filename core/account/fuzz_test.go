@@ -20,6 +20,17 @@ func FuzzDecodeAccount(f *testing.F) {
 	f.Add(raw(func(a *Account) { a.Delegations[0], a.Delegations[1] = a.Delegations[1], a.Delegations[0] }))
 	f.Add(raw(func(a *Account) { a.Unbonding[1] = a.Unbonding[0] }))
 	f.Add(raw(func(a *Account) { a.Delegations[0].Amount = 0 }))
+	f.Add(raw(func(a *Account) { a.Prover = &Prover{Kind: "cpu", Bond: 1} }))
+	f.Add(raw(func(a *Account) { a.Prover = &Prover{Kind: "CPU"} }))
+	e := escrow()
+	e.Jobs[0].Pay = e.Jobs[0].Reward + 1
+	f.Add(e.Encode())
+	e = escrow()
+	e.Provers[0], e.Provers[1] = e.Provers[1], e.Provers[0]
+	f.Add(e.Encode())
+	e = escrow()
+	e.Balance = 0
+	f.Add(e.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := Decode(b)
 		if err != nil {

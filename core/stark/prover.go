@@ -18,6 +18,33 @@ var skipTraceCheck = false
 // for a wrong witness. The proof bytes depend only on the AIR, the trace and
 // the parameters: never on the backend or its number of workers.
 func Prove(a AIR, trace [][]fr.Element, p Params, b Backend) (*Proof, error) {
+	return ProveWith(a, trace, p, b, ProveOptions{})
+}
+
+// Progress receives the prover's stage ("check", "trace", "lde", "commit",
+// "composition", "ood", "deep", "fri", "grinding", "queries") and the
+// fraction of the whole proof done so far, monotone in [0, 1]. It is called
+// from the proving goroutine and must return quickly.
+type Progress func(stage string, fraction float64)
+
+// ProveOptions tune one Prove call without changing its output.
+type ProveOptions struct {
+	// Progress, if not nil, is told how far the proof has come.
+	Progress Progress
+	// SkipTraceCheck skips the CheckTrace pass. Only for callers that have
+	// validated the witness themselves (a wrong trace then yields a proof the
+	// verifier rejects rather than ErrTrace).
+	SkipTraceCheck bool
+}
+
+// ProveWithProgress is Prove reporting its progress to progress (nil allowed).
+// The proof bytes are the same as Prove's.
+func ProveWithProgress(a AIR, trace [][]fr.Element, p Params, b Backend, progress Progress) (*Proof, error) {
+	return ProveWith(a, trace, p, b, ProveOptions{Progress: progress})
+}
+
+// ProveWith is Prove with options; the proof bytes never depend on them.
+func ProveWith(a AIR, trace [][]fr.Element, p Params, b Backend, o ProveOptions) (*Proof, error) {
 	st, err := newStatement(a, p)
 	if err != nil {
 		return nil, err
@@ -25,21 +52,40 @@ func Prove(a AIR, trace [][]fr.Element, p Params, b Backend) (*Proof, error) {
 	if b == nil {
 		b = NewCPU(0)
 	}
-	if !skipTraceCheck {
+	report := func(stage string, f float64) {
+		if o.Progress != nil {
+			o.Progress(stage, f)
+		}
+	}
+	if !skipTraceCheck && !o.SkipTraceCheck {
+		report("check", 0)
 		if err := CheckTrace(a, trace); err != nil {
 			return nil, err
 		}
 	} else if len(trace) != st.w {
 		return nil, fmt.Errorf("%w: %d columns", ErrTrace, len(trace))
 	}
-	pr := &prover{st: st, b: b, workers: b.Workers()}
-	return pr.prove(trace)
+	if len(trace) != st.w {
+		return nil, fmt.Errorf("%w: trace has %d columns, AIR wants %d", ErrTrace, len(trace), st.w)
+	}
+	for c := range trace {
+		if len(trace[c]) != st.n {
+			return nil, fmt.Errorf("%w: column %d has %d rows, AIR wants %d", ErrTrace, c, len(trace[c]), st.n)
+		}
+	}
+	pr := &prover{st: st, b: b, workers: b.Workers(), report: report}
+	proof, err := pr.prove(trace)
+	if err == nil {
+		report("done", 1)
+	}
+	return proof, err
 }
 
 type prover struct {
 	st      *statement
 	b       Backend
 	workers int
+	report  func(stage string, fraction float64)
 }
 
 func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
@@ -50,12 +96,14 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	proof := &Proof{Params: st.params, LogTraceLength: st.logN, TraceWidth: st.w, CompColumns: 4 * st.c}
 
 	// 1. Trace: interpolate, extend to the LDE coset, commit rows.
+	pr.report("lde", 0.02)
 	coeffs := make([][]fr.Element, st.w)
 	for i := range coeffs {
 		coeffs[i] = slices.Clone(trace[i])
 	}
 	b.Interpolate(coeffs, one)
 	lde := b.Evaluate(coeffs, st.N, st.shift)
+	pr.report("commit", 0.20)
 	traceTree := buildTree(b, b.HashRows(lde))
 	proof.TraceCap = traceTree.cap(st.params.LogMerkleCap)
 	tr.AbsorbDigests(proof.TraceCap)
@@ -63,6 +111,7 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 
 	// 2. Constraint composition on the evaluation domain (n·c points, a
 	// sub-coset of the LDE), interpolated and split into c chunks of degree < n.
+	pr.report("composition", 0.35)
 	comp := pr.composition(lde, alpha)
 	compCoeffs := make([][]fr.Element, 4)
 	for t := range compCoeffs {
@@ -84,6 +133,7 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	tr.AbsorbDigests(proof.CompCap)
 
 	// 3. Out-of-domain evaluations at z and z·g.
+	pr.report("ood", 0.60)
 	z := st.sampleZ(tr)
 	var zg E4
 	zg.MulByElement(&z, &st.g)
@@ -111,9 +161,11 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 
 	// 4. DEEP composition over the LDE coset.
 	gamma := tr.SampleE4()
+	pr.report("deep", 0.65)
 	q := pr.deep(lde, compLDE, proof, z, zg, gamma)
 
 	// 5. FRI commit phase.
+	pr.report("fri", 0.80)
 	layerVals := make([][]E4, st.layers)
 	layerTrees := make([]*merkleTree, st.layers)
 	shift := st.shift
@@ -135,8 +187,10 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	tr.AbsorbE4(proof.FinalPoly...)
 
 	// 6. Grinding, then queries.
+	pr.report("grinding", 0.95)
 	proof.Nonce = pr.grind(tr.SampleDigest())
 	tr.AbsorbUint64(proof.Nonce)
+	pr.report("queries", 0.98)
 	idx := sampleQueries(tr, st.params.NumQueries, st.logN+st.params.LogBlowup)
 	for _, qi := range idx {
 		qp := QueryProof{

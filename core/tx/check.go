@@ -2,10 +2,11 @@ package tx
 
 import (
 	"fmt"
-
-	"github.com/trellis-chain/trellis/core/vote"
 	"runtime"
 	"sync"
+
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/vote"
 )
 
 // CheckStateless runs every check that needs no state: chain id, gas, fee
@@ -26,8 +27,11 @@ func (t *Tx) CheckStateless(chainID string) error {
 	if t.MaxPriorityFeePerGas > t.MaxFeePerGas {
 		return fmt.Errorf("%w: max priority fee %d exceeds max fee %d", ErrFee, t.MaxPriorityFeePerGas, t.MaxFeePerGas)
 	}
-	if t.Amount() == 0 && t.Type() != TypeSlash {
-		return fmt.Errorf("%w: a %s of 0", ErrAmount, t.Type())
+	switch t.Type() {
+	case TypeTransfer, TypeBond, TypeUnbond, TypeDelegate:
+		if t.Amount() == 0 {
+			return fmt.Errorf("%w: a %s of 0", ErrAmount, t.Type())
+		}
 	}
 	if _, ok := t.MaxCost(); !ok {
 		return fmt.Errorf("%w: amount %d plus gas limit %d × max fee %d does not fit in 64 bits", ErrOverflow, t.Amount(), t.GasLimit, t.MaxFeePerGas)
@@ -44,6 +48,17 @@ func (t *Tx) CheckStateless(chainID string) error {
 	case Slash:
 		if _, err := b.Decode(t.ChainID); err != nil {
 			return err
+		}
+	case ProverRegister:
+		if err := account.CheckProverKind(b.Kind); err != nil {
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if b.Throughput == 0 {
+			return fmt.Errorf("%w: a prover registration claims a throughput of 0", ErrMalformed)
+		}
+	case Proof:
+		if len(b.Proof) == 0 || len(b.Proof) > MaxProofSize {
+			return fmt.Errorf("%w: proof of %d bytes, want 1..%d", ErrMalformed, len(b.Proof), MaxProofSize)
 		}
 	}
 	return t.VerifySignature()

@@ -11,12 +11,19 @@ import (
 
 func mul64(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
 
-// bodySize is the fixed body length per type; for a slash it is the
-// length prefix, which the evidence follows.
+// bodySize is the fixed body length per type; for a variable body (slash,
+// prover registration, proof) it is the part up to and including the length
+// prefix, which the variable bytes follow.
 func bodySize(t Type) (int, error) {
 	switch t {
 	case TypeSlash:
 		return 2, nil
+	case TypeProverRegister:
+		return 1, nil
+	case TypeProverExit:
+		return 0, nil
+	case TypeProof:
+		return 8 + 4, nil
 	case TypeTransfer, TypeUnbond, TypeDelegate:
 		return account.AddressSize + 8, nil
 	case TypeBond:
@@ -24,7 +31,7 @@ func bodySize(t Type) (int, error) {
 	}
 	switch {
 	case t >= FirstProverType && t <= LastProverType:
-		return 0, fmt.Errorf("%w: type %d is reserved for the prover market, which this node does not support yet", ErrType, t)
+		return 0, fmt.Errorf("%w: type %d is reserved for the prover market and not defined by this node", ErrType, t)
 	case t >= FirstGovernanceType && t <= LastGovernanceType:
 		return 0, fmt.Errorf("%w: type %d is reserved for governance, which this node does not support yet", ErrType, t)
 	}
@@ -34,16 +41,19 @@ func bodySize(t Type) (int, error) {
 // Decode parses a canonical encoding. It never panics; the error names the
 // field that is wrong. Signatures are not checked here (see Check).
 func Decode(b []byte) (*Tx, error) {
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(b), MaxSize)
+	if len(b) > MaxEncodedSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(b), MaxEncodedSize)
 	}
 	if len(b) < 3 {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than any transaction", ErrMalformed, len(b))
 	}
+	typ := Type(b[1])
+	if lim := SizeLimit(typ); len(b) > lim {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d for a %s", ErrTooLarge, len(b), lim, typ)
+	}
 	if b[0] != Version {
 		return nil, fmt.Errorf("%w: version %d, this node reads version %d", ErrVersion, b[0], Version)
 	}
-	typ := Type(b[1])
 	bs, err := bodySize(typ)
 	if err != nil {
 		return nil, err
@@ -52,8 +62,17 @@ func Decode(b []byte) (*Tx, error) {
 	if cl == 0 || cl > MaxChainIDLen {
 		return nil, fmt.Errorf("%w: chain id length %d, want 1..%d", ErrMalformed, cl, MaxChainIDLen)
 	}
-	if typ == TypeSlash && len(b) >= 3+cl+32+bs {
-		bs += int(binary.BigEndian.Uint16(b[3+cl+32:]))
+	// Variable bodies: add the length their prefix announces (it cannot
+	// overflow an int: a u32 plus a size already bounded by SizeLimit).
+	if start := 3 + cl + 32; len(b) >= start+bs {
+		switch typ {
+		case TypeSlash:
+			bs += int(binary.BigEndian.Uint16(b[start:]))
+		case TypeProverRegister:
+			bs += int(b[start]) + 3*8
+		case TypeProof:
+			bs += int(binary.BigEndian.Uint32(b[start+8:]))
+		}
 	}
 	want := 3 + cl + 32 + bs + 32 + 64
 	if len(b) != want {
@@ -113,6 +132,25 @@ func decodeBody(typ Type, p []byte) (Body, error) {
 			return nil, fmt.Errorf("%w: evidence of %d bytes, want 1..%d", ErrMalformed, len(ev), vote.MaxEvidenceSize)
 		}
 		return Slash{Evidence: string(ev)}, nil
+	case TypeProverRegister:
+		n := int(p[0])
+		r := ProverRegister{Kind: string(p[1 : 1+n])}
+		if err := account.CheckProverKind(r.Kind); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		q := p[1+n:]
+		r.Throughput = binary.BigEndian.Uint64(q)
+		r.Price = binary.BigEndian.Uint64(q[8:])
+		r.Bond = binary.BigEndian.Uint64(q[16:])
+		return r, nil
+	case TypeProverExit:
+		return ProverExit{}, nil
+	case TypeProof:
+		pr := p[12:]
+		if len(pr) == 0 || len(pr) > MaxProofSize {
+			return nil, fmt.Errorf("%w: proof of %d bytes, want 1..%d", ErrMalformed, len(pr), MaxProofSize)
+		}
+		return Proof{Height: binary.BigEndian.Uint64(p), Proof: string(pr)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown type %d", ErrType, typ) // unreachable: bodySize checked
 }

@@ -6,7 +6,9 @@
 //
 //	version u8 = 1 | type u8 | chain id: len u8 (1..64) + bytes
 //	nonce u64 | gas limit u64 | max fee per gas u64 | max priority fee per gas u64
-//	body (fixed layout per type; a slash is len u16 + vote.Evidence encoding)
+//	body (fixed layout per type; a slash is len u16 + vote.Evidence encoding;
+//	      prover_register is kind len u8 + kind + throughput u64 + price u64 + bond u64;
+//	      prover_exit is empty; proof is height u64 + len u32 + proof bytes)
 //	sender public key [32] | signature [64]
 //
 // The signature covers "trellis/tx/v1" ‖ 0x00 ‖ every byte before the public
@@ -16,7 +18,14 @@
 // ed25519 rejects non-canonical signatures, so a transaction has one hash.
 //
 // Types 1–4 are the bank and staking transactions, 5 reports a double
-// signature (slashing); 16–31 are reserved for the
-// prover market and 32–47 for governance, and decode to a clear "reserved"
-// error until the issues that add them land.
+// signature (slashing); 16 prover_register, 17 prover_exit and 18 proof are
+// the prover market (docs/market.md); the rest of 16–31 is reserved for it
+// and 32–47 for governance, and decode to a clear "reserved" error.
+//
+// Sizes: every transaction but a proof is at most MaxSize (1 KiB); a proof
+// transaction is at most MaxProofTxSize (512 KiB), which is MaxEncodedSize,
+// the bound a network or RPC layer must allow for one transaction.
+//
+// Gas is intrinsic (see the Gas constants): transfer 1,000; staking, slash,
+// prover_register and prover_exit 10,000; proof 50,000 + 1 per proof byte.
 package tx

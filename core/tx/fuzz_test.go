@@ -24,6 +24,9 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{1, 1, 1, ' '})
+	f.Add([]byte{1, byte(TypeProverExit), 1, 'c'})
+	f.Add([]byte{1, byte(TypeProof), 1, 'c'})
+	f.Add([]byte{1, byte(TypeProverRegister), 1, 'c'})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx, err := Decode(b)
 		if err != nil {

@@ -43,6 +43,11 @@ func bodies() []Body {
 		Delegate{Validator: addr(4), Amount: 1 << 40},
 		Slash{Evidence: string(evidence(testChain, nil).Encode())},
 		Slash{Evidence: string(evidence(testChain, bytes.Repeat([]byte{7}, vote.MaxExtra)).Encode())},
+		ProverRegister{Kind: "gpu", Throughput: 9_000_000, Price: 25, Bond: 100_000},
+		ProverRegister{Kind: "cpu-avx512", Throughput: 1, Price: 0, Bond: 0}, // a profile update
+		ProverExit{},
+		Proof{Height: 7, Proof: "\x01\x02proof"},
+		Proof{Height: 1 << 40, Proof: strings.Repeat("p", 4096)},
 	}
 }
 
@@ -65,7 +70,7 @@ func signed(b Body) *Tx {
 	t := &Tx{
 		ChainID:              testChain,
 		Nonce:                42,
-		GasLimit:             IntrinsicGas(b.Type()),
+		GasLimit:             BodyGas(b),
 		MaxFeePerGas:         100,
 		MaxPriorityFeePerGas: 3,
 		Body:                 b,
@@ -129,8 +134,13 @@ func encodedBodySize(t *testing.T, b Body) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, ok := b.(Slash); ok {
-		n += len(s.Evidence)
+	switch v := b.(type) {
+	case Slash:
+		n += len(v.Evidence)
+	case ProverRegister:
+		n += len(v.Kind) + 24
+	case Proof:
+		n += len(v.Proof)
 	}
 	return n
 }
@@ -201,13 +211,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"slash: truncated inside the prefix", slash[:off+1], ErrMalformed, "want"},
 		{"slash: relabelled as a transfer", mod(slash, func(b []byte) []byte { b[1] = byte(TypeTransfer); return b }), ErrMalformed, "want"},
 	}
-	for typ := FirstProverType; typ <= LastProverType; typ++ {
+	for typ := TypeProof + 1; typ <= LastProverType; typ++ {
 		cases = append(cases, struct {
 			name string
 			in   []byte
 			err  error
 			msg  string
-		}{"prover type " + typ.String(), withType(byte(typ)), ErrType, "reserved for the prover market"})
+		}{"prover type " + typ.String(), withType(byte(typ)), ErrType, "reserved for the prover market and not defined"})
 	}
 	for typ := FirstGovernanceType; typ <= LastGovernanceType; typ++ {
 		cases = append(cases, struct {
@@ -432,11 +442,22 @@ func TestMaxCost(t *testing.T) {
 }
 
 func TestGas(t *testing.T) {
-	want := map[Type]uint64{TypeTransfer: 1000, TypeBond: 10000, TypeUnbond: 10000, TypeDelegate: 10000, TypeSlash: 10000}
+	want := map[Type]uint64{TypeTransfer: 1000, TypeBond: 10000, TypeUnbond: 10000, TypeDelegate: 10000, TypeSlash: 10000,
+		TypeProverRegister: 10000, TypeProverExit: 10000}
 	for _, b := range bodies() {
-		if g := (&Tx{Body: b}).Gas(); g != want[b.Type()] {
-			t.Errorf("%s uses %d gas, want %d", b.Type(), g, want[b.Type()])
+		w, ok := want[b.Type()]
+		if p, isProof := b.(Proof); isProof {
+			w, ok = 50_000+uint64(len(p.Proof)), true
 		}
+		if !ok {
+			t.Fatalf("no gas expectation for %s", b.Type())
+		}
+		if g := (&Tx{Body: b}).Gas(); g != w {
+			t.Errorf("%s uses %d gas, want %d", b.Type(), g, w)
+		}
+	}
+	if IntrinsicGas(TypeProof) != GasProof || BodyGas(Proof{Proof: "abc"}) != GasProof+3 {
+		t.Error("proof gas is not GasProof plus a gas per byte")
 	}
 }
 

@@ -662,3 +662,30 @@ func TestDecodeRejectsMarket(t *testing.T) {
 		t.Fatalf("a record at the limits: %v", err)
 	}
 }
+
+func TestMarketParamsCheck(t *testing.T) {
+	if err := DefaultMarketParams().Check(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for name, f := range map[string]func(*MarketParams){
+		"min bond 0":          func(m *MarketParams) { m.MinProverBond = 0 },
+		"deadline 0":          func(m *MarketParams) { m.JobDeadline = 0 },
+		"deadline too far":    func(m *MarketParams) { m.JobDeadline = MaxJobDeadline + 1 },
+		"slash above 100%":    func(m *MarketParams) { m.MissSlashBps = 10_001 },
+		"reputation max 0":    func(m *MarketParams) { m.ReputationMax = 0 },
+		"start above max":     func(m *MarketParams) { m.ReputationStart = m.ReputationMax + 1 },
+		"step above max":      func(m *MarketParams) { m.ReputationDown = m.ReputationMax + 1 },
+		"zero value is unset": func(m *MarketParams) { *m = MarketParams{} },
+	} {
+		m := DefaultMarketParams()
+		f(&m)
+		if m.Check() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	m := DefaultMarketParams()
+	m.MissSlashBps, m.ReputationUp, m.ReputationDown = 0, 0, 0 // no slashing, fixed reputation: allowed
+	if err := m.Check(); err != nil {
+		t.Error(err)
+	}
+}

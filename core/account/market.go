@@ -314,3 +314,65 @@ func (a *Account) checkMarket() error {
 	}
 	return nil
 }
+
+// MarketParams are the prover market's rules, fixed at genesis (genesis
+// "prover_market"; core/exec runs them). docs/market.md explains each.
+type MarketParams struct {
+	// MinProverBond is the least bond a prover registers with and keeps to
+	// be assigned jobs.
+	MinProverBond uint64
+	// JobDeadline is the number of blocks an assignee has to settle a job.
+	JobDeadline uint64
+	// MissSlashBps is the share of an assignee's bond burned when it misses
+	// a deadline, in basis points (1000 = 10%); at least 1 token.
+	MissSlashBps uint64
+	// ReputationStart is a new prover's reputation; ReputationUp and
+	// ReputationDown move it on a settled job and a missed deadline,
+	// within 0..ReputationMax.
+	ReputationStart uint64
+	ReputationUp    uint64
+	ReputationDown  uint64
+	ReputationMax   uint64
+}
+
+// Market parameter defaults. Reputation starts at its maximum, so provers
+// that never miss stay equal and share jobs by rotation; a miss drops a
+// prover below them until ten settled jobs bring it back.
+const (
+	DefaultMinProverBond   = 100_000
+	DefaultJobDeadline     = 20
+	DefaultMissSlashBps    = 1000
+	DefaultReputationStart = 1000
+	DefaultReputationUp    = 10
+	DefaultReputationDown  = 100
+	DefaultReputationMax   = 1000
+	// MaxJobDeadline bounds JobDeadline (about a week of 1 s blocks).
+	MaxJobDeadline = 1 << 20
+)
+
+// DefaultMarketParams returns the default market rules.
+func DefaultMarketParams() MarketParams {
+	return MarketParams{
+		MinProverBond: DefaultMinProverBond, JobDeadline: DefaultJobDeadline, MissSlashBps: DefaultMissSlashBps,
+		ReputationStart: DefaultReputationStart, ReputationUp: DefaultReputationUp,
+		ReputationDown: DefaultReputationDown, ReputationMax: DefaultReputationMax,
+	}
+}
+
+// Check reports the first rule a parameter set breaks.
+func (m MarketParams) Check() error {
+	switch {
+	case m.MinProverBond == 0:
+		return fmt.Errorf("min_prover_bond must be at least 1 token")
+	case m.JobDeadline == 0 || m.JobDeadline > MaxJobDeadline:
+		return fmt.Errorf("job_deadline %d, want 1..%d blocks", m.JobDeadline, MaxJobDeadline)
+	case m.MissSlashBps > 10_000:
+		return fmt.Errorf("miss_slash_bps %d is above 10000 (100%%)", m.MissSlashBps)
+	case m.ReputationMax == 0:
+		return fmt.Errorf("reputation_max must be at least 1")
+	case m.ReputationStart > m.ReputationMax || m.ReputationUp > m.ReputationMax || m.ReputationDown > m.ReputationMax:
+		return fmt.Errorf("reputation start %d, up %d and down %d must not exceed reputation_max %d",
+			m.ReputationStart, m.ReputationUp, m.ReputationDown, m.ReputationMax)
+	}
+	return nil
+}

@@ -11,7 +11,7 @@ import (
 // applyBody runs t's body for the sender at idx, whose fee is reserved and
 // nonce advanced. A *failure leaves state untouched: every check runs
 // before the first write.
-func applyBody(d *state.Delta, p Params, env Env, idx account.Index, t *tx.Tx) error {
+func applyBody(d *state.Delta, p Params, m MarketParams, env Env, idx account.Index, t *tx.Tx) error {
 	a, err := d.Account(idx)
 	if err != nil {
 		return err
@@ -27,6 +27,12 @@ func applyBody(d *state.Delta, p Params, env Env, idx account.Index, t *tx.Tx) e
 		return unbond(d, p, env, idx, a, b)
 	case tx.Slash:
 		return slash(d, p, env, b)
+	case tx.ProverRegister:
+		return proverRegister(d, m, idx, a, b)
+	case tx.ProverExit:
+		return proverExit(d, idx, a)
+	case tx.Proof:
+		return settleProof(d, m, idx, a, b)
 	}
 	return fail("unsupported transaction type %d", t.Type())
 }

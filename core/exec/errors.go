@@ -14,6 +14,11 @@ var (
 	ErrFeeCap            = errors.New("fee cap below base fee")
 	ErrBlockFull         = errors.New("block gas limit reached")
 	ErrFeeRejected       = errors.New("rejected by the fee plugin")
+	// ErrProof is a proof transaction that cannot settle a job: no open
+	// job for its height, a sender that is not a registered prover or not
+	// the assignee, or a proof that does not verify (the batch/stark
+	// reason is wrapped too).
+	ErrProof = errors.New("proof rejected")
 	// ErrPricing is a fee plugin answer the host cannot use.
 	ErrPricing = errors.New("fee plugin answer unusable")
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/state"
 	"github.com/trellis-chain/trellis/core/tx"
@@ -28,6 +29,9 @@ type Params struct {
 	VerifyPoP func(pub [account.BLSPublicKeySize]byte, pop [account.BLSSignatureSize]byte) error
 	// Workers bounds the goroutines of signature checks (0: all CPUs).
 	Workers int
+	// Market holds the prover market's rules; the zero value means
+	// account.DefaultMarketParams().
+	Market MarketParams
 }
 
 // Env is the block being executed.
@@ -38,6 +42,10 @@ type Env struct {
 	GasLimit uint64
 	// Parent is what the fee plugin sees of the parent block.
 	Parent *feev1.Parent
+	// ParentStatement is the batch statement of the parent block (its state
+	// transition): the block opens the proof job for it. Nil when the
+	// parent is genesis, which needs no proof.
+	ParentStatement *batch.Public
 }
 
 // Mode says what to do with a transaction that cannot be in the block.
@@ -73,6 +81,9 @@ type Dropped struct {
 // stateless checks (signatures) already passed; otherwise they run first,
 // in parallel. Build mode assumes they passed (the mempool ran them).
 func Execute(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, checked bool) (*Result, error) {
+	if _, err := p.market(); err != nil {
+		return nil, err
+	}
 	if mode == Validate && !checked {
 		for i, err := range tx.CheckAll(txs, p.ChainID, p.Workers) {
 			if err != nil {
@@ -81,8 +92,9 @@ func Execute(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.T
 		}
 	}
 	var dropped []Dropped
+	verified := map[tx.Hash]error{}
 	for attempt := 0; ; attempt++ {
-		res, rejected, err := run(ctx, r, p, env, txs, pricer, mode)
+		res, rejected, err := run(ctx, r, p, env, txs, pricer, mode, verified)
 		if err != nil {
 			return nil, err
 		}
@@ -117,11 +129,18 @@ type rejection struct {
 	err   error
 }
 
-func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode) (*Result, []rejection, error) {
+func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, verified map[tx.Hash]error) (*Result, []rejection, error) {
+	m, err := p.market()
+	if err != nil {
+		return nil, nil, err
+	}
 	d := state.NewDelta(r)
 	res := &Result{Delta: d}
 	if err := begin(d, env.Height); err != nil {
 		return nil, nil, err
+	}
+	if err := beginMarket(d, m, env); err != nil {
+		return nil, nil, fmt.Errorf("prover market at height %d: %w", env.Height, err)
 	}
 	type pending struct {
 		sender account.Index
@@ -134,7 +153,12 @@ func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, p
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		idx, maxFee, err := admit(d, env, t, res.GasUsed)
+		var idx account.Index
+		var maxFee uint64
+		err := admitProof(d, t, verified)
+		if err == nil {
+			idx, maxFee, err = admit(d, env, t, res.GasUsed)
+		}
 		if err != nil {
 			if mode == Validate {
 				return nil, nil, &TxError{Index: i, Hash: t.Hash(), Err: err}
@@ -143,7 +167,7 @@ func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, p
 			continue
 		}
 		rc := &block.Receipt{TxHash: t.Hash(), GasUsed: t.Gas()}
-		if err := applyBody(d, p, env, idx, t); err != nil {
+		if err := applyBody(d, p, m, env, idx, t); err != nil {
 			var fe *failure
 			if !errors.As(err, &fe) {
 				return nil, nil, err // state read failure: not the transaction's fault
@@ -235,6 +259,14 @@ func begin(d *state.Delta, height uint64) error {
 			return err
 		}
 		d.QueueDel(height, idx)
+	}
+	return nil
+}
+
+// admitProof runs checkProof for a proof transaction; nil for the others.
+func admitProof(d *state.Delta, t *tx.Tx, verified map[tx.Hash]error) error {
+	if b, ok := t.Body.(tx.Proof); ok {
+		return checkProof(d, t, b, verified)
 	}
 	return nil
 }

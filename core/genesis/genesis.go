@@ -69,6 +69,60 @@ type Genesis struct {
 	UnbondingDelay uint64      `json:"unbonding_delay"`
 	Accounts       []Account   `json:"accounts"`
 	Validators     []Validator `json:"validators"`
+	// ProverMarket overrides the prover market's rules (docs/market.md);
+	// omitted, every rule keeps its default.
+	ProverMarket *Market `json:"prover_market,omitempty"`
+	// Provers are registered at genesis, their bonds taken from their
+	// genesis balances.
+	Provers []Prover `json:"provers,omitempty"`
+}
+
+// Market overrides prover market rules; an omitted field keeps its
+// default (account.DefaultMarketParams).
+type Market struct {
+	MinProverBond   *Amount `json:"min_prover_bond,omitempty"`
+	JobDeadline     *uint64 `json:"job_deadline,omitempty"`
+	MissSlashBps    *uint64 `json:"miss_slash_bps,omitempty"`
+	ReputationStart *uint64 `json:"reputation_start,omitempty"`
+	ReputationUp    *uint64 `json:"reputation_up,omitempty"`
+	ReputationDown  *uint64 `json:"reputation_down,omitempty"`
+	ReputationMax   *uint64 `json:"reputation_max,omitempty"`
+}
+
+// Prover is a prover registered at genesis: Bond moves from the account's
+// genesis balance into its prover bond.
+type Prover struct {
+	Address    account.Address `json:"address"`
+	Kind       string          `json:"kind"`
+	Throughput uint64          `json:"throughput"`
+	Price      Amount          `json:"price"`
+	Bond       Amount          `json:"bond"`
+}
+
+// MarketParams returns the prover market rules of the chain: the defaults
+// with the file's overrides. The ledger passes them as exec.Params.Market.
+func (g *Genesis) MarketParams() account.MarketParams {
+	m := account.DefaultMarketParams()
+	o := g.ProverMarket
+	if o == nil {
+		return m
+	}
+	if o.MinProverBond != nil {
+		m.MinProverBond = uint64(*o.MinProverBond)
+	}
+	for _, f := range []struct {
+		src *uint64
+		dst *uint64
+	}{
+		{o.JobDeadline, &m.JobDeadline}, {o.MissSlashBps, &m.MissSlashBps},
+		{o.ReputationStart, &m.ReputationStart}, {o.ReputationUp, &m.ReputationUp},
+		{o.ReputationDown, &m.ReputationDown}, {o.ReputationMax, &m.ReputationMax},
+	} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	return m
 }
 
 // Fee holds the fee parameters fixed at genesis.
@@ -201,6 +255,45 @@ func (g *Genesis) Check() error {
 			return err
 		}
 	}
+	return g.checkProvers(bad)
+}
+
+func (g *Genesis) checkProvers(bad func(string, ...any) error) error {
+	m := g.MarketParams()
+	if err := m.Check(); err != nil {
+		return bad("prover_market: %v", err)
+	}
+	if len(g.Provers) > account.MaxProvers {
+		return bad("provers: %d provers, at most %d", len(g.Provers), account.MaxProvers)
+	}
+	funds := make(map[account.Address]uint64, len(g.Accounts))
+	for _, a := range g.Accounts {
+		funds[a.Address] = uint64(a.Balance)
+	}
+	seen := map[account.Address]bool{}
+	for i, p := range g.Provers {
+		where := fmt.Sprintf("provers[%d]", i)
+		if seen[p.Address] {
+			return bad("%s: prover %s is listed twice", where, p.Address)
+		}
+		seen[p.Address] = true
+		bal, ok := funds[p.Address]
+		if !ok {
+			return bad("%s: prover %s is not in accounts: its bond comes from its genesis balance", where, p.Address)
+		}
+		if err := account.CheckProverKind(p.Kind); err != nil {
+			return bad("%s: kind: %v", where, err)
+		}
+		if p.Throughput == 0 {
+			return bad("%s: throughput is zero", where)
+		}
+		if uint64(p.Bond) < m.MinProverBond {
+			return bad("%s: bond %d is below the minimum prover bond %d", where, p.Bond, m.MinProverBond)
+		}
+		if uint64(p.Bond) > bal {
+			return bad("%s: bond %d is above the account's genesis balance %d", where, p.Bond, bal)
+		}
+	}
 	return nil
 }
 
@@ -246,10 +339,42 @@ func (g *Genesis) Apply(d *state.Delta) error {
 			return err
 		}
 	}
+	if err := g.applyProvers(d); err != nil {
+		return err
+	}
 	gl = d.Globals()
 	gl.Supply = supply
 	d.SetGlobals(gl)
 	return nil
+}
+
+// applyProvers registers the genesis provers: bond from balance, the
+// starting reputation, and an entry in the escrow's registry.
+func (g *Genesis) applyProvers(d *state.Delta) error {
+	if len(g.Provers) == 0 {
+		return nil
+	}
+	m := g.MarketParams()
+	e, err := d.Account(account.EscrowIndex)
+	if err != nil {
+		return err
+	}
+	for _, gp := range g.Provers {
+		idx, a, err := state.AccountAt(d, gp.Address)
+		if err != nil {
+			return fmt.Errorf("genesis prover %s: %w", gp.Address, err)
+		}
+		if a.Balance < uint64(gp.Bond) {
+			return fmt.Errorf("genesis prover %s: bond %d is above its balance %d", gp.Address, gp.Bond, a.Balance)
+		}
+		a.Balance -= uint64(gp.Bond)
+		a.Prover = &account.Prover{Kind: gp.Kind, Throughput: gp.Throughput, Price: uint64(gp.Price), Bond: uint64(gp.Bond), Reputation: m.ReputationStart}
+		if err := d.Put(idx, a); err != nil {
+			return err
+		}
+		e.RegisterProver(gp.Address)
+	}
+	return d.Put(account.EscrowIndex, e)
 }
 
 // Block returns block 0 for the genesis state root: no transactions, the

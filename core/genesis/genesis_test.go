@@ -2,10 +2,12 @@ package genesis
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/state"
 )
 
 func validJSON() string {
@@ -79,3 +81,111 @@ func TestCheckDuplicates(t *testing.T) {
 		t.Fatalf("duplicate validator: %v", err)
 	}
 }
+
+// marketJSON is validJSON with a prover market override and one prover.
+func marketJSON() string {
+	a := account.SystemAddress("test/a").String()
+	return strings.Replace(validJSON(), `"unbonding_delay": 5,`, `"unbonding_delay": 5,
+  "prover_market": {"min_prover_bond": "1000", "job_deadline": 4, "reputation_max": 2000},
+  "provers": [{"address": "`+a+`", "kind": "gpu", "throughput": 5000000, "price": "7", "bond": "1500"}],`, 1)
+}
+
+func TestMarketParams(t *testing.T) {
+	g, err := Parse([]byte(validJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.MarketParams() != account.DefaultMarketParams() {
+		t.Fatalf("no prover_market: %+v, want the defaults", g.MarketParams())
+	}
+	g, err = Parse([]byte(marketJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := account.DefaultMarketParams()
+	want.MinProverBond, want.JobDeadline, want.ReputationMax = 1000, 4, 2000
+	if got := g.MarketParams(); got != want {
+		t.Fatalf("MarketParams = %+v, want %+v", got, want)
+	}
+	if len(g.Provers) != 1 || g.Provers[0].Kind != "gpu" || g.Provers[0].Bond != 1500 || g.Provers[0].Price != 7 {
+		t.Fatalf("provers %+v", g.Provers)
+	}
+}
+
+func TestMarketRejects(t *testing.T) {
+	b := account.SystemAddress("test/b").String()
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"bond below minimum", `"bond": "1500"`, `"bond": "999"`, "below the minimum prover bond 1000"},
+		{"bond above balance", `"bond": "1500"`, `"bond": "18446744073709551001"`, "above the account's genesis balance"},
+		{"not an account", `"provers": [{"address": "` + account.SystemAddress("test/a").String(), `"provers": [{"address": "` + b, "is not in accounts"},
+		{"bad kind", `"kind": "gpu"`, `"kind": "GPU"`, "provers[0]: kind"},
+		{"zero throughput", `"throughput": 5000000`, `"throughput": 0`, "throughput is zero"},
+		{"bad market", `"job_deadline": 4`, `"job_deadline": 0`, "prover_market: job_deadline 0"},
+		{"unknown market field", `"job_deadline": 4`, `"job_deadlin": 4`, "unknown field"},
+		{"listed twice", `"bond": "1500"}]`, `"bond": "1500"}, {"address": "` + account.SystemAddress("test/a").String() + `", "kind": "cpu", "throughput": 1, "price": "0", "bond": "1000"}]`, "listed twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(marketJSON(), tc.from, tc.to, 1)
+			if src == marketJSON() {
+				t.Fatalf("replacement %q not found", tc.from)
+			}
+			_, err := Parse([]byte(src))
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want ErrInvalid mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyRegistersProvers(t *testing.T) {
+	g, err := Parse([]byte(marketJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := state.NewDelta(emptyState{})
+	if err := g.Apply(d); err != nil {
+		t.Fatal(err)
+	}
+	_, a, err := state.AccountAt(d, g.Provers[0].Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := account.Prover{Kind: "gpu", Throughput: 5_000_000, Price: 7, Bond: 1500, Reputation: account.DefaultReputationStart}
+	if a.Prover == nil || *a.Prover != want || a.Balance != 18446744073709551000-1500 {
+		t.Fatalf("prover account %+v (prover %+v)", a, a.Prover)
+	}
+	e, err := d.Account(account.EscrowIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Provers) != 1 || e.Provers[0] != g.Provers[0].Address {
+		t.Fatalf("escrow registry %v", e.Provers)
+	}
+	// The bond moved from balance to locked: supply is unchanged.
+	var sum uint64
+	gl := d.Globals()
+	for i := account.Index(1); i < account.Index(gl.Accounts); i++ {
+		acc, err := d.Account(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += acc.Balance + acc.Locked()
+	}
+	if sum != gl.Supply {
+		t.Fatalf("balances and locked sum to %d, supply %d", sum, gl.Supply)
+	}
+}
+
+// emptyState is a Reader with nothing in it.
+type emptyState struct{}
+
+func (emptyState) Globals() account.Globals { return account.Globals{} }
+func (emptyState) Lookup(account.Address) (account.Index, bool, error) {
+	return 0, false, nil
+}
+func (emptyState) Account(i account.Index) (*account.Account, error) {
+	return nil, fmt.Errorf("%w: %d", state.ErrNoAccount, i)
+}
+func (emptyState) Due(uint64) ([]account.Index, error) { return nil, nil }

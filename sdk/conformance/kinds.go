@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/core/stark"
 	"github.com/trellis-chain/trellis/sdk"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	dav1 "github.com/trellis-chain/trellis/sdk/proto/trellis/da/v1"
@@ -182,13 +185,24 @@ func proverChecks(ctx context.Context, r *runner, p *plugin.Process) {
 		}
 		return alive(p, "Prove of an unknown statement")
 	})
+	batchChecks(ctx, r, p, statements)
 	r.run(ctx, "prover/prove-cancel", func(ctx context.Context) error {
 		if len(statements) == 0 {
 			return skipf("needs a declared statement (prover/capabilities failed)")
 		}
+		// A real job where the kit knows the statement, so that a real
+		// computation is cancelled; made-up bytes otherwise.
+		req := &proverv1.ProveRequest{JobId: []byte("conformance-cancel"), Statement: statements[0],
+			PublicInputs: make([]byte, 96), Witness: make([]byte, 4096)}
+		if slices.Contains(statements, batch.Statement) {
+			pub, w, err := BatchJob(cancelJobUpdates)
+			if err != nil {
+				return fmt.Errorf("conformance kit: %w", err)
+			}
+			req = &proverv1.ProveRequest{JobId: req.JobId, Statement: batch.Statement, PublicInputs: pub.Encode(), Witness: w.Encode()}
+		}
 		cctx, cancel := context.WithCancel(ctx)
-		stream, err := pc.Prove(cctx, &proverv1.ProveRequest{JobId: []byte("conformance-cancel"), Statement: statements[0],
-			PublicInputs: make([]byte, 96), Witness: make([]byte, 4096)})
+		stream, err := pc.Prove(cctx, req)
 		if err == nil {
 			cancel()
 			_, err = proveOutcome(stream)
@@ -203,6 +217,97 @@ func proverChecks(ctx context.Context, r *runner, p *plugin.Process) {
 			return fmt.Errorf("after a cancelled Prove: %w", err)
 		}
 		return nil
+	})
+}
+
+// Sizes of the batch/v1 jobs the kit proves: small enough to prove in a
+// second or two on one core, with a created account and changed ones.
+const (
+	batchJobUpdates  = 3
+	cancelJobUpdates = 64
+)
+
+// batchChecks prove a real batch/v1 job on a prover that declares the
+// statement: the proof must verify, be byte-identical to core/batch's own
+// (provers differ only in their backend), and a job whose public inputs
+// its witness does not prove must be refused, not answered with a proof.
+func batchChecks(ctx context.Context, r *runner, p *plugin.Process, statements []string) {
+	pc := proverClient(p)
+	declared := func() error {
+		if !slices.Contains(statements, batch.Statement) {
+			return skipf("the prover does not declare %s (it declares %q)", batch.Statement, statements)
+		}
+		return nil
+	}
+	r.run(ctx, "prover/prove-batch", func(ctx context.Context) error {
+		if err := declared(); err != nil {
+			return err
+		}
+		pub, w, err := BatchJob(batchJobUpdates)
+		if err != nil {
+			return fmt.Errorf("conformance kit: %w", err)
+		}
+		stream, err := pc.Prove(ctx, &proverv1.ProveRequest{JobId: []byte("conformance-batch"), Statement: batch.Statement,
+			PublicInputs: pub.Encode(), Witness: w.Encode()})
+		var res *proverv1.Result
+		if err == nil {
+			res, err = proveOutcome(stream)
+		}
+		if err != nil {
+			if errors.Is(err, ErrViolation) {
+				return err
+			}
+			return callErr(p, "Prove of a valid batch/v1 job", err)
+		}
+		if err := batch.Verify(pub, res.GetProof()); err != nil {
+			return violation("the proof of a valid batch/v1 job does not verify: %v", err)
+		}
+		sp, err := stark.DecodeProof(res.GetProof())
+		if err != nil {
+			return violation("the proof does not decode: %v", err)
+		}
+		if rows := uint64(1) << sp.LogTraceLength; res.GetTraceRows() != rows {
+			return violation("Result.trace_rows is %d, the proof's trace has %d rows", res.GetTraceRows(), rows)
+		}
+		ref, err := batch.Prove(pub, w, stark.NewCPU(0), nil)
+		if err != nil {
+			return fmt.Errorf("conformance kit: reference proof: %w", err)
+		}
+		if !bytes.Equal(ref, res.GetProof()) {
+			i := 0
+			for i < len(ref) && i < len(res.GetProof()) && ref[i] == res.GetProof()[i] {
+				i++
+			}
+			return violation("the proof (%d bytes) differs from core/batch's reference proof (%d bytes) from byte %d on: "+
+				"provers of one statement must return byte-identical proofs", len(res.GetProof()), len(ref), i)
+		}
+		return nil
+	})
+	r.run(ctx, "prover/prove-batch-wrong-public-inputs", func(ctx context.Context) error {
+		if err := declared(); err != nil {
+			return err
+		}
+		pub, w, err := BatchJob(batchJobUpdates)
+		if err != nil {
+			return fmt.Errorf("conformance kit: %w", err)
+		}
+		pub.NewRoot = pub.OldRoot // the witness does not take the state there
+		stream, err := pc.Prove(ctx, &proverv1.ProveRequest{JobId: []byte("conformance-wrong-public"), Statement: batch.Statement,
+			PublicInputs: pub.Encode(), Witness: w.Encode()})
+		var res *proverv1.Result
+		if err == nil {
+			res, err = proveOutcome(stream)
+		}
+		if res != nil {
+			return violation("Prove of a job whose witness does not prove its public inputs returned a proof of %d bytes instead of an error", len(res.GetProof()))
+		}
+		if errors.Is(err, ErrViolation) {
+			return err
+		}
+		if code := status.Code(err); code == codes.OK || code == codes.DeadlineExceeded {
+			return callErr(p, "Prove of a job with wrong public inputs", fmt.Errorf("%w: want an error status promptly, got: %v", ErrViolation, err))
+		}
+		return alive(p, "Prove of a job with wrong public inputs")
 	})
 }
 

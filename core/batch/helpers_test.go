@@ -17,7 +17,9 @@ type ledger struct {
 	db *state.DB
 }
 
-func userAddr(i int) account.Address { return account.SystemAddress(fmt.Sprintf("batch-test/user/%d", i)) }
+func userAddr(i int) account.Address {
+	return account.SystemAddress(fmt.Sprintf("batch-test/user/%d", i))
+}
 
 // newLedger commits a genesis with the system accounts and n funded users;
 // every fifth user has stake locked (bond, delegation, unbonding).

@@ -292,11 +292,16 @@ func updateOffset(i int) int {
 }
 
 // fillTrace writes the trace of a prepared witness, updates in parallel.
+// Each worker fills an update's rows row-major in a scratch block and then
+// copies them column by column, so the column-major writes stay sequential.
 func fillTrace(pp *prepared, n int) [][]fr.Element {
-	backing := make([]fr.Element, width*n)
+	// Columns are spaced by n plus a cache line, so that the same row of
+	// different columns does not map to the same cache set.
+	stride := n + 16
+	backing := make([]fr.Element, width*stride)
 	cols := make([][]fr.Element, width)
 	for c := range cols {
-		cols[c] = backing[c*n : (c+1)*n : (c+1)*n]
+		cols[c] = backing[c*stride : c*stride+n : c*stride+n]
 	}
 	nu := len(pp.ups)
 	used := updateOffset(nu)
@@ -304,8 +309,7 @@ func fillTrace(pp *prepared, n int) [][]fr.Element {
 	var wg sync.WaitGroup
 	next := make(chan int, workers)
 	go func() {
-		const batch = 16
-		for i := 0; i < nu; i += batch {
+		for i := range nu {
 			next <- i
 		}
 		close(next)
@@ -314,15 +318,17 @@ func fillTrace(pp *prepared, n int) [][]fr.Element {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			row := make([]fr.Element, width)
-			put := func(r int) {
+			block := make([]fr.Element, accountRows*width)
+			for i := range next {
+				r0 := updateOffset(i)
+				rows := updateOffset(i+1) - r0
+				k := 0
+				fillUpdate(pp, i, func() []fr.Element { k++; return block[(k-1)*width : k*width] })
 				for c := range width {
-					cols[c][r] = row[c]
-				}
-			}
-			for lo := range next {
-				for i := lo; i < min(lo+16, nu); i++ {
-					fillUpdate(pp, i, row, put)
+					col := cols[c][r0 : r0+rows]
+					for r := range col {
+						col[r] = block[r*width+c]
+					}
 				}
 			}
 		}()
@@ -332,11 +338,8 @@ func fillTrace(pp *prepared, n int) [][]fr.Element {
 	row := make([]fr.Element, width)
 	airs.FillPermutation([16]fr.Element{}, row[colA:])
 	airs.FillPermutation([16]fr.Element{}, row[colB:])
-	for c := colKG; c < width; c++ {
+	for c := colKG; c < colBit; c++ {
 		row[c] = cols[c][used-1]
-	}
-	for c := colBit; c < width; c++ {
-		row[c] = fr.Element{}
 	}
 	for c := colC; c < colD+3; c++ {
 		row[c] = fr.Element{}
@@ -348,18 +351,34 @@ func fillTrace(pp *prepared, n int) [][]fr.Element {
 	for k := range 5 {
 		row[colS+k] = fe(pp.total[nu-1][k])
 	}
-	for r := used; r < n; r++ {
-		for c := range width {
-			cols[c][r] = row[c]
+	parallelCols(workers, func(c int) {
+		col := cols[c][used:]
+		for r := range col {
+			col[r] = row[c]
 		}
-	}
+	})
 	return cols
 }
 
-// fillUpdate writes the rows of update i through put (row is scratch).
-func fillUpdate(pp *prepared, i int, row []fr.Element, put func(r int)) {
+func parallelCols(workers int, f func(c int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := w; c < width; c += workers {
+				f(c)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// fillUpdate writes the rows of update i, each into the slice nextRow
+// returns (width elements, overwritten).
+func fillUpdate(pp *prepared, i int, nextRow func() []fr.Element) {
 	u := &pp.ups[i]
-	r := updateOffset(i)
+	var row []fr.Element
 	kG, abs := i == 0, u.Old == nil
 	blocks := 4
 	if kG {
@@ -390,6 +409,7 @@ func fillUpdate(pp *prepared, i int, row []fr.Element, put func(r int)) {
 	half = fHalf
 	// common sets the registers every row of the update has.
 	common := func(sel int, pathHalf bool, total [5]int64) {
+		row = nextRow()
 		clear(row)
 		row[sel].SetOne()
 		if kG {
@@ -468,23 +488,17 @@ func fillUpdate(pp *prepared, i int, row []fr.Element, put func(r int)) {
 				row[colD+k] = fe(pp.d[i][k])
 			}
 		}
-		put(r)
-		r++
 	}
 	// H0, H1.
 	common(sH0, false, after)
 	setVals()
 	a := compress(colA, pp.chain[i], pp.old[i])
 	bres := compress(colB, a, pp.nw[i])
-	put(r)
-	r++
 	common(sH1, false, after)
 	setVals()
 	compress(colA, bres, indexBlock(u.Index))
 	compress(colB, pp.old[i], pp.nw[i])
 	row[colPow] = half
-	put(r)
-	r++
 	// Path rows.
 	curA, curB := pp.old[i], pp.nw[i]
 	var acc uint64
@@ -522,8 +536,6 @@ func fillUpdate(pp *prepared, i int, row []fr.Element, put func(r int)) {
 			curA = compress(colA, sib, curA)
 			curB = compress(colB, sib, curB)
 		}
-		put(r)
-		r++
 	}
 	_ = one
 }

@@ -120,7 +120,7 @@ func envAt(height, gasLimit uint64, proposer account.Address) Env {
 
 // sign returns a signed transaction from key(from) with the test fees.
 func sign(from int, nonce uint64, body tx.Body) *tx.Tx {
-	t := &tx.Tx{ChainID: testChain, Nonce: nonce, GasLimit: tx.IntrinsicGas(body.Type()), MaxFeePerGas: testMaxFee, MaxPriorityFeePerGas: testTip, Body: body}
+	t := &tx.Tx{ChainID: testChain, Nonce: nonce, GasLimit: tx.BodyGas(body), MaxFeePerGas: testMaxFee, MaxPriorityFeePerGas: testTip, Body: body}
 	t.Sign(key(from))
 	return t
 }

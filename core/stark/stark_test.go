@@ -3,6 +3,7 @@ package stark
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
@@ -165,5 +166,47 @@ func TestParamsValidate(t *testing.T) {
 		if err := p.Validate(); !errors.Is(err, ErrParams) {
 			t.Fatalf("case %d: want ErrParams, got %v", i, err)
 		}
+	}
+}
+
+// TestProveWithProgress checks that progress reporting and skipping the
+// trace check leave the proof bytes unchanged, and that the fractions are
+// monotone from 0 to 1.
+func TestProveWithProgress(t *testing.T) {
+	a, tr := cubeInstance(t, 256)
+	p := testParams()
+	plain, err := Prove(a, tr, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := plain.MarshalBinary()
+	var stages []string
+	var fracs []float64
+	withProgress, err := ProveWithProgress(a, tr, p, nil, func(s string, f float64) {
+		stages = append(stages, s)
+		fracs = append(fracs, f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := withProgress.MarshalBinary()
+	if !bytes.Equal(got, want) {
+		t.Fatal("ProveWithProgress changes the proof bytes")
+	}
+	if !slices.IsSorted(fracs) || fracs[0] != 0 || fracs[len(fracs)-1] != 1 || len(stages) < 8 {
+		t.Fatalf("stages %v fractions %v", stages, fracs)
+	}
+	unchecked, err := ProveWith(a, tr, p, nil, ProveOptions{SkipTraceCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := unchecked.MarshalBinary(); !bytes.Equal(got, want) {
+		t.Fatal("SkipTraceCheck changes the proof bytes")
+	}
+	if _, err := ProveWithProgress(a, tr, p, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ProveWith(a, tr[:1], p, nil, ProveOptions{SkipTraceCheck: true}); !errors.Is(err, ErrTrace) {
+		t.Fatalf("short trace: %v", err)
 	}
 }

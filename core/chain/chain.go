@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/genesis"
@@ -102,14 +103,15 @@ func Open(db *store.DB, cfg Config) (*Chain, error) {
 	}
 	c := &Chain{
 		cfg: cfg, db: db, log: cfg.Logger,
-		params: exec.Params{ChainID: cfg.Genesis.ChainID, UnbondingDelay: cfg.Genesis.UnbondingDelay, VerifyPoP: cfg.VerifyPoP, Workers: cfg.Workers},
+		params: exec.Params{ChainID: cfg.Genesis.ChainID, UnbondingDelay: cfg.Genesis.UnbondingDelay, VerifyPoP: cfg.VerifyPoP, Workers: cfg.Workers,
+			Market: cfg.Genesis.MarketParams()},
 		cache:  newExecCache(64),
 		recent: newRecentBlocks(),
 		subs:   newSubscribers(),
 	}
 	if err := db.Update(func(tx *store.Tx) error {
 		ix := tx.Bucket(store.BucketIndex)
-		for _, name := range [][]byte{bucketHeight, bucketTxs, bucketChanges, bucketCerts, bucketPtrs} {
+		for _, name := range [][]byte{bucketHeight, bucketTxs, bucketChanges, bucketCerts, bucketPtrs, bucketStatements, bucketProven} {
 			if _, err := ix.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -163,7 +165,7 @@ func (c *Chain) writeGenesis() error {
 	blk := g.Block(ov.Root())
 	h := blk.Hash()
 	return c.st.Commit(func(t *store.Tx) error {
-		if err := putBlock(t, blk, nil, cs); err != nil {
+		if err := putBlock(t, blk, nil, cs, nil); err != nil {
 			return err
 		}
 		ix := t.Bucket(store.BucketIndex)
@@ -243,7 +245,8 @@ func (c *Chain) ptr(key []byte) (*block.Hash, error) {
 }
 
 // putBlock stores a committed block with its receipts and changeset.
-func putBlock(t *store.Tx, b *block.Block, receipts []*block.Receipt, cs *state.Changeset) error {
+// stmt is nil only for genesis.
+func putBlock(t *store.Tx, b *block.Block, receipts []*block.Receipt, cs *state.Changeset, stmt *batch.Public) error {
 	h := b.Hash()
 	if err := t.Bucket(store.BucketBlocks).Put(h[:], b.Encode()); err != nil {
 		return err
@@ -260,6 +263,11 @@ func putBlock(t *store.Tx, b *block.Block, receipts []*block.Receipt, cs *state.
 	}
 	if err := t.Bucket(store.BucketReceipts).Put(h[:], rb); err != nil {
 		return err
+	}
+	if stmt != nil {
+		if err := t.Bucket(store.BucketIndex).Bucket(bucketStatements).Put(h[:], stmt.Encode()); err != nil {
+			return err
+		}
 	}
 	return t.Bucket(store.BucketIndex).Bucket(bucketChanges).Put(h[:], cs.Encode())
 }
@@ -408,6 +416,8 @@ const (
 	Pending Finality = iota + 1
 	Canonical
 	Final
+	// Proven: final, and a final block carries its STARK proof.
+	Proven
 )
 
 func (f Finality) String() string {
@@ -418,6 +428,8 @@ func (f Finality) String() string {
 		return "canonical"
 	case Final:
 		return "final"
+	case Proven:
+		return "proven"
 	}
 	return "unknown"
 }
@@ -431,6 +443,9 @@ func (c *Chain) FinalityOf(h *block.Header) Finality {
 	}
 	_, final := c.Head()
 	if h.Height <= final.Header.Height {
+		if _, ok, err := c.ProofOf(h.Height); err == nil && ok {
+			return Proven
+		}
 		return Final
 	}
 	return Canonical

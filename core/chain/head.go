@@ -25,7 +25,7 @@ func (c *Chain) Commit(ctx context.Context, encoded []byte) (*block.Block, error
 	if _, err := c.Header(h); err == nil {
 		return e.blk, nil
 	}
-	if err := c.db.Update(func(t *store.Tx) error { return putBlock(t, e.blk, e.receipts, e.cs) }); err != nil {
+	if err := c.db.Update(func(t *store.Tx) error { return putBlock(t, e.blk, e.receipts, e.cs, &e.stmt) }); err != nil {
 		return nil, err
 	}
 	c.recent.add(e.blk)
@@ -153,7 +153,14 @@ func (c *Chain) Finalize(ctx context.Context, h block.Hash, cert []byte) error {
 	if err != nil {
 		return err
 	}
+	newly, err := c.proofCarriers(b, final.Header.Height)
+	if err != nil {
+		return err
+	}
 	err = c.db.Update(func(t *store.Tx) error {
+		if err := indexProofs(t, newly); err != nil {
+			return err
+		}
 		ix := t.Bucket(store.BucketIndex)
 		if len(cert) > 0 {
 			if err := ix.Bucket(bucketCerts).Put(h[:], cert); err != nil {

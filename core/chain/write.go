@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/state"
@@ -24,6 +25,7 @@ type executed struct {
 	// headAt: it can be committed only while the head is still headAt.
 	ov     *state.Overlay
 	headAt block.Hash
+	stmt   batch.Public // the block's proof statement
 }
 
 type execCache struct {
@@ -155,7 +157,11 @@ type BuildRequest struct {
 	MaxGas        uint64 // 0: the chain's gas limit
 	Proposer      account.Address
 	ConsensusData []byte
-	Proofs        []block.ProofRef
+	// Proofs is what the consensus plugin asked to include; the header's
+	// list is derived from the proof transactions the block carries
+	// (proofRefs), which the mempool supplies, so a plugin cannot list a
+	// proof the block does not hold.
+	Proofs []block.ProofRef
 }
 
 // Build builds a block on parent from the mempool. It does not commit it.
@@ -183,7 +189,11 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	if c.cfg.Pool != nil {
 		txs = c.cfg.Pool.Select(bf, maxGas, c.cfg.MaxBlockTxs)
 	}
-	env := exec.Env{Height: parent.Height + 1, Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, Parent: feeParent(parent)}
+	ps, err := c.parentStatement(parent)
+	if err != nil {
+		return nil, err
+	}
+	env := exec.Env{Height: parent.Height + 1, Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, Parent: feeParent(parent), ParentStatement: ps}
 	res, err := exec.Execute(ctx, r, c.params, env, txs, c.cfg.Fees, exec.Build, true)
 	if err != nil {
 		return nil, err
@@ -194,9 +204,12 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 		Header: block.Header{
 			ChainID: c.params.ChainID, Height: env.Height, Parent: req.Parent, TimestampMs: ts,
 			Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, GasUsed: res.GasUsed,
-			ConsensusData: req.ConsensusData, Proofs: req.Proofs,
+			ConsensusData: req.ConsensusData,
 		},
 		Txs: res.Txs,
+	}
+	if blk.Header.Proofs, err = c.proofRefs(parent, res.Txs, res.Receipts); err != nil {
+		return nil, err
 	}
 	if err := blk.Header.Check(); err != nil {
 		return nil, err
@@ -208,8 +221,12 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	blk.Header.TxRoot = blk.ComputeTxRoot()
 	blk.Header.ReceiptsRoot = block.ReceiptsRoot(res.Receipts)
 	blk.Header.StateRoot = ov.Root()
+	stmt, err := statementOf(parent, &blk.Header, cs)
+	if err != nil {
+		return nil, err
+	}
 	head, _ := c.Head()
-	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash()})
+	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), stmt: stmt})
 	return blk, nil
 }
 
@@ -287,7 +304,11 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	if err != nil {
 		return nil, err
 	}
-	env := exec.Env{Height: hd.Height, Proposer: hd.Proposer, BaseFee: bf, GasLimit: hd.GasLimit, Parent: feeParent(parent)}
+	ps, err := c.parentStatement(parent)
+	if err != nil {
+		return nil, err
+	}
+	env := exec.Env{Height: hd.Height, Proposer: hd.Proposer, BaseFee: bf, GasLimit: hd.GasLimit, Parent: feeParent(parent), ParentStatement: ps}
 	checked, err := c.checkSignatures(blk.Txs)
 	var res *exec.Result
 	if err == nil {
@@ -306,6 +327,13 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	if rr := block.ReceiptsRoot(res.Receipts); rr != hd.ReceiptsRoot {
 		return nil, invalid(hd.Height, nil, "receipts root %x, execution gives %x", hd.ReceiptsRoot, rr)
 	}
+	refs, err := c.proofRefs(parent, blk.Txs, res.Receipts)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(refs, hd.Proofs) {
+		return nil, invalid(hd.Height, nil, "header lists %d proofs, its transactions carry %d (or name other blocks)", len(hd.Proofs), len(refs))
+	}
 	cs := res.Delta.Changeset()
 	if err := ov.Apply(cs); err != nil {
 		return nil, err
@@ -313,8 +341,12 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	if root := ov.Root(); root != hd.StateRoot {
 		return nil, invalid(hd.Height, nil, "state root %s, execution gives %s", hd.StateRoot, root)
 	}
+	stmt, err := statementOf(parent, hd, cs)
+	if err != nil {
+		return nil, err
+	}
 	head, _ := c.Head()
-	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash()}
+	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), stmt: stmt}
 	c.cache.put(h, e)
 	return e, nil
 }

@@ -64,6 +64,7 @@ var finalityProto = map[chain.Finality]hostv1.Finality{
 	chain.Pending:   hostv1.Finality_FINALITY_PENDING,
 	chain.Canonical: hostv1.Finality_FINALITY_CANONICAL,
 	chain.Final:     hostv1.Finality_FINALITY_FINAL,
+	chain.Proven:    hostv1.Finality_FINALITY_PROVEN,
 }
 
 // Head implements hostv1.ChainServer.

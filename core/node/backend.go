@@ -37,11 +37,11 @@ func (b backend) SubmitTx(_ context.Context, raw []byte) (tx.Hash, error) {
 }
 
 var finalityRPC = map[chain.Finality]rpc.Finality{
-	chain.Pending: rpc.FinalityPending, chain.Canonical: rpc.FinalityCanonical, chain.Final: rpc.FinalityFinal,
+	chain.Pending: rpc.FinalityPending, chain.Canonical: rpc.FinalityCanonical, chain.Final: rpc.FinalityFinal, chain.Proven: rpc.FinalityProven,
 }
 
 var txStatusRPC = map[chain.Finality]rpc.TxStatus{
-	chain.Canonical: rpc.TxIncluded, chain.Final: rpc.TxFinal,
+	chain.Canonical: rpc.TxIncluded, chain.Final: rpc.TxFinal, chain.Proven: rpc.TxProven,
 }
 
 func (b backend) Tx(_ context.Context, h tx.Hash) (*rpc.TxResult, error) {

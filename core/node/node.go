@@ -22,6 +22,7 @@ import (
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/rpc"
+	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/store"
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 )
@@ -59,6 +60,12 @@ type Node struct {
 	net     *network // nil without a network
 	netStop context.CancelFunc
 	netDone sync.WaitGroup
+
+	// signer holds the node's keys; nil without a validator key.
+	signer *signer.Signer
+	// proveStop ends the prover loop (prover.go).
+	proveStop context.CancelFunc
+	proveDone sync.WaitGroup
 
 	mu      sync.Mutex
 	plugins map[string]*plugin.Supervisor // by kind
@@ -120,6 +127,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			return n, err
 		}
 	}
+	n.startProving()
 	return n, nil
 }
 
@@ -310,6 +318,10 @@ func (n *Node) recordPluginMetrics() {
 func (n *Node) Stop(ctx context.Context) {
 	if n.rpc != nil {
 		n.rpc.Close()
+	}
+	if n.proveStop != nil {
+		n.proveStop()
+		n.proveDone.Wait()
 	}
 	for i := len(startOrder) - 1; i >= 0; i-- {
 		n.mu.Lock()

@@ -53,7 +53,7 @@ func (n *Node) openSigner() error {
 		return n.signerDiag("Cannot load the node's keys", err)
 	}
 	sink := &evidenceSink{chain: n.chain, pool: n.pool, signer: s, quote: n.quoteFees, broadcast: n.broadcastTx, sent: map[account.Address]tx.Hash{}}
-	n.svc.Signer, n.svc.Evidence = s, sink.report
+	n.signer, n.svc.Signer, n.svc.Evidence = s, s, sink.report
 	k := s.PublicKeys()
 	n.log.Info("signer ready", "address", k.Address, "bls_public_key", fmt.Sprintf("%x", k.BLSPublicKey))
 	return nil

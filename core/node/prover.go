@@ -1,0 +1,282 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/core/batch"
+	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/exec"
+	"github.com/trellis-chain/trellis/core/metrics"
+	"github.com/trellis-chain/trellis/core/rpc"
+	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/tx"
+	proverv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/prover/v1"
+)
+
+// errNoProver is returned when a proof is asked of a node whose prover
+// plugin is not running.
+var errNoProver = errors.New("prover plugin unavailable")
+
+// proving is the node's side of the proof market: with a prover plugin
+// configured and the node's account registered as a prover, it proves the
+// jobs assigned to it (and unassigned ones), checks every proof with
+// core/batch before it leaves the node, and submits it as a proof
+// transaction. In BFT mode every validator runs one, which is how "every
+// sequencer proves": the next proposer includes the transactions.
+type proving struct {
+	n  *Node
+	me account.Address
+	// sent maps a proven height to its proof transaction and bytes, so a
+	// dropped transaction is resubmitted without proving again.
+	sent map[uint64]sentProof
+	// warned remembers that the node is not a registered prover.
+	warned bool
+}
+
+type sentProof struct {
+	hash  tx.Hash
+	proof []byte
+}
+
+// proverPollInterval bounds how long a new job waits when no chain event
+// arrives (events can be dropped under load).
+const proverPollInterval = time.Second
+
+// startProving runs the prover loop when a prover plugin is configured.
+func (n *Node) startProving() {
+	if n.chain == nil || n.cfg.Primary(config.KindProver) == nil {
+		return
+	}
+	if n.signer == nil {
+		n.log.Warn("a prover plugin is configured but the node has no account key to submit proofs with; proving nothing")
+		return
+	}
+	p := &proving{n: n, me: n.signer.PublicKeys().Address, sent: map[uint64]sentProof{}}
+	events, cancel := n.chain.Subscribe()
+	ctx, stop := context.WithCancel(context.Background())
+	n.proveStop = stop
+	n.proveDone.Add(1)
+	go func() {
+		defer n.proveDone.Done()
+		defer cancel()
+		tick := time.NewTicker(proverPollInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-events:
+			case <-tick.C:
+			}
+			p.step(ctx)
+		}
+	}()
+}
+
+// step proves the oldest job this node should prove, if any.
+func (p *proving) step(ctx context.Context) {
+	c := p.n.chain
+	_, me, err := state.AccountAt(c.State(), p.me)
+	if err != nil || me.Prover == nil {
+		if !p.warned {
+			p.warned = true
+			p.n.log.Info("this node's account is not a registered prover: it proves no jobs", "address", p.me)
+		}
+		return
+	}
+	p.warned = false
+	escrow, err := c.State().Account(account.EscrowIndex)
+	if err != nil {
+		p.n.log.Error("reading the proof jobs", "error", err)
+		return
+	}
+	_, final := c.Head()
+	jobs := append([]account.Job(nil), escrow.Jobs...)
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Height < jobs[j].Height })
+	for _, j := range jobs {
+		if (!j.Prover.IsZero() && j.Prover != p.me) || j.Height > final.Header.Height {
+			continue
+		}
+		if s, ok := p.sent[j.Height]; ok {
+			if p.pending(s.hash) {
+				continue
+			}
+			p.submit(ctx, j.Height, s.proof) // dropped: send the same proof again
+			return
+		}
+		proof, err := p.prove(ctx, j)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.n.log.Error("proving block", "height", j.Height, "error", err)
+			}
+			return
+		}
+		p.submit(ctx, j.Height, proof)
+		return // one job per step: new events may have changed the queue
+	}
+	for h := range p.sent {
+		if !p.open(jobs, h) {
+			delete(p.sent, h)
+		}
+	}
+}
+
+func (p *proving) open(jobs []account.Job, h uint64) bool {
+	for _, j := range jobs {
+		if j.Height == h {
+			return true
+		}
+	}
+	return false
+}
+
+// pending reports whether a proof transaction is still in the pool or
+// already in the chain.
+func (p *proving) pending(h tx.Hash) bool {
+	if _, ok := p.n.pool.Get(h); ok {
+		return true
+	}
+	_, included, err := p.n.chain.TxLocation(h)
+	return err != nil || included
+}
+
+// prove asks the prover plugin for the proof of job j and checks it.
+func (p *proving) prove(ctx context.Context, j account.Job) ([]byte, error) {
+	pub, w, err := p.n.chain.Witness(j.Height)
+	if err != nil {
+		return nil, err
+	}
+	if want := exec.Public(j.Public); pub != want {
+		return nil, fmt.Errorf("the job's statement %+v differs from the block's %+v", want, pub)
+	}
+	t0 := time.Now()
+	proof, rows, err := p.n.proveWithPlugin(ctx, j.Height, pub, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := batch.Verify(pub, proof); err != nil {
+		p.record("invalid")
+		return nil, fmt.Errorf("the prover plugin returned a proof that does not verify: %w", err)
+	}
+	took := time.Since(t0)
+	p.record("ok")
+	_ = p.n.reg.Record("trellis_prover_seconds", metrics.Histogram, took.Seconds(), nil, "Time to prove one block, witness to checked proof.")
+	p.n.log.Info("proved block", "height", j.Height, "updates", pub.Updates, "trace_rows", rows, "proof_bytes", len(proof), "took", took.Round(time.Millisecond))
+	return proof, nil
+}
+
+func (p *proving) record(result string) {
+	_ = p.n.reg.Record("trellis_prover_proofs_total", metrics.Counter, 1, map[string]string{"result": result}, "Proofs the prover plugin returned, by whether they verified.")
+}
+
+// submit signs a proof transaction and queues it for the next blocks.
+func (p *proving) submit(ctx context.Context, height uint64, proof []byte) {
+	maxFee, tip, err := p.n.quoteFees(ctx)
+	if err != nil {
+		p.n.log.Warn("pricing the proof transaction", "height", height, "error", err)
+		return
+	}
+	t := &tx.Tx{ChainID: p.n.chain.ChainID(), Nonce: p.n.pool.PendingNonce(p.me), GasLimit: tx.IntrinsicGas(tx.TypeProof),
+		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: tx.Proof{Height: height, Proof: string(proof)}}
+	p.n.signer.SignTx(t)
+	if err := p.n.pool.Add(t); err != nil {
+		p.n.log.Warn("queueing the proof transaction", "height", height, "tx", t.Hash(), "error", err)
+		return
+	}
+	p.n.broadcastTx(t)
+	p.sent[height] = sentProof{hash: t.Hash(), proof: proof}
+	p.n.log.Debug("proof submitted", "height", height, "tx", t.Hash())
+}
+
+// proveWithPlugin runs one job on the prover plugin, logging its progress.
+func (n *Node) proveWithPlugin(ctx context.Context, height uint64, pub batch.Public, w *batch.Witness) (proof []byte, rows uint64, err error) {
+	s := n.Plugin(config.KindProver)
+	if s == nil {
+		return nil, 0, fmt.Errorf("%w: none configured", errNoProver)
+	}
+	proc, err := s.Process(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", errNoProver, err)
+	}
+	pc, ok := proc.Kind.(proverv1.ProverClient)
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: plugin %s is not a prover", errNoProver, s.Status().Plugin)
+	}
+	id := binary.BigEndian.AppendUint64(nil, height)
+	st, err := pc.Prove(ctx, &proverv1.ProveRequest{JobId: id, Statement: batch.Statement, PublicInputs: pub.Encode(), Witness: w.Encode()})
+	if err != nil {
+		return nil, 0, fmt.Errorf("prover plugin %s: %w", s.Status().Plugin, err)
+	}
+	for {
+		ev, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("prover plugin %s ended the job for block %d without a proof", s.Status().Plugin, height)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("prover plugin %s, block %d: %w", s.Status().Plugin, height, err)
+		}
+		if pr := ev.GetProgress(); pr != nil {
+			n.log.Trace("proving", "height", height, "stage", pr.GetStage(), "fraction", pr.GetFraction())
+			continue
+		}
+		if r := ev.GetResult(); r != nil {
+			return r.GetProof(), r.GetTraceRows(), nil
+		}
+	}
+}
+
+// Witness implements rpc.ProofBackend.
+func (b backend) Witness(_ context.Context, height uint64) (batch.Public, []byte, error) {
+	pub, w, err := b.n.chain.Witness(height)
+	if errors.Is(err, chain.ErrUnknownBlock) || errors.Is(err, chain.ErrNoStatement) {
+		return batch.Public{}, nil, fmt.Errorf("%w: %w", rpc.ErrNotFound, err)
+	}
+	if err != nil {
+		return batch.Public{}, nil, err
+	}
+	return pub, w.Encode(), nil
+}
+
+// Proof implements rpc.ProofBackend: the proof a final block carries.
+func (b backend) Proof(_ context.Context, height uint64) (*rpc.ProofRecord, error) {
+	c := b.n.chain
+	rec, ok, err := c.ProofOf(height)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: no final block carries a proof of height %d yet", rpc.ErrNotFound, height)
+	}
+	blk, err := c.BlockByHeight(height)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := c.Statement(blk.Hash())
+	if err != nil {
+		return nil, err
+	}
+	carrier, err := c.BlockByHash(rec.Block)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range carrier.Txs {
+		if t.Hash() != rec.Tx {
+			continue
+		}
+		p, ok := t.Body.(tx.Proof)
+		if !ok {
+			break
+		}
+		h := rec.Tx
+		return &rpc.ProofRecord{File: &batch.File{Public: pub, Proof: []byte(p.Proof)}, Prover: t.Sender(), TxHash: &h}, nil
+	}
+	return nil, fmt.Errorf("%w: block %s does not hold proof transaction %s", chain.ErrCorrupt, rec.Block, rec.Tx)
+}

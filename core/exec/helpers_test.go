@@ -42,7 +42,7 @@ func addrOf(i int) account.Address {
 // fixture is a state in a real bbolt file after a genesis of n funded
 // accounts (key(0) .. key(n-1)); account 0 is also a validator.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.DB
 	db     *state.DB
 	params Params
@@ -61,7 +61,7 @@ func blsKey(b byte) [account.BLSPublicKeySize]byte {
 	return k
 }
 
-func newFixture(t *testing.T, n int) *fixture {
+func newFixture(t testing.TB, n int) *fixture {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{NoSync: true})
 	if err != nil {

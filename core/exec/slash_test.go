@@ -27,7 +27,7 @@ func (f *fixture) offender() *bls.SecretKey {
 	return sk
 }
 
-func newBLS(t *testing.T) *bls.SecretKey {
+func newBLS(t testing.TB) *bls.SecretKey {
 	t.Helper()
 	sk, err := bls.GenerateKey(rand.Reader)
 	if err != nil {

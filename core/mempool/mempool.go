@@ -262,8 +262,8 @@ func stateless(t *tx.Tx, chainID string) error {
 }
 
 func checkSize(t *tx.Tx) error {
-	if n := t.Size(); n > tx.MaxSize {
-		return fmt.Errorf("%w: %d bytes, at most %d", tx.ErrTooLarge, n, tx.MaxSize)
+	if n, max := t.Size(), tx.SizeLimit(t.Type()); n > max {
+		return fmt.Errorf("%w: %s of %d bytes, at most %d", tx.ErrTooLarge, t.Type(), n, max)
 	}
 	return nil
 }

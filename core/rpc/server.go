@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trellis-chain/trellis/core/tx"
 	"io"
 	"net"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultMaxBodyBytes     = 1 << 20
+	// DefaultMaxBodyBytes fits the largest transaction (a proof) in hex
+	// inside a JSON-RPC request.
+	DefaultMaxBodyBytes     = 2*tx.MaxEncodedSize + 64<<10
 	DefaultMaxBatch         = 100
 	DefaultMaxSubscriptions = 64
 	DefaultCallTimeout      = 30 * time.Second

@@ -860,10 +860,11 @@ func (e *engine) startRound(r uint32) {
 	e.after(e.cfg.proposeTimeout(r), timeoutEvent{e.h, r, stepPropose})
 }
 
-// dueProofs is the hook for "every sequencer proves": the proofs of
-// earlier blocks this proposer must include at height h. It returns nil
-// until the prover issue defines the schedule.
-func dueProofs(uint64) []*hostv1.ProofRef { return nil }
+// "Every sequencer proves" needs nothing from the engine: each validator's
+// host registers it as a prover, proves the jobs the market assigns to it
+// and puts the proof transactions in its mempool; BuildBlock includes them
+// and lists them in Header.Proofs, which Validate recomputes. So the
+// proposer passes no proofs of its own (docs/market.md).
 
 func (e *engine) now() time.Time {
 	if e.svc.Clock != nil {
@@ -934,7 +935,7 @@ func (e *engine) build() (*blockData, error) {
 		ctx, cancel := e.call()
 		r, err := e.svc.Chain.BuildBlock(ctx, &hostv1.BuildBlockRequest{
 			ParentHash: e.parent.GetHash(), TimestampMs: e.now().UnixMilli(), MaxGas: maxGas,
-			Proposer: e.self[:], ConsensusData: e.parentCert, Proofs: dueProofs(e.h),
+			Proposer: e.self[:], ConsensusData: e.parentCert,
 		})
 		cancel()
 		if err != nil {

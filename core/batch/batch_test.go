@@ -356,3 +356,19 @@ func TestEncodings(t *testing.T) {
 		t.Fatalf("truncated witness: %v", err)
 	}
 }
+
+func TestParamsSecurity(t *testing.T) {
+	p := batch.Params()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for u := 1; u <= batch.MaxUpdates; u *= 2 {
+		logN := 0
+		for 1<<logN < batch.TraceLength(u) {
+			logN++
+		}
+		if s := p.ConjecturedSecurity(logN); s < 100 {
+			t.Fatalf("%d updates (2^%d rows): %d bits", u, logN, s)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"github.com/trellis-chain/trellis/core/hash"
 	"github.com/trellis-chain/trellis/core/stark"
 	"github.com/trellis-chain/trellis/core/state"
 )
@@ -55,4 +54,3 @@ func TraceLength(u int) int { return traceLength(u) }
 // Width is the trace width.
 const Width = width
 
-var _ = hash.Digest{}

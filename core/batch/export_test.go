@@ -53,4 +53,3 @@ func TraceLength(u int) int { return traceLength(u) }
 
 // Width is the trace width.
 const Width = width
-

@@ -30,6 +30,8 @@ func commands() []command {
 		{"keys", "create, import, list and show wallet keys", cmdKeys},
 		{"tx", "sign and send a transaction: transfer, bond, unbond, delegate", cmdTx},
 		{"query", "read an account, block or transaction from a node", cmdQuery},
+		{"prove", "prove a block on this machine from a node's witness", cmdProve},
+		{"verify", "verify a block's proof, from a file or as recorded on chain", cmdVerify},
 		{"testnet", "run a local multi-node testnet: up, status, load, faults, down", cmdTestnet},
 		{"version", "print versions", cmdVersion},
 	}

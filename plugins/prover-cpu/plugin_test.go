@@ -174,7 +174,7 @@ func TestCancelThroughPlugin(t *testing.T) {
 	if _, err := pc.Capabilities(ctx, &proverv1.CapabilitiesRequest{}); err != nil { // the measurement is over
 		t.Fatal(err)
 	}
-	pub, w, err := provercpu.SampleJob(64)
+	pub, w, err := provercpu.SampleJob(512)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +183,9 @@ func TestCancelThroughPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The job runs once the first progress event arrives.
-	if ev, err := stream.Recv(); err != nil || ev.GetProgress() == nil {
-		t.Fatalf("first event %v, %v", ev, err)
+	// The job runs once the "start" event arrives.
+	if ev, err := stream.Recv(); err != nil || ev.GetProgress().GetStage() != "start" {
+		t.Fatalf("first event %v, %v; want progress at stage start", ev, err)
 	}
 	jcancel()
 	if _, _, err := drain(stream); status.Code(err) != codes.Canceled {

@@ -41,7 +41,7 @@ const (
 	MaxWorkers = 1024
 	// MeasureUpdates is the size (leaf updates) of the sample batch whose
 	// proof measures the throughput Capabilities reports.
-	MeasureUpdates = 8
+	MeasureUpdates = 64
 	// progressEvery is the least time between two progress events.
 	progressEvery = 250 * time.Millisecond
 )
@@ -409,6 +409,9 @@ func (p *Plugin) Prove(ctx context.Context, req *proverv1.ProveRequest, progress
 	p.mu.Lock()
 	p.current = job
 	p.mu.Unlock()
+	// Tell the host the job left the queue. A failed send is handled by the
+	// loop below, once the computation owns the slot.
+	startErr := progress(&proverv1.Progress{Stage: "start", Fraction: 0})
 	box := &progressBox{job: job, owner: p}
 	done := make(chan outcome, 1)
 	p.log.Info("proving", "job", id, "updates", pub.Updates, "old_root", pub.OldRoot, "new_root", pub.NewRoot)
@@ -440,6 +443,9 @@ func (p *Plugin) Prove(ctx context.Context, req *proverv1.ProveRequest, progress
 		done <- outcome{proof: proof, took: took, err: err}
 	}()
 
+	if startErr != nil {
+		return nil, startErr
+	}
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	var sent uint64

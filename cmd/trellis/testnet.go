@@ -181,7 +181,7 @@ func (c *stateCmd) load(needNode bool) error {
 }
 
 func testnetUp(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-force]", stderr)
+	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-prover cpu [-idle-provers K] [-job-deadline B]] [-force]", stderr)
 	spec := testnetSpec{PluginConfig: map[string]string{}}
 	fs.IntVar(&spec.Nodes, "n", defaultTestnetNodes, "number of nodes (validators)")
 	fs.StringVar(&spec.Consensus, "consensus", consensusBFT, "consensus plugin: bft (every node votes) or solo (node0 sequences, the others follow)")
@@ -192,6 +192,9 @@ func testnetUp(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&spec.LoadAccounts, "load-accounts", defaultLoadAccounts, "funded accounts for `testnet load` (keys derived from the chain id)")
 	pluginDir := fs.String("plugin-dir", "", "directory of the plugin binaries (default: beside trellis)")
 	fs.Var(varsFlag(spec.PluginConfig), "plugin-config", "set a consensus plugin setting, name=value, e.g. timeout_propose=2s (repeatable)")
+	fs.StringVar(&spec.Prover, "prover", "", "prover plugin for every validator (e.g. cpu); validators are registered provers in genesis")
+	fs.IntVar(&spec.IdleProvers, "idle-provers", 0, "extra registered provers that never prove, priced below the validators: each job goes to one first and is slashed and reassigned at its deadline")
+	fs.Uint64Var(&spec.JobDeadline, "job-deadline", 0, "proof job deadline in blocks (0: the market default)")
 	force := fs.Bool("force", false, "stop a testnet running in DIR and wipe DIR first")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for every node to answer RPC")
 	if code, ok := parse(fs, args); !ok {

@@ -67,6 +67,28 @@ type testnetSpec struct {
 	// PluginConfig adds string settings to the consensus plugin's config
 	// block (e.g. timeout_propose=1s), overriding block_interval.
 	PluginConfig map[string]string
+	// Prover names the prover plugin every validator runs ("" for none);
+	// the validators are then registered provers in genesis.
+	Prover string
+	// IdleProvers registers that many extra provers that never prove,
+	// priced below the validators, to exercise deadline slashing.
+	IdleProvers int
+	// JobDeadline overrides the market's proof deadline (0: default).
+	JobDeadline uint64
+}
+
+// Prover market settings of a testnet: validators ask validatorProverPrice
+// per job, idle provers less, so that jobs reach an idle prover first.
+const (
+	validatorProverPrice = 1
+	idleProverPrice      = 0
+	testnetProverBond    = 10_000_000
+	idleProverBalance    = 1_000_000_000
+)
+
+// idleProverAddress is idle prover i of a chain (no key is kept: it never signs).
+func idleProverAddress(chainID string, i int) account.Address {
+	return loadAddress(chainID+"/idle-prover", i)
 }
 
 func (s testnetSpec) check() error {
@@ -85,6 +107,12 @@ func (s testnetSpec) check() error {
 		return bad("-block-interval %s: want at least 1ms", s.BlockInterval)
 	case s.LoadAccounts < 0 || s.LoadAccounts > 100_000:
 		return bad("-load-accounts %d: want 0 to 100000", s.LoadAccounts)
+	case s.IdleProvers < 0 || s.IdleProvers > 100:
+		return bad("-idle-provers %d: want 0 to 100", s.IdleProvers)
+	case s.Prover == "" && (s.IdleProvers > 0 || s.JobDeadline > 0):
+		return bad("-idle-provers and -job-deadline need -prover")
+	case s.JobDeadline > account.MaxJobDeadline:
+		return bad("-job-deadline %d: want at most %d blocks", s.JobDeadline, account.MaxJobDeadline)
 	}
 	if !chainIDRe.MatchString(s.ChainID) {
 		return bad("-chain-id %q: want 1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the rule of node.chain_id)", s.ChainID)
@@ -199,6 +227,20 @@ func testnetGenesis(spec testnetSpec, nodes []testnetNode, keys []nodeKeys, now 
 	for i := range spec.LoadAccounts {
 		g.Accounts = append(g.Accounts, genesis.Account{Address: loadAddress(spec.ChainID, i), Balance: loadAccountBalance})
 	}
+	if spec.Prover != "" {
+		for _, v := range g.Validators {
+			g.Provers = append(g.Provers, genesis.Prover{Address: v.Address, Kind: spec.Prover, Price: validatorProverPrice, Bond: testnetProverBond})
+		}
+		for i := range spec.IdleProvers {
+			a := idleProverAddress(spec.ChainID, i)
+			g.Accounts = append(g.Accounts, genesis.Account{Address: a, Balance: idleProverBalance})
+			g.Provers = append(g.Provers, genesis.Prover{Address: a, Kind: "idle", Price: idleProverPrice, Bond: testnetProverBond})
+		}
+		if spec.JobDeadline > 0 {
+			d := spec.JobDeadline
+			g.ProverMarket = &genesis.Market{JobDeadline: &d}
+		}
+	}
 	return g, g.Check()
 }
 
@@ -212,7 +254,10 @@ func testnetPlugins(spec testnetSpec) ([]pinnedPlugin, error) {
 	for _, p := range []struct {
 		kind, name string
 		required   bool
-	}{{config.KindFee, defaultPlugins[config.KindFee], false}, {config.KindConsensus, spec.Consensus, true}} {
+	}{{config.KindFee, defaultPlugins[config.KindFee], false}, {config.KindConsensus, spec.Consensus, true}, {config.KindProver, spec.Prover, true}} {
+		if p.name == "" {
+			continue
+		}
 		bin := filepath.Join(spec.PluginDir, config.BinaryPrefix+p.kind+"-"+p.name)
 		sum, err := plugin.FileSHA256(bin)
 		if errors.Is(err, os.ErrNotExist) && !p.required {
@@ -244,6 +289,10 @@ func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPl
 				continue // a solo testnet's followers sync from node 0
 			}
 			tp.Config = consensusConfig(spec, n)
+		case config.KindProver:
+			if !n.Sequencer {
+				continue // only validators hold an account key to submit proofs with
+			}
 		}
 		tps = append(tps, tp)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/state"
@@ -228,3 +229,6 @@ func (c *Chain) ancestorAt(parent *block.Header, height uint64) (block.Hash, err
 	}
 	return h.Hash(), nil
 }
+
+// MarketParams returns the chain's prover market rules.
+func (c *Chain) MarketParams() account.MarketParams { return c.params.Market }

@@ -102,7 +102,7 @@ func (p *proving) step(ctx context.Context) {
 	jobs := append([]account.Job(nil), escrow.Jobs...)
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Height < jobs[j].Height })
 	for _, j := range jobs {
-		if (!j.Prover.IsZero() && j.Prover != p.me) || j.Height > final.Header.Height {
+		if j.Height > final.Header.Height || !p.mine(&j, final.Header.Height) {
 			continue
 		}
 		if s, ok := p.sent[j.Height]; ok {
@@ -127,6 +127,26 @@ func (p *proving) step(ctx context.Context) {
 			delete(p.sent, h)
 		}
 	}
+}
+
+// mine reports whether this node should prove job j: it is assigned to
+// this node, or it is unassigned (no prover asked at most its reward) and
+// either it is this validator's turn (height mod the validator count) or
+// it has waited a whole deadline, after which every prover volunteers.
+// The turns keep every validator from proving every unassigned block.
+func (p *proving) mine(j *account.Job, final uint64) bool {
+	if j.Assigned() {
+		return j.Prover == p.me
+	}
+	if final >= j.Height+p.n.chain.MarketParams().JobDeadline {
+		return true
+	}
+	vs, _, _, err := p.n.chain.ValidatorSet(final)
+	if err != nil || len(vs) == 0 {
+		return true
+	}
+	turn := vs[j.Height%uint64(len(vs))].Account.Address
+	return turn == p.me
 }
 
 func (p *proving) open(jobs []account.Job, h uint64) bool {
@@ -184,8 +204,9 @@ func (p *proving) submit(ctx context.Context, height uint64, proof []byte) {
 		p.n.log.Warn("pricing the proof transaction", "height", height, "error", err)
 		return
 	}
-	t := &tx.Tx{ChainID: p.n.chain.ChainID(), Nonce: p.n.pool.PendingNonce(p.me), GasLimit: tx.IntrinsicGas(tx.TypeProof),
-		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: tx.Proof{Height: height, Proof: string(proof)}}
+	body := tx.Proof{Height: height, Proof: string(proof)}
+	t := &tx.Tx{ChainID: p.n.chain.ChainID(), Nonce: p.n.pool.PendingNonce(p.me), GasLimit: tx.BodyGas(body),
+		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: body}
 	p.n.signer.SignTx(t)
 	if err := p.n.pool.Add(t); err != nil {
 		p.n.log.Warn("queueing the proof transaction", "height", height, "tx", t.Hash(), "error", err)

@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
 	"slices"
 
@@ -102,8 +104,9 @@ func (b *book) prover(addr account.Address) (*entry, error) {
 }
 
 func (b *book) flush() error {
-	for _, e := range b.provers {
-		if e != nil && e.dirty {
+	// In address order, so that the writes do not depend on map order.
+	for _, addr := range slices.SortedFunc(maps.Keys(b.provers), func(x, y account.Address) int { return bytes.Compare(x[:], y[:]) }) {
+		if e := b.provers[addr]; e != nil && e.dirty {
 			if err := b.d.Put(e.idx, e.a); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -89,4 +90,58 @@ func TestSettleWithRealProofs(t *testing.T) {
 		t.Fatalf("open jobs %+v: want none", e.Jobs)
 	}
 	t.Logf("proofs of blocks 1-3: %d, %d, %d bytes", len(proofs[1]), len(proofs[2]), len(proofs[3]))
+}
+
+// FuzzProofTx sends arbitrary proof bytes through a proof transaction's
+// checks with the real verifier: whatever the bytes, the answer is an error
+// wrapping ErrProof (or acceptance of the one real proof), never a panic.
+func FuzzProofTx(f *testing.F) {
+	fx := newFixture(f, 3)
+	fx.params.Market = testMarket()
+	// Block 1 registers key 1; its statement and proof are real.
+	res, err := Execute(context.Background(), fx.db, fx.params, fx.env(), []*tx.Tx{sign(1, 0, register(0, 5000))}, fx.pricer, Validate, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pub, w, err := batch.Build(state.NewOverlay(fx.db.Tree()), res.Delta.Changeset())
+	if err != nil {
+		f.Fatal(err)
+	}
+	fx.apply(res)
+	proof, err := batch.Prove(pub, w, stark.NewCPU(0), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Block 2 opens job 1 for key 1.
+	env := fx.env()
+	env.ParentStatement = &pub
+	res, err = Execute(context.Background(), fx.db, fx.params, env, nil, fx.pricer, Validate, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	fx.apply(res)
+	f.Add(proof)
+	f.Add(proof[:len(proof)/2])
+	f.Add(proof[:1])
+	f.Add(append(append([]byte(nil), proof...), 0))
+	flipped := append([]byte(nil), proof...)
+	flipped[len(flipped)-5] ^= 0x80
+	f.Add(flipped)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if len(p) == 0 || len(p) > tx.MaxProofSize {
+			return // CheckStateless refuses these before execution
+		}
+		d := state.NewDelta(fx.db)
+		tr := sign(1, 1, tx.Proof{Height: 1, Proof: string(p)})
+		err := checkProof(d, tr, tr.Body.(tx.Proof), map[tx.Hash]error{})
+		if err == nil {
+			if !bytes.Equal(p, proof) {
+				t.Fatalf("accepted %d bytes that are not the proof", len(p))
+			}
+			return
+		}
+		if !errors.Is(err, ErrProof) {
+			t.Fatalf("error %v does not wrap ErrProof", err)
+		}
+	})
 }

@@ -200,10 +200,12 @@ func (p *Plugin) measure() {
 	p.log.Info("throughput measured", "permutations_per_second", int64(rate), "sample_updates", MeasureUpdates)
 }
 
-// Measure proves a SampleJob of the given size on b and returns the
-// permutations proven per second (Permutations over the time batch.Prove
-// took) and the trace rows per update. hold, if not nil, is called just
-// before the proof starts and its result just after it ends.
+// Measure proves a SampleJob of the given size on b twice and returns the
+// permutations proven per second (Permutations over the time the faster
+// batch.Prove took: the first run also pays one-time set-up, such as FFT
+// twiddles, that later jobs do not) and the trace rows per update. hold, if
+// not nil, is called just before the proofs start and its result just after
+// they end.
 func Measure(b stark.Backend, updates int, hold func() func()) (rate float64, rowsPerUpdate uint64, err error) {
 	pub, w, err := SampleJob(updates)
 	if err != nil {
@@ -213,9 +215,16 @@ func Measure(b stark.Backend, updates int, hold func() func()) (rate float64, ro
 	if hold != nil {
 		release = hold()
 	}
-	start := time.Now()
-	proof, err := safeProve(pub, w, b, nil)
-	took := time.Since(start)
+	var proof []byte
+	took := time.Duration(math.MaxInt64)
+	for range 2 {
+		start := time.Now()
+		proof, err = safeProve(pub, w, b, nil)
+		took = min(took, time.Since(start))
+		if err != nil {
+			break
+		}
+	}
 	if release != nil {
 		release()
 	}
@@ -270,7 +279,7 @@ func (p *Plugin) Capabilities(ctx context.Context, _ *proverv1.CapabilitiesReque
 	rate, rows := p.rate, p.rows
 	p.mu.Unlock()
 	return &proverv1.CapabilitiesResponse{
-		Backend: Backend, Cores: uint32(workers), Statements: []string{batch.Statement},
+		Backend: Backend, Cores: uint32(min(workers, runtime.NumCPU())), Statements: []string{batch.Statement},
 		PermutationsPerSecond: rate, MaxTraceRows: maxTraceRows(rows),
 	}, nil
 }

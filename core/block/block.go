@@ -162,7 +162,7 @@ func (b *Block) Encode() []byte {
 	out = binary.BigEndian.AppendUint32(out, uint32(len(b.Txs)))
 	for _, t := range b.Txs {
 		e := t.Encode()
-		out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+		out = binary.BigEndian.AppendUint32(out, uint32(len(e)))
 		out = append(out, e...)
 	}
 	return out

@@ -259,7 +259,7 @@ func TestDecodeRejects(t *testing.T) {
 			if j == i {
 				e = f(e)
 			}
-			out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+			out = binary.BigEndian.AppendUint32(out, uint32(len(e)))
 			out = append(out, e...)
 		}
 		return out

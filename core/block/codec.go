@@ -174,12 +174,15 @@ func Decode(b []byte) (*Block, error) {
 	if n > MaxTxs {
 		return nil, fmt.Errorf("%w: %d transactions, at most %d", ErrMalformed, n, MaxTxs)
 	}
-	if n > (len(b)-r.off)/2 {
+	if n > (len(b)-r.off)/4 {
 		return nil, fmt.Errorf("%w: %d transactions cannot fit in %d bytes", ErrMalformed, n, len(b)-r.off)
 	}
 	blk.Txs = make([]*tx.Tx, n)
 	for i := range blk.Txs {
-		l := int(r.u16("tx length"))
+		l := int(r.u32("tx length"))
+		if r.err == nil && l > tx.MaxEncodedSize {
+			return nil, fmt.Errorf("%w: transaction %d of %d bytes, at most %d", ErrMalformed, i, l, tx.MaxEncodedSize)
+		}
 		raw := r.take(l, "transaction")
 		if r.err != nil {
 			return nil, r.err

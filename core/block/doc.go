@@ -13,7 +13,7 @@
 //
 // The block hash is SHA-256("trellis/header/v1" ‖ 0x00 ‖ header encoding). A
 // block is its header encoding followed by tx count u32 and each transaction
-// as len u16 + bytes. Roots are binary SHA-256 Merkle trees with RFC 6962's
+// as len u32 + bytes (u32 because proof transactions exceed 64 KiB). Roots are binary SHA-256 Merkle trees with RFC 6962's
 // domain separation (leaf prefix 0x00, node prefix 0x01); an odd last node is
 // carried up unchanged, so single transactions and receipts can be proven.
 package block

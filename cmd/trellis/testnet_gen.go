@@ -83,7 +83,10 @@ const (
 	validatorProverPrice = 1
 	idleProverPrice      = 0
 	testnetProverBond    = 10_000_000
-	idleProverBalance    = 1_000_000_000
+	// testnetProverThroughput is the claimed Poseidon2 permutations/s of
+	// testnet provers (a profile field; assignment does not use it).
+	testnetProverThroughput = 100_000
+	idleProverBalance       = 1_000_000_000
 )
 
 // idleProverAddress is idle prover i of a chain (no key is kept: it never signs).
@@ -229,12 +232,12 @@ func testnetGenesis(spec testnetSpec, nodes []testnetNode, keys []nodeKeys, now 
 	}
 	if spec.Prover != "" {
 		for _, v := range g.Validators {
-			g.Provers = append(g.Provers, genesis.Prover{Address: v.Address, Kind: spec.Prover, Price: validatorProverPrice, Bond: testnetProverBond})
+			g.Provers = append(g.Provers, genesis.Prover{Address: v.Address, Kind: spec.Prover, Throughput: testnetProverThroughput, Price: validatorProverPrice, Bond: testnetProverBond})
 		}
 		for i := range spec.IdleProvers {
 			a := idleProverAddress(spec.ChainID, i)
 			g.Accounts = append(g.Accounts, genesis.Account{Address: a, Balance: idleProverBalance})
-			g.Provers = append(g.Provers, genesis.Prover{Address: a, Kind: "idle", Price: idleProverPrice, Bond: testnetProverBond})
+			g.Provers = append(g.Provers, genesis.Prover{Address: a, Kind: "idle", Throughput: testnetProverThroughput, Price: idleProverPrice, Bond: testnetProverBond})
 		}
 		if spec.JobDeadline > 0 {
 			d := spec.JobDeadline

@@ -305,12 +305,27 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 			den[r] = fr.BatchInvert(d)
 		}
 		bsum := make([]E4, len(gRows))
+		// Rows are gathered a block of points at a time, column by
+		// column, so each column is read sequentially (reading a wide row
+		// point by point touches w scattered cache lines per point).
+		const block = 32
+		curBuf := make([]fr.Element, block*st.w)
+		nextBuf := make([]fr.Element, block*st.w)
 		for i := lo; i < hi; i++ {
-			j := i * step
-			jn := (j + st.blowup) % st.N
-			for c := range st.w {
-				f.Cur[c], f.Next[c] = lde[c][j], lde[c][jn]
+			if (i-lo)%block == 0 {
+				nb := min(block, hi-i)
+				for c := range st.w {
+					col := lde[c]
+					for t := range nb {
+						j := (i + t) * step
+						curBuf[t*st.w+c] = col[j]
+						nextBuf[t*st.w+c] = col[(j+st.blowup)%st.N]
+					}
+				}
 			}
+			bt := (i - lo) % block
+			f.Cur = curBuf[bt*st.w : (bt+1)*st.w]
+			f.Next = nextBuf[bt*st.w : (bt+1)*st.w]
 			for k, p := range per {
 				f.Periodic[k] = p[i%len(p)]
 			}

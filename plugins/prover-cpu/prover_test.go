@@ -216,3 +216,28 @@ func TestMaxTraceRows(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckJob: any job bytes give a decoded job or an error wrapping one
+// of the sentinels, never a panic.
+func FuzzCheckJob(f *testing.F) {
+	pub, w, err := SampleJob(2)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(batch.Statement, "", pub.Encode(), w.Encode())
+	f.Add(batch.Statement, ParamsDefault, pub.Encode(), w.Encode()[:100])
+	f.Add("batch/v2", "", []byte{1}, []byte{1, 1, 0, 0, 0})
+	f.Add(batch.Statement, "x", make([]byte, batch.PublicSize), []byte{})
+	f.Fuzz(func(t *testing.T, st, params string, public, witness []byte) {
+		p, wit, err := CheckJob(&proverv1.ProveRequest{Statement: st, Params: params, PublicInputs: public, Witness: witness})
+		if err != nil {
+			if !errors.Is(err, ErrStatement) && !errors.Is(err, ErrParams) && !errors.Is(err, ErrJob) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		if wit == nil || len(wit.Updates) != int(p.Updates) {
+			t.Fatalf("accepted a job with %d public updates and witness %v", p.Updates, wit)
+		}
+	})
+}

@@ -120,6 +120,23 @@ func printAccount(w io.Writer, a *rpc.Account) {
 		fmt.Fprintf(w, "validator:   stake %d (own %d + delegated %d), slashed %d\n", v.Stake, a.Bonded, v.Delegated, v.Slashed)
 		fmt.Fprintf(w, "bls key:     %s\n", v.BLSPublicKey)
 	}
+	if p := a.Prover; p != nil {
+		fmt.Fprintf(w, "prover:      %s, price %d, bond %d, reputation %d; proved %d, missed %d, slashed %d\n",
+			p.Kind, p.Price, p.Bond, p.Reputation, p.Proved, p.Missed, p.Slashed)
+	}
+	if len(a.Provers) > 0 {
+		fmt.Fprintf(w, "provers:     %d registered\n", len(a.Provers))
+	}
+	if len(a.Jobs) > 0 {
+		fmt.Fprintf(w, "proof jobs:  %d open (heights %d..%d)\n", len(a.Jobs), a.Jobs[0].Height, a.Jobs[len(a.Jobs)-1].Height)
+		for _, j := range a.Jobs {
+			who := "unassigned"
+			if !j.Prover.IsZero() {
+				who = fmt.Sprintf("%s until %d", j.Prover, j.Deadline)
+			}
+			fmt.Fprintf(w, "  block %-8d reward %-10d %s, attempts %d\n", j.Height, j.Reward, who, j.Attempts)
+		}
+	}
 	fmt.Fprintf(w, "height:      %d\n", a.Height)
 }
 

@@ -304,7 +304,7 @@ func (f *txFlags) send(stdout, stderr io.Writer, build bodyFunc) int {
 	if err != nil {
 		return walletError(stderr, "%v", err)
 	}
-	t := &tx.Tx{ChainID: chainID, Body: body, Nonce: acct.PendingNonce, GasLimit: tx.IntrinsicGas(body.Type())}
+	t := &tx.Tx{ChainID: chainID, Body: body, Nonce: acct.PendingNonce, GasLimit: tx.BodyGas(body)}
 	if f.nonce.set {
 		t.Nonce = f.nonce.v
 	}

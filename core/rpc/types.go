@@ -360,7 +360,13 @@ type Account struct {
 	Delegations  []Delegation    `json:"delegations"`
 	Unbonding    []Unbonding     `json:"unbonding"`
 	Validator    *Validator      `json:"validator"`
-	Height       uint64          `json:"height"`
+	// Prover is the account's prover registration (null if never).
+	Prover *Prover `json:"prover,omitempty"`
+	// Provers and Jobs are the prover registry and the open proof jobs,
+	// which only the escrow account holds.
+	Provers []account.Address `json:"provers,omitempty"`
+	Jobs    []Job             `json:"jobs,omitempty"`
+	Height  uint64            `json:"height"`
 }
 
 // NewAccount returns the JSON view of r.
@@ -371,7 +377,8 @@ func NewAccount(r *AccountResult) *Account {
 		PendingNonce: r.PendingNonce, Bonded: a.Bonded,
 		Delegations: make([]Delegation, len(a.Delegations)),
 		Unbonding:   make([]Unbonding, len(a.Unbonding)),
-		Height:      r.Height,
+		Prover:      newProver(a.Prover), Provers: a.Provers, Jobs: newJobs(a.Jobs),
+		Height: r.Height,
 	}
 	for i, d := range a.Delegations {
 		out.Delegations[i] = Delegation{Validator: d.Validator, Amount: d.Amount}
@@ -390,7 +397,13 @@ func NewAccount(r *AccountResult) *Account {
 
 // Account converts back to the ledger record.
 func (a *Account) Account() (account.Account, error) {
-	out := account.Account{Address: a.Address, Balance: a.Balance, Nonce: a.Nonce, Bonded: a.Bonded}
+	out := account.Account{Address: a.Address, Balance: a.Balance, Nonce: a.Nonce, Bonded: a.Bonded,
+		Prover: a.Prover.record(), Provers: a.Provers}
+	jobs, err := jobRecords(a.Jobs)
+	if err != nil {
+		return out, err
+	}
+	out.Jobs = jobs
 	if len(a.Delegations) > 0 {
 		out.Delegations = make([]account.Delegation, len(a.Delegations))
 		for i, d := range a.Delegations {

@@ -155,8 +155,8 @@ func unlockKey(ks *keystore.Keystore, name string, stderr io.Writer) (ed25519.Pr
 	}
 }
 
-// resolveAddress reads an address ("0x" and 64 hex digits) or the name of a
-// key in the keystore.
+// resolveAddress reads an address ("0x" and 64 hex digits), the name of a
+// key in the keystore, or "treasury" or "escrow".
 func resolveAddress(home, s string) (account.Address, error) {
 	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
 	if len(h) != len(s) || len(h) == 2*account.AddressSize {
@@ -171,10 +171,17 @@ func resolveAddress(home, s string) (account.Address, error) {
 	}
 	info, err := ks.Show(s)
 	if err != nil {
+		// The system accounts answer to their names when no key has them.
+		if a, ok := systemAccounts[s]; ok {
+			return a, nil
+		}
 		return account.Address{}, err
 	}
 	return info.Address, nil
 }
+
+// systemAccounts are the ledger's own accounts by name.
+var systemAccounts = map[string]account.Address{"treasury": account.TreasuryAddress, "escrow": account.EscrowAddress}
 
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	sub := map[string]func([]string, io.Writer, io.Writer) int{"new": keysNew, "list": keysList, "show": keysShow, "import": keysImport}

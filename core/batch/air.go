@@ -218,6 +218,16 @@ func evalRow[T any, F stark.Field[T]](f F, c []T, out []T) int {
 	for j := range 8 {
 		put(f.Mul(f.Mul(abs, lAny), A(8+j)))
 	}
+	// Zero padding of the last block (account elements 29..31, globals
+	// 11..15), so both leaves are HashLeaf of exactly their elements.
+	for j := 13; j < 16; j++ {
+		put(f.Mul(c[sL3], A(j)))
+		put(f.Mul(c[sL3], B(j)))
+	}
+	for j := 11; j < 16; j++ {
+		put(f.Mul(f.Mul(kG, l1), A(j)))
+		put(f.Mul(f.Mul(kG, l1), B(j)))
+	}
 	// Kinds: account 1 (old: 1, or 0 when absent), globals 2.
 	kAl0 := f.Mul(kA, l0)
 	kGl0 := f.Mul(kG, l0)

@@ -204,6 +204,14 @@ func TestBrokenWitness(t *testing.T) {
 		{"account kind changes", "kind", func(t *testing.T, w *batch.Witness) {
 			set(&w.Updates[sender(t, w)].New[0], account.LeafGlobals)
 		}},
+		{"account leaf padding", "elements", func(t *testing.T, w *batch.Witness) {
+			w.Updates[1].New = append(w.Updates[1].New, fr.Element{}, fr.Element{}, fr.Element{})
+			set(&w.Updates[1].New[30], 1)
+		}},
+		{"globals leaf padding", "elements", func(t *testing.T, w *batch.Witness) {
+			w.Updates[0].New = append(w.Updates[0].New, make([]fr.Element, 5)...)
+			set(&w.Updates[0].New[11], 1)
+		}},
 		{"globals kind changes", "kind", func(t *testing.T, w *batch.Witness) {
 			set(&w.Updates[0].New[0], account.LeafAccount)
 		}},

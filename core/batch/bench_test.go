@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/trellis-chain/trellis/core/batch"
+	"github.com/trellis-chain/trellis/core/state"
 )
 
 // benchBlock returns the statement of a block of n transfers between
@@ -64,4 +65,35 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(p)), "proof-bytes")
+}
+
+// BenchmarkHashChanges is the host's per-commit cost: the batch hash of a
+// block of 1,024 transfers from its changeset.
+func BenchmarkHashChanges(b *testing.B) {
+	l := newLedger(b, 2048)
+	txs := make([]xfer, 1024)
+	for i := range txs {
+		txs[i] = xfer{From: i, To: userAddr(1024 + i), Amount: 5, Fee: 1}
+	}
+	cs := l.block(b, txs)
+	for b.Loop() {
+		if _, err := batch.HashChanges(cs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuild: public inputs and witness of a block of 1,024 transfers.
+func BenchmarkBuild(b *testing.B) {
+	l := newLedger(b, 2048)
+	txs := make([]xfer, 1024)
+	for i := range txs {
+		txs[i] = xfer{From: i, To: userAddr(1024 + i), Amount: 5, Fee: 1}
+	}
+	cs := l.block(b, txs)
+	for b.Loop() {
+		if _, _, err := batch.Build(state.NewOverlay(l.db.Tree()), cs); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

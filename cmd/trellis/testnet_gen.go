@@ -80,7 +80,7 @@ type testnetSpec struct {
 // Prover market settings of a testnet: validators ask validatorProverPrice
 // per job, idle provers less, so that jobs reach an idle prover first.
 const (
-	validatorProverPrice = 1
+	validatorProverPrice = 1000
 	idleProverPrice      = 0
 	testnetProverBond    = 10_000_000
 	// testnetProverThroughput is the claimed Poseidon2 permutations/s of

@@ -235,22 +235,24 @@ func (b *book) miss(addr account.Address) error {
 // deadline is this height or earlier are missed (slash, reassign), then the
 // job for the parent block opens if env names its statement.
 func beginMarket(d *state.Delta, m MarketParams, env Env) error {
+	// Jobs open only while some prover is registered: with none, nobody
+	// could settle them, and the prover share simply accumulates in the
+	// escrow until the first job takes it. Without a job to open, only
+	// deadlines can need work; skip decoding the whole book otherwise.
+	e, err := d.Account(account.EscrowIndex)
+	if errors.Is(err, state.ErrNoAccount) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	opening := env.ParentStatement != nil && len(e.Provers) > 0
 	due := false
-	if env.ParentStatement == nil {
-		// Only deadlines can need work; skip decoding the escrow otherwise.
-		e, err := d.Account(account.EscrowIndex)
-		if errors.Is(err, state.ErrNoAccount) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, j := range e.Jobs {
-			due = due || j.Assigned() && j.Deadline <= env.Height
-		}
-		if !due {
-			return nil
-		}
+	for _, j := range e.Jobs {
+		due = due || j.Assigned() && j.Deadline <= env.Height
+	}
+	if !opening && !due {
+		return nil
 	}
 	b, err := openBook(d, m)
 	if err != nil {
@@ -270,7 +272,7 @@ func beginMarket(d *state.Delta, m MarketParams, env Env) error {
 			return err
 		}
 	}
-	if env.ParentStatement != nil {
+	if opening {
 		if err := b.open(env); err != nil {
 			return err
 		}

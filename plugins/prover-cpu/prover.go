@@ -414,13 +414,17 @@ func (p *Plugin) Prove(ctx context.Context, req *proverv1.ProveRequest, progress
 			return nil, ctx.Err()
 		}
 	}
+	// Tell the host the job left the queue; a host that has gone by now
+	// gets nothing started.
+	if err := progress(&proverv1.Progress{Stage: "start", Fraction: 0}); err != nil {
+		<-p.slot
+		release()
+		return nil, err
+	}
 	job := &jobState{id: id, stage: "start"}
 	p.mu.Lock()
 	p.current = job
 	p.mu.Unlock()
-	// Tell the host the job left the queue. A failed send is handled by the
-	// loop below, once the computation owns the slot.
-	startErr := progress(&proverv1.Progress{Stage: "start", Fraction: 0})
 	box := &progressBox{job: job, owner: p}
 	done := make(chan outcome, 1)
 	p.log.Info("proving", "job", id, "updates", pub.Updates, "old_root", pub.OldRoot, "new_root", pub.NewRoot)
@@ -452,9 +456,6 @@ func (p *Plugin) Prove(ctx context.Context, req *proverv1.ProveRequest, progress
 		done <- outcome{proof: proof, took: took, err: err}
 	}()
 
-	if startErr != nil {
-		return nil, startErr
-	}
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	var sent uint64

@@ -168,6 +168,13 @@ func TestQueue(t *testing.T) {
 	if _, err := p.Prove(context.Background(), req, func(*proverv1.Progress) error { return gone }); !errors.Is(err, gone) || p.admitted != 1 {
 		t.Fatalf("host gone while queued: %v, %d admitted", err, p.admitted)
 	}
+
+	// The running job ends; a host gone by the start event starts nothing.
+	<-p.slot
+	p.admitted = 0
+	if _, err := p.Prove(context.Background(), req, func(*proverv1.Progress) error { return gone }); !errors.Is(err, gone) || p.admitted != 0 || len(p.slot) != 0 || p.current != nil {
+		t.Fatalf("host gone at start: %v, %d admitted, slot %d, current %v", err, p.admitted, len(p.slot), p.current)
+	}
 }
 
 func TestProgressBox(t *testing.T) {

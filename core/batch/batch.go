@@ -36,7 +36,9 @@ const (
 )
 
 // MaxUpdates bounds the number of leaf updates one statement may have.
-const MaxUpdates = 1 << 14
+// 2^15 covers a block of the default 10M gas limit (at most ~20,000
+// updates: two per 1,000-gas transfer); its trace is 2^21 rows.
+const MaxUpdates = 1 << 15
 
 // Public is the statement's public input: the state roots before and after
 // the block, the batch hash of its leaf updates and their number (which fixes

@@ -10,7 +10,7 @@ import (
 // fast-prover rate: half the LDE, hashing and FRI work of blowup 8), 40
 // queries and 20 grinding bits, so 40·2 + 20 = 100 bits of conjectured
 // security from the queries and 123 − log2(n·4) ≥ 101 bits from the field
-// for every trace up to MaxUpdates (2^20 rows); Merkle caps of 64 nodes
+// for every trace up to MaxUpdates (2^21 rows); Merkle caps of 64 nodes
 // (8 KB smaller proofs than 16 at 1,024 transfers). See docs/stark.md.
 func Params() stark.Params {
 	return stark.Params{LogBlowup: 2, NumQueries: 40, GrindingBits: 20, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 6}

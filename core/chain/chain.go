@@ -245,7 +245,7 @@ func (c *Chain) ptr(key []byte) (*block.Hash, error) {
 }
 
 // putBlock stores a committed block with its receipts and changeset.
-// stmt is nil only for genesis.
+// stmt is nil for genesis and blocks too large for batch/v1.
 func putBlock(t *store.Tx, b *block.Block, receipts []*block.Receipt, cs *state.Changeset, stmt *batch.Public) error {
 	h := b.Hash()
 	if err := t.Bucket(store.BucketBlocks).Put(h[:], b.Encode()); err != nil {

@@ -25,7 +25,7 @@ func (c *Chain) Commit(ctx context.Context, encoded []byte) (*block.Block, error
 	if _, err := c.Header(h); err == nil {
 		return e.blk, nil
 	}
-	if err := c.db.Update(func(t *store.Tx) error { return putBlock(t, e.blk, e.receipts, e.cs, &e.stmt) }); err != nil {
+	if err := c.db.Update(func(t *store.Tx) error { return putBlock(t, e.blk, e.receipts, e.cs, e.stmt) }); err != nil {
 		return nil, err
 	}
 	c.recent.add(e.blk)

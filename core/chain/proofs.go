@@ -23,17 +23,22 @@ var (
 )
 
 // ErrNoStatement is returned for a block without a proof statement: the
-// genesis block, which nothing proves.
+// genesis block, which nothing proves, and a block too large for batch/v1.
 var ErrNoStatement = errors.New("block has no proof statement")
 
 // statementOf computes a block's statement from its changeset. It runs on
-// every executed block, so it hashes records only (no tree work).
-func statementOf(parent, hd *block.Header, cs *state.Changeset) (batch.Public, error) {
+// every executed block, so it hashes records only (no tree work). A block
+// with more leaf updates than batch/v1 admits gets none (nil): it stays
+// valid, and no proof job opens for it.
+func statementOf(parent, hd *block.Header, cs *state.Changeset) (*batch.Public, error) {
+	if n := len(cs.Changes) + 1; n > batch.MaxUpdates {
+		return nil, nil
+	}
 	bh, err := batch.HashChanges(cs)
 	if err != nil {
-		return batch.Public{}, fmt.Errorf("%w: batch hash of block %d: %v", ErrCorrupt, hd.Height, err)
+		return nil, fmt.Errorf("%w: batch hash of block %d: %v", ErrCorrupt, hd.Height, err)
 	}
-	return batch.Public{OldRoot: parent.StateRoot, NewRoot: hd.StateRoot, BatchHash: bh, Updates: uint32(len(cs.Changes) + 1)}, nil
+	return &batch.Public{OldRoot: parent.StateRoot, NewRoot: hd.StateRoot, BatchHash: bh, Updates: uint32(len(cs.Changes) + 1)}, nil
 }
 
 // Statement returns the proof statement of a committed block.
@@ -49,10 +54,10 @@ func (c *Chain) Statement(h block.Hash) (batch.Public, error) {
 		return batch.Public{}, err
 	}
 	if raw == nil {
-		if h == c.genesis {
-			return batch.Public{}, ErrNoStatement
+		if _, err := c.Header(h); err != nil {
+			return batch.Public{}, err
 		}
-		return batch.Public{}, fmt.Errorf("%w: no statement for %s", ErrUnknownBlock, h)
+		return batch.Public{}, fmt.Errorf("%w: %s (genesis, or more leaf updates than batch/v1 admits)", ErrNoStatement, h)
 	}
 	p, err := batch.DecodePublic(raw)
 	if err != nil {
@@ -68,6 +73,9 @@ func (c *Chain) parentStatement(parent *block.Header) (*batch.Public, error) {
 		return nil, nil
 	}
 	p, err := c.Statement(parent.Hash())
+	if errors.Is(err, ErrNoStatement) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ type executed struct {
 	// headAt: it can be committed only while the head is still headAt.
 	ov     *state.Overlay
 	headAt block.Hash
-	stmt   batch.Public // the block's proof statement
+	stmt   *batch.Public // the block's proof statement; nil if none
 }
 
 type execCache struct {

@@ -535,7 +535,7 @@ func TestMissedJobWithoutOtherProvers(t *testing.T) {
 // whose reward returns to the unallocated escrow.
 func TestJobsBounded(t *testing.T) {
 	m := newMarket(t, 3)
-	m.block(m.next(1, 0, transferTo(2, 1))) // some fees for the escrow
+	m.block(m.next(1, 0, transferTo(2, 1)))                 // some fees for the escrow
 	mustOK(t, m.block(m.next(1, 0, register(1<<40, 1500)))) // too dear for any job: they stay unassigned
 	d := state.NewDelta(m.db)
 	e, _ := d.Account(account.EscrowIndex)

@@ -26,13 +26,20 @@ var (
 // genesis block, which nothing proves, and a block too large for batch/v1.
 var ErrNoStatement = errors.New("block has no proof statement")
 
-// statementOf computes a block's statement from its changeset. It runs on
-// every executed block, so it hashes records only (no tree work). A block
-// with more leaf updates than batch/v1 admits gets none (nil): it stays
-// valid, and no proof job opens for it.
-func statementOf(parent, hd *block.Header, cs *state.Changeset) (*batch.Public, error) {
+// statementOf computes a block's statement from its changeset, for the
+// proof job its child opens. It hashes records only (no tree work), and
+// only when that job can open: the market opens jobs only while a prover
+// is registered, so a chain without provers pays nothing per block. A
+// block with more leaf updates than batch/v1 admits gets none either: it
+// stays valid, and no job opens for it. post is the state after the block.
+func statementOf(parent, hd *block.Header, cs *state.Changeset, post state.Reader) (*batch.Public, error) {
 	if n := len(cs.Changes) + 1; n > batch.MaxUpdates {
 		return nil, nil
+	}
+	if e, err := post.Account(account.EscrowIndex); errors.Is(err, state.ErrNoAccount) || (err == nil && len(e.Provers) == 0) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
 	bh, err := batch.HashChanges(cs)
 	if err != nil {
@@ -94,7 +101,8 @@ func (c *Chain) Witness(height uint64) (batch.Public, *batch.Witness, error) {
 		return batch.Public{}, nil, err
 	}
 	want, err := c.Statement(b.Hash())
-	if err != nil {
+	stored := err == nil
+	if err != nil && !errors.Is(err, ErrNoStatement) {
 		return batch.Public{}, nil, err
 	}
 	c.mu.Lock()
@@ -114,6 +122,12 @@ func (c *Chain) Witness(height uint64) (batch.Public, *batch.Witness, error) {
 	pub, w, err := batch.Build(ov, cs)
 	if err != nil {
 		return batch.Public{}, nil, fmt.Errorf("witness of block %d: %w", height, err)
+	}
+	if pub.NewRoot != b.Header.StateRoot {
+		return batch.Public{}, nil, fmt.Errorf("%w: witness of block %d ends at root %s, the header has %s", ErrCorrupt, height, pub.NewRoot, b.Header.StateRoot)
+	}
+	if !stored {
+		return pub, w, nil // no job ever opened for it (no provers then): nothing to compare
 	}
 	if pub != want {
 		return batch.Public{}, nil, fmt.Errorf("%w: witness of block %d gives statement %+v, stored %+v", ErrCorrupt, height, pub, want)

@@ -221,7 +221,7 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	blk.Header.TxRoot = blk.ComputeTxRoot()
 	blk.Header.ReceiptsRoot = block.ReceiptsRoot(res.Receipts)
 	blk.Header.StateRoot = ov.Root()
-	stmt, err := statementOf(parent, &blk.Header, cs)
+	stmt, err := statementOf(parent, &blk.Header, cs, res.Delta)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +341,7 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	if root := ov.Root(); root != hd.StateRoot {
 		return nil, invalid(hd.Height, nil, "state root %s, execution gives %s", hd.StateRoot, root)
 	}
-	stmt, err := statementOf(parent, hd, cs)
+	stmt, err := statementOf(parent, hd, cs, res.Delta)
 	if err != nil {
 		return nil, err
 	}

@@ -15,9 +15,9 @@ import (
 // Statement names the block statement and its version.
 const Statement = "batch/v1"
 
-// TagBatch is the domain tag of the batch hash (next to core/hash's tags;
-// never reuse the value).
-const TagBatch hash.Tag = 0x54524c10
+// TagBatch is the domain tag of the batch hash, listed with the others in
+// core/hash.
+const TagBatch = hash.TagBatch
 
 // Sentinel errors; every error of this package wraps one of them.
 var (

@@ -17,7 +17,6 @@ import (
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/tx"
 	"github.com/trellis-chain/trellis/internal/testbin"
-	provercpu "github.com/trellis-chain/trellis/plugins/prover-cpu"
 )
 
 func run(args ...string) (stdout, stderr string, code int) {
@@ -63,7 +62,7 @@ func TestProveVerifyArgs(t *testing.T) {
 // provedFile proves a small real batch in-process and writes it.
 func provedFile(t *testing.T, updates int) (string, *proveResult) {
 	t.Helper()
-	pub, w, err := provercpu.SampleJob(updates)
+	pub, w, err := batch.Sample(updates)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +153,7 @@ type chainFake struct {
 }
 
 func newChainFake(t *testing.T) *chainFake {
-	pub, w, err := provercpu.SampleJob(3)
+	pub, w, err := batch.Sample(3)
 	if err != nil {
 		t.Fatal(err)
 	}

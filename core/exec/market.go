@@ -82,7 +82,12 @@ func openBook(d *state.Delta, m MarketParams) (*book, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prover escrow account: %w", err)
 	}
-	return &book{d: d, m: m, escrow: e, provers: map[account.Address]*entry{}}, nil
+	return newBook(d, m, e), nil
+}
+
+// newBook opens the book on an escrow record the caller already read.
+func newBook(d *state.Delta, m MarketParams, escrow *account.Account) *book {
+	return &book{d: d, m: m, escrow: escrow, provers: map[account.Address]*entry{}}
 }
 
 // prover returns the account of addr, or nil if it has none.
@@ -254,10 +259,7 @@ func beginMarket(d *state.Delta, m MarketParams, env Env) error {
 	if !opening && !due {
 		return nil
 	}
-	b, err := openBook(d, m)
-	if err != nil {
-		return err
-	}
+	b := newBook(d, m, e)
 	for i := range b.escrow.Jobs {
 		j := &b.escrow.Jobs[i]
 		if !j.Assigned() || j.Deadline > env.Height {

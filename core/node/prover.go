@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/trellis-chain/trellis/config"
@@ -99,10 +98,15 @@ func (p *proving) step(ctx context.Context) {
 		return
 	}
 	_, final := c.Head()
-	jobs := append([]account.Job(nil), escrow.Jobs...)
-	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Height < jobs[j].Height })
-	for _, j := range jobs {
-		if j.Height > final.Header.Height || !p.mine(&j, final.Header.Height) {
+	var vs []chain.Validator // read at most once per step, and only for an unassigned job
+	validators := func() []chain.Validator {
+		if vs == nil {
+			vs, _, _, _ = c.ValidatorSet(final.Header.Height)
+		}
+		return vs
+	}
+	for _, j := range escrow.Jobs { // sorted by height (account.Check)
+		if j.Height > final.Header.Height || !p.mine(&j, final.Header.Height, validators) {
 			continue
 		}
 		if s, ok := p.sent[j.Height]; ok {
@@ -123,7 +127,7 @@ func (p *proving) step(ctx context.Context) {
 		return // one job per step: new events may have changed the queue
 	}
 	for h := range p.sent {
-		if !p.open(jobs, h) {
+		if escrow.Job(h) < 0 {
 			delete(p.sent, h)
 		}
 	}
@@ -134,28 +138,19 @@ func (p *proving) step(ctx context.Context) {
 // either it is this validator's turn (height mod the validator count) or
 // it has waited a whole deadline, after which every prover volunteers.
 // The turns keep every validator from proving every unassigned block.
-func (p *proving) mine(j *account.Job, final uint64) bool {
+func (p *proving) mine(j *account.Job, final uint64, validators func() []chain.Validator) bool {
 	if j.Assigned() {
 		return j.Prover == p.me
 	}
 	if final >= j.Height+p.n.chain.MarketParams().JobDeadline {
 		return true
 	}
-	vs, _, _, err := p.n.chain.ValidatorSet(final)
-	if err != nil || len(vs) == 0 {
+	vs := validators()
+	if len(vs) == 0 {
 		return true
 	}
 	turn := vs[j.Height%uint64(len(vs))].Account.Address
 	return turn == p.me
-}
-
-func (p *proving) open(jobs []account.Job, h uint64) bool {
-	for _, j := range jobs {
-		if j.Height == h {
-			return true
-		}
-	}
-	return false
 }
 
 // pending reports whether a proof transaction is still in the pool or
@@ -284,20 +279,24 @@ func (b backend) Proof(_ context.Context, height uint64) (*rpc.ProofRecord, erro
 	if err != nil {
 		return nil, err
 	}
-	carrier, err := c.BlockByHash(rec.Block)
+	loc, ok, err := c.TxLocation(rec.Tx)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range carrier.Txs {
-		if t.Hash() != rec.Tx {
-			continue
-		}
-		p, ok := t.Body.(tx.Proof)
-		if !ok {
-			break
-		}
-		h := rec.Tx
-		return &rpc.ProofRecord{File: &batch.File{Public: pub, Proof: []byte(p.Proof)}, Prover: t.Sender(), TxHash: &h}, nil
+	if !ok {
+		return nil, fmt.Errorf("%w: proof transaction %s of height %d is not on the chain", chain.ErrCorrupt, rec.Tx, height)
 	}
-	return nil, fmt.Errorf("%w: block %s does not hold proof transaction %s", chain.ErrCorrupt, rec.Block, rec.Tx)
+	carrier, err := c.BlockByHash(loc.Block)
+	if err != nil {
+		return nil, err
+	}
+	if loc.Index >= len(carrier.Txs) {
+		return nil, fmt.Errorf("%w: block %s has no transaction %d", chain.ErrCorrupt, loc.Block, loc.Index)
+	}
+	t := carrier.Txs[loc.Index]
+	p, isProof := t.Body.(tx.Proof)
+	if !isProof {
+		return nil, fmt.Errorf("%w: transaction %s recorded as the proof of height %d is a %s", chain.ErrCorrupt, rec.Tx, height, t.Type())
+	}
+	return &rpc.ProofRecord{File: &batch.File{Public: pub, Proof: []byte(p.Proof)}, Prover: t.Sender(), TxHash: &rec.Tx}, nil
 }

@@ -13,7 +13,7 @@ import (
 func BenchmarkProve(b *testing.B) {
 	for _, n := range []int{8, 64, 256, 1024} {
 		b.Run(fmt.Sprintf("updates=%d", n), func(b *testing.B) {
-			pub, w, err := SampleJob(n)
+			pub, w, err := batch.Sample(n)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -89,7 +89,7 @@ func TestProveThroughPlugin(t *testing.T) {
 		t.Fatalf("capabilities %v", caps)
 	}
 
-	pub, w, err := provercpu.SampleJob(5)
+	pub, w, err := batch.Sample(5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestBadJobsThroughPlugin(t *testing.T) {
 	p, pc := startProver(t, `{}`)
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	pub, w, err := provercpu.SampleJob(3)
+	pub, w, err := batch.Sample(3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestCancelThroughPlugin(t *testing.T) {
 	if _, err := pc.Capabilities(ctx, &proverv1.CapabilitiesRequest{}); err != nil { // the measurement is over
 		t.Fatal(err)
 	}
-	pub, w, err := provercpu.SampleJob(512)
+	pub, w, err := batch.Sample(512)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestCancelThroughPlugin(t *testing.T) {
 	if err != nil || h.GetStatus() != pluginv1.HealthResponse_STATUS_SERVING {
 		t.Fatalf("health after a cancelled job: %v, %v", h, err)
 	}
-	small, sw, err := provercpu.SampleJob(2)
+	small, sw, err := batch.Sample(2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,14 +200,14 @@ func (p *Plugin) measure() {
 	p.log.Info("throughput measured", "permutations_per_second", int64(rate), "sample_updates", MeasureUpdates)
 }
 
-// Measure proves a SampleJob of the given size on b twice and returns the
+// Measure proves a batch.Sample of the given size on b twice and returns the
 // permutations proven per second (Permutations over the time the faster
 // batch.Prove took: the first run also pays one-time set-up, such as FFT
 // twiddles, that later jobs do not) and the trace rows per update. hold, if
 // not nil, is called just before the proofs start and its result just after
 // they end.
 func Measure(b stark.Backend, updates int, hold func() func()) (rate float64, rowsPerUpdate uint64, err error) {
-	pub, w, err := SampleJob(updates)
+	pub, w, err := batch.Sample(updates)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -21,16 +21,16 @@ import (
 
 func sampleRequest(t *testing.T, updates int) (*proverv1.ProveRequest, batch.Public, *batch.Witness) {
 	t.Helper()
-	pub, w, err := SampleJob(updates)
+	pub, w, err := batch.Sample(updates)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &proverv1.ProveRequest{JobId: []byte{1, 2}, Statement: batch.Statement, PublicInputs: pub.Encode(), Witness: w.Encode()}, pub, w
 }
 
-func TestSampleJob(t *testing.T) {
+func TestSample(t *testing.T) {
 	for _, n := range []int{2, 3, 17} {
-		pub, w, err := SampleJob(n)
+		pub, w, err := batch.Sample(n)
 		if err != nil {
 			t.Fatalf("%d updates: %v", n, err)
 		}
@@ -48,8 +48,8 @@ func TestSampleJob(t *testing.T) {
 		}
 	}
 	for _, n := range []int{-1, 0, 1, batch.MaxUpdates + 1} {
-		if _, _, err := SampleJob(n); err == nil {
-			t.Errorf("SampleJob(%d) succeeded", n)
+		if _, _, err := batch.Sample(n); err == nil {
+			t.Errorf("Sample(%d) succeeded", n)
 		}
 	}
 	if hash.Blocks(batch.AccountLeafElements) != 4 || hash.Blocks(batch.GlobalsLeafElements) != 2 {
@@ -227,7 +227,7 @@ func TestMaxTraceRows(t *testing.T) {
 // FuzzCheckJob: any job bytes give a decoded job or an error wrapping one
 // of the sentinels, never a panic.
 func FuzzCheckJob(f *testing.F) {
-	pub, w, err := SampleJob(2)
+	pub, w, err := batch.Sample(2)
 	if err != nil {
 		f.Fatal(err)
 	}

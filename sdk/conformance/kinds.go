@@ -195,7 +195,7 @@ func proverChecks(ctx context.Context, r *runner, p *plugin.Process) {
 		req := &proverv1.ProveRequest{JobId: []byte("conformance-cancel"), Statement: statements[0],
 			PublicInputs: make([]byte, 96), Witness: make([]byte, 4096)}
 		if slices.Contains(statements, batch.Statement) {
-			pub, w, err := BatchJob(cancelJobUpdates)
+			pub, w, err := batch.Sample(cancelJobUpdates)
 			if err != nil {
 				return fmt.Errorf("conformance kit: %w", err)
 			}
@@ -243,7 +243,7 @@ func batchChecks(ctx context.Context, r *runner, p *plugin.Process, statements [
 		if err := declared(); err != nil {
 			return err
 		}
-		pub, w, err := BatchJob(batchJobUpdates)
+		pub, w, err := batch.Sample(batchJobUpdates)
 		if err != nil {
 			return fmt.Errorf("conformance kit: %w", err)
 		}
@@ -287,7 +287,7 @@ func batchChecks(ctx context.Context, r *runner, p *plugin.Process, statements [
 		if err := declared(); err != nil {
 			return err
 		}
-		pub, w, err := BatchJob(batchJobUpdates)
+		pub, w, err := batch.Sample(batchJobUpdates)
 		if err != nil {
 			return fmt.Errorf("conformance kit: %w", err)
 		}

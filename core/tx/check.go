@@ -12,6 +12,14 @@ import (
 // CheckStateless runs every check that needs no state: chain id, gas, fee
 // fields, amounts, overflow, and the signature last (it is the expensive one).
 func (t *Tx) CheckStateless(chainID string) error {
+	if err := t.checkFields(chainID); err != nil {
+		return err
+	}
+	return t.VerifySignature()
+}
+
+// checkFields is CheckStateless without the signature.
+func (t *Tx) checkFields(chainID string) error {
 	if t.Body == nil {
 		return fmt.Errorf("%w: no body", ErrMalformed)
 	}
@@ -61,35 +69,52 @@ func (t *Tx) CheckStateless(chainID string) error {
 			return fmt.Errorf("%w: proof of %d bytes, want 1..%d", ErrMalformed, len(b.Proof), MaxProofSize)
 		}
 	}
-	return t.VerifySignature()
+	return nil
 }
 
 // CheckAll runs CheckStateless on every transaction using up to workers
 // goroutines (0 means all cores) and returns one error per transaction.
+// Signatures are verified in batches (VerifyBatch), so the result is the
+// same as CheckStateless one by one at about half the cost.
 func CheckAll(txs []*Tx, chainID string, workers int) []error {
 	errs := make([]error, len(txs))
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, len(txs))
-	if workers <= 1 {
-		for i, t := range txs {
-			errs[i] = t.CheckStateless(chainID)
-		}
-		return errs
-	}
-	var wg sync.WaitGroup
+	// A worker gets at least one full batch: smaller batches verify slower.
+	workers = max(1, min(workers, len(txs)/BatchSize))
 	chunk := (len(txs) + workers - 1) / workers
+	var wg sync.WaitGroup
 	for lo := 0; lo < len(txs); lo += chunk {
 		hi := min(lo+chunk, len(txs))
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				errs[i] = txs[i].CheckStateless(chainID)
-			}
-		})
+		wg.Go(func() { checkRange(txs[lo:hi], chainID, errs[lo:hi]) })
 	}
 	wg.Wait()
 	return errs
+}
+
+// checkRange checks txs into errs, batching the signatures of the
+// transactions whose fields pass.
+func checkRange(txs []*Tx, chainID string, errs []error) {
+	pending := make([]*Tx, 0, min(len(txs), BatchSize))
+	at := make([]int, 0, cap(pending))
+	flush := func() {
+		for k, err := range VerifyBatch(pending) {
+			errs[at[k]] = err
+		}
+		pending, at = pending[:0], at[:0]
+	}
+	for i, t := range txs {
+		if errs[i] = t.checkFields(chainID); errs[i] != nil {
+			continue
+		}
+		pending = append(pending, t)
+		at = append(at, i)
+		if len(pending) == BatchSize {
+			flush()
+		}
+	}
+	flush()
 }
 
 // Decode parses the evidence and checks what needs no state: it is well

@@ -14,8 +14,10 @@
 // The signature covers "trellis/tx/v1" ‖ 0x00 ‖ every byte before the public
 // key, then the public key, so the chain id is signed twice over: inside the
 // body and as part of the encoding. A transaction signed for one chain never
-// verifies on another. The hash is SHA-256 of the whole encoding; Go's
-// ed25519 rejects non-canonical signatures, so a transaction has one hash.
+// verifies on another. The hash is SHA-256 of the whole encoding. The
+// signature rule (sig.go) is cofactored RFC 8032 verification with canonical
+// encodings and no small-order keys: a transaction has one hash, and a batch
+// of signatures verifies (VerifyBatch) exactly as each would alone.
 //
 // Types 1–4 are the bank and staking transactions, 5 reports a double
 // signature (slashing); 16 prover_register, 17 prover_exit and 18 proof are

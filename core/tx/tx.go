@@ -355,14 +355,6 @@ func (t *Tx) Sender() account.Address { t.cache(); return t.sender }
 // Size returns the encoded length.
 func (t *Tx) Size() int { return len(t.Encode()) }
 
-// VerifySignature checks the ed25519 signature.
-func (t *Tx) VerifySignature() error {
-	if !ed25519.Verify(t.PublicKey[:], t.SigningBytes(), t.Signature[:]) {
-		return fmt.Errorf("%w: sender %s", ErrSignature, t.Sender())
-	}
-	return nil
-}
-
 // MaxCost is what the sender must hold before execution: the transferred or
 // bonded amount plus gas limit × max fee per gas. ok is false on overflow.
 func (t *Tx) MaxCost() (cost uint64, ok bool) {

@@ -463,7 +463,7 @@ func TestGas(t *testing.T) {
 
 func TestCheckAllSameForAnyWorkers(t *testing.T) {
 	var txs []*Tx
-	for i := range 37 {
+	for i := range 2*BatchSize + 37 {
 		tx := signed(Transfer{To: addr(2), Amount: uint64(i + 1)})
 		switch i % 5 {
 		case 1:

@@ -15,6 +15,7 @@ import (
 	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/hostsvc"
+	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/p2p"
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/signer"
@@ -185,6 +186,7 @@ func (nw *network) broadcast(t *tx.Tx) {
 	select {
 	case nw.txq <- t:
 	default:
+		_ = nw.n.reg.Record("trellis_tx_gossip_dropped_total", metrics.Counter, 1, nil, "Transactions not gossiped because the gossip queue was full; peers see them in a block.")
 		nw.n.log.Debug("transaction gossip queue full; peers will get it in a block", "tx", t.Hash())
 	}
 }

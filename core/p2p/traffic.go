@@ -32,6 +32,7 @@ const (
 	MetricRecvMessages = "trellis_p2p_received_messages_total"
 	MetricRecvBytes    = "trellis_p2p_received_bytes_total"
 	MetricPeers        = "trellis_p2p_peers"
+	MetricDropped      = "trellis_p2p_dropped_total" // labels: reason
 )
 
 // traffic counts per topic and implements pubsub.RawTracer to see the real
@@ -43,11 +44,20 @@ type traffic struct {
 	topics  map[string]*TopicTraffic
 	flushed map[string]TopicTraffic
 	mesh    map[string]map[peer.ID]bool // gossipsub mesh peers per topic
+	// drops counts gossip lost or refused inside gossipsub, by reason: a
+	// full per-peer queue, a throttled peer, a full validation queue.
+	drops, droppedFlushed map[string]uint64
 }
 
 func newTraffic(reg *metrics.Registry) *traffic {
 	return &traffic{reg: reg, topics: map[string]*TopicTraffic{}, flushed: map[string]TopicTraffic{},
-		mesh: map[string]map[peer.ID]bool{}}
+		mesh: map[string]map[peer.ID]bool{}, drops: map[string]uint64{}, droppedFlushed: map[string]uint64{}}
+}
+
+func (t *traffic) dropped(reason string) {
+	t.mu.Lock()
+	t.drops[reason]++
+	t.mu.Unlock()
 }
 
 func (t *traffic) known(topic string) {
@@ -115,6 +125,13 @@ func (t *traffic) flush(peers int) {
 		rec(MetricRecvBytes, c.RecvBytes, prev.RecvBytes, "Bytes received on the wire per topic, duplicates included.")
 		t.flushed[topic] = c
 	}
+	for reason, n := range t.drops {
+		if old := t.droppedFlushed[reason]; n > old {
+			_ = t.reg.Record(MetricDropped, metrics.Counter, float64(n-old), map[string]string{"reason": reason},
+				"Gossip lost or refused inside gossipsub: full peer queues, throttled peers, validation queue overflow, rejected messages.")
+			t.droppedFlushed[reason] = n
+		}
+	}
 	if peers >= 0 {
 		_ = t.reg.Record(MetricPeers, metrics.Gauge, float64(peers), nil, "Connected peers.")
 	}
@@ -123,7 +140,8 @@ func (t *traffic) flush(peers int) {
 // Traffic returns per-topic counters (see TopicTraffic).
 func (h *Host) Traffic() map[string]TopicTraffic { return h.traffic.snapshot() }
 
-// RawTracer: only SendRPC and RecvRPC count; the rest are no-ops.
+// RawTracer: SendRPC and RecvRPC count traffic, the drop hooks count drops;
+// the rest are no-ops.
 var _ pubsub.RawTracer = (*traffic)(nil)
 
 func (t *traffic) SendRPC(rpc *pubsub.RPC, _ peer.ID) {
@@ -154,15 +172,20 @@ func (t *traffic) RecvRPC(rpc *pubsub.RPC) {
 	t.mu.Unlock()
 }
 
-func (t *traffic) AddPeer(peer.ID, protocol.ID)          {}
-func (t *traffic) Join(string)                           {}
-func (t *traffic) ValidateMessage(*pubsub.Message)       {}
-func (t *traffic) DeliverMessage(*pubsub.Message)        {}
-func (t *traffic) RejectMessage(*pubsub.Message, string) {}
-func (t *traffic) DuplicateMessage(*pubsub.Message)      {}
-func (t *traffic) ThrottlePeer(peer.ID)                  {}
-func (t *traffic) DropRPC(*pubsub.RPC, peer.ID)          {}
-func (t *traffic) UndeliverableMessage(*pubsub.Message)  {}
+func (t *traffic) AddPeer(peer.ID, protocol.ID)     {}
+func (t *traffic) Join(string)                      {}
+func (t *traffic) ValidateMessage(*pubsub.Message)  {}
+func (t *traffic) DeliverMessage(*pubsub.Message)   {}
+func (t *traffic) DuplicateMessage(*pubsub.Message) {}
+
+// RejectMessage counts refusals by gossipsub's reason ("validation
+// throttled", "validation queue full", "validation failed", ...).
+func (t *traffic) RejectMessage(_ *pubsub.Message, reason string) {
+	t.dropped("rejected: " + reason)
+}
+func (t *traffic) ThrottlePeer(peer.ID)                 { t.dropped("peer throttled") }
+func (t *traffic) DropRPC(*pubsub.RPC, peer.ID)         { t.dropped("peer queue full") }
+func (t *traffic) UndeliverableMessage(*pubsub.Message) { t.dropped("subscriber queue full") }
 
 func (t *traffic) Graft(p peer.ID, topic string) {
 	t.mu.Lock()

@@ -71,12 +71,13 @@ type Chain struct {
 	cache  *execCache
 	recent *recentBlocks
 	subs   *subscribers
+	txs    *txIndex // set by load
 }
 
 // Nested buckets of store.BucketIndex.
 var (
 	bucketHeight  = []byte("height")  // height u64 BE → canonical block hash
-	bucketTxs     = []byte("txs")     // tx hash → block hash | index u32 BE (canonical only)
+	bucketTxs     = []byte("txs")     // tx hash → block hash | index u32 BE (final, up to keyIndexed; txindex.go)
 	bucketChanges = []byte("changes") // block hash → state changeset
 	bucketCerts   = []byte("certs")   // block hash → finality certificate
 	bucketPtrs    = []byte("ptrs")    // keyHead, keyFinal, keyGenesis → block hash
@@ -178,7 +179,7 @@ func (c *Chain) writeGenesis() error {
 				return err
 			}
 		}
-		return nil
+		return p.Put(keyIndexed, u64(0))
 	}, ov, cs)
 }
 
@@ -218,6 +219,9 @@ func (c *Chain) load() error {
 	if root := c.st.Root(); root != head.Header.StateRoot {
 		return fmt.Errorf("%w: state root %s rebuilt from %s does not match head %d's %s",
 			ErrCorrupt, root, c.db.Path(), head.Header.Height, head.Header.StateRoot)
+	}
+	if err := c.loadTxIndex(head, final); err != nil {
+		return err
 	}
 	c.rmu.Lock()
 	c.head, c.final = head, final
@@ -390,6 +394,9 @@ type TxLocation struct {
 
 // TxLocation returns where tx h is on the canonical chain.
 func (c *Chain) TxLocation(h tx.Hash) (TxLocation, bool, error) {
+	if loc, ok := c.txs.lookup(h); ok {
+		return loc, true, nil
+	}
 	var loc TxLocation
 	var ok bool
 	err := c.db.View(func(t *store.Tx) error {

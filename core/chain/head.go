@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/trellis-chain/trellis/core/block"
@@ -77,16 +76,10 @@ func (c *Chain) SetHead(ctx context.Context, h block.Hash) (reverted []block.Has
 	}
 	err = c.st.Commit(func(t *store.Tx) error {
 		ix := t.Bucket(store.BucketIndex)
-		heights, txs := ix.Bucket(bucketHeight), ix.Bucket(bucketTxs)
+		heights := ix.Bucket(bucketHeight)
 		for _, b := range revBlocks {
 			if err := heights.Delete(u64(b.Header.Height)); err != nil {
 				return err
-			}
-			for _, tx := range b.Txs {
-				th := tx.Hash()
-				if err := txs.Delete(th[:]); err != nil {
-					return err
-				}
 			}
 		}
 		for _, b := range appBlocks {
@@ -94,18 +87,17 @@ func (c *Chain) SetHead(ctx context.Context, h block.Hash) (reverted []block.Has
 			if err := heights.Put(u64(b.Header.Height), bh[:]); err != nil {
 				return err
 			}
-			for i, tx := range b.Txs {
-				th := tx.Hash()
-				v := binary.BigEndian.AppendUint32(append([]byte(nil), bh[:]...), uint32(i))
-				if err := txs.Put(th[:], v); err != nil {
-					return err
-				}
-			}
 		}
 		return ix.Bucket(bucketPtrs).Put(keyHead, h[:])
 	}, ov, css...)
 	if err != nil {
 		return nil, err
+	}
+	for _, b := range revBlocks {
+		c.txs.remove(b)
+	}
+	for _, b := range appBlocks {
+		c.txs.add(b)
 	}
 	if root := c.st.Root(); root != target.Header.StateRoot {
 		// Cannot happen unless stored changesets are damaged; the tree is
@@ -157,9 +149,15 @@ func (c *Chain) Finalize(ctx context.Context, h block.Hash, cert []byte) error {
 	if err != nil {
 		return err
 	}
+	index := c.txs.due(hd.Height)
 	err = c.db.Update(func(t *store.Tx) error {
 		if err := indexProofs(t, newly); err != nil {
 			return err
+		}
+		if index {
+			if err := c.txs.write(t, hd.Height); err != nil {
+				return err
+			}
 		}
 		ix := t.Bucket(store.BucketIndex)
 		if len(cert) > 0 {
@@ -171,6 +169,9 @@ func (c *Chain) Finalize(ctx context.Context, h block.Hash, cert []byte) error {
 	})
 	if err != nil {
 		return err
+	}
+	if index {
+		c.txs.written(hd.Height)
 	}
 	c.rmu.Lock()
 	c.final = b

@@ -21,7 +21,8 @@
 //     (tx.MaxCost: amount plus gas limit × max fee) no more than its balance
 //     in the pool's state view, so whatever Select returns can be paid for.
 //     Update re-establishes this after each new head.
-//   - Cost of checks. Signature verification (~55 µs) dominates admission;
+//   - Cost of checks. Signature verification (23 µs alone, 13 µs in a
+//     batch) dominates admission;
 //     AddBatch verifies on all cores (tx.CheckAll) before taking the pool's
 //     lock, hashes in parallel too, and skips verifying what it already holds.
 //

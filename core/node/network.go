@@ -30,6 +30,7 @@ const (
 	syncWindow     = 1024 // heights fetched per Download call
 	txBatchMax     = 256  // transactions per gossip message
 	txBatchDelay   = 10 * time.Millisecond
+	gapRetry       = 250 * time.Millisecond // retry of parked transactions (gaps.go)
 	deliverTimeout = 5 * time.Second
 )
 
@@ -55,6 +56,7 @@ type network struct {
 	txTopic string
 	txq     chan *tx.Tx
 	kick    chan struct{}
+	gaps    *gapBuffer
 }
 
 // startNetwork starts libp2p when the config enables it and the node has a
@@ -85,7 +87,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 			Detail: err.Error(), Subject: subject.Ptr()}}}
 	}
 	nw := &network{n: n, h: h, joined: map[string]bool{}, txTopic: hostsvc.Topic(cfg.Node.ChainID, "host", "txs"),
-		txq: make(chan *tx.Tx, 4*txBatchMax), kick: make(chan struct{}, 1)}
+		txq: make(chan *tx.Tx, 4*txBatchMax), kick: make(chan struct{}, 1), gaps: newGapBuffer()}
 	h.ServeSync(blockSource{n})
 	if err := h.Join(nw.txTopic, nw.validateTxs, func(p2p.Message) {}); err != nil {
 		_ = h.Close()
@@ -198,6 +200,10 @@ func (nw *network) gossipTxs(ctx context.Context) {
 	size := 3 // encoded batch size so far
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// Parked transactions may also be unblocked by a block or a user's
+	// transaction; retry them all now and then.
+	retry := time.NewTicker(gapRetry)
+	defer retry.Stop()
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -227,6 +233,8 @@ func (nw *network) gossipTxs(ctx context.Context) {
 			}
 		case <-timer.C:
 			flush()
+		case now := <-retry.C:
+			nw.unparked(nw.gaps.retry(nw.n.pool, nil, now))
 		}
 	}
 }
@@ -244,20 +252,29 @@ func (nw *network) validateTxs(_ context.Context, from string, data []byte) p2p.
 		nw.n.log.Debug("bad transaction batch", "peer", from, "error", err)
 		return p2p.Reject
 	}
-	added := 0
-	for i, err := range nw.n.pool.AddBatch(txs) {
-		switch {
-		case err == nil:
-			added++
-		case isStatelessTxError(err):
+	errs, added, parked, unparked := nw.gaps.admit(nw.n.pool, txs, time.Now())
+	nw.unparked(unparked)
+	for i, err := range errs {
+		if isStatelessTxError(err) {
 			nw.n.log.Debug("invalid transaction from peer", "peer", from, "tx", txs[i].Hash(), "error", err)
 			return p2p.Reject
 		}
 	}
-	if added == 0 {
+	if parked > 0 {
+		_ = nw.n.reg.Record("trellis_tx_gossip_parked_total", metrics.Counter, float64(parked), nil,
+			"Gossiped transactions that arrived before an earlier nonce of their sender and were held for a retry.")
+	}
+	if added+parked == 0 {
 		return p2p.Ignore
 	}
 	return p2p.Accept
+}
+
+func (nw *network) unparked(n int) {
+	if n > 0 {
+		_ = nw.n.reg.Record("trellis_tx_gossip_unparked_total", metrics.Counter, float64(n), nil,
+			"Held gossiped transactions admitted once their sender's earlier nonces arrived.")
+	}
 }
 
 // isStatelessTxError reports whether a mempool refusal is the sender's

@@ -23,9 +23,13 @@ var sigRule = &voi.Options{Verify: voi.VerifyOptionsDefault}
 
 // VerifySignature checks the ed25519 signature under the chain's rule.
 func (t *Tx) VerifySignature() error {
+	if t.verified.Load() {
+		return nil
+	}
 	if !voi.VerifyWithOptions(t.PublicKey[:], t.SigningBytes(), t.Signature[:], sigRule) {
 		return sigError(t)
 	}
+	t.verified.Store(true)
 	return nil
 }
 
@@ -35,24 +39,30 @@ func (t *Tx) VerifySignature() error {
 // only when the batch fails.
 func VerifyBatch(txs []*Tx) []error {
 	errs := make([]error, len(txs))
-	switch len(txs) {
+	todo := make([]int, 0, len(txs))
+	for i, t := range txs {
+		if !t.verified.Load() {
+			todo = append(todo, i)
+		}
+	}
+	switch len(todo) {
 	case 0:
 		return errs
 	case 1:
-		errs[0] = txs[0].VerifySignature()
+		errs[todo[0]] = txs[todo[0]].VerifySignature()
 		return errs
 	}
-	v := voi.NewBatchVerifierWithCapacity(len(txs))
-	for _, t := range txs {
+	v := voi.NewBatchVerifierWithCapacity(len(todo))
+	for _, i := range todo {
+		t := txs[i]
 		v.AddWithOptions(t.PublicKey[:], t.SigningBytes(), t.Signature[:], sigRule)
 	}
 	ok, valid := v.Verify(nil)
-	if ok {
-		return errs
-	}
-	for i, t := range txs {
-		if !valid[i] {
-			errs[i] = sigError(t)
+	for k, i := range todo {
+		if ok || valid[k] {
+			txs[i].verified.Store(true)
+		} else {
+			errs[i] = sigError(txs[i])
 		}
 	}
 	return errs

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/trellis-chain/trellis/core/account"
 )
@@ -299,6 +300,10 @@ type Tx struct {
 	hash    Hash
 	sender  account.Address
 	cached  bool
+	// verified is set once the signature passed, so a transaction that is
+	// checked again (a retry, a block after the mempool) costs nothing. Like
+	// the cache it assumes the fields do not change after Sign or Decode.
+	verified atomic.Bool
 }
 
 const signDomain = "trellis/tx/v1\x00"
@@ -330,6 +335,7 @@ func (t *Tx) Sign(priv ed25519.PrivateKey) {
 	copy(t.PublicKey[:], priv.Public().(ed25519.PublicKey))
 	copy(t.Signature[:], ed25519.Sign(priv, t.SigningBytes()))
 	t.cached = false
+	t.verified.Store(false)
 	t.cache() // filled now, so a signed transaction can be shared across goroutines
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"sync"
@@ -84,18 +85,8 @@ func (g *gapBuffer) take(added []*tx.Tx, now time.Time) []gapEntry {
 		grab(a.Sender())
 	}
 	// The pool admits a sender's transactions only in nonce order.
-	slices.SortStableFunc(out, func(a, b gapEntry) int { return cmpU64(a.t.Nonce, b.t.Nonce) })
+	slices.SortStableFunc(out, func(a, b gapEntry) int { return cmp.Compare(a.t.Nonce, b.t.Nonce) })
 	return out
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // admit adds txs to pool, parking the nonce-gapped ones, then retries the

@@ -31,18 +31,27 @@ type gapEntry struct {
 
 // gapBuffer holds gossiped transactions refused with mempool.ErrNonceGap,
 // by sender. It never holds more than gapMax; when full, new ones are
-// dropped, as they were before the buffer existed.
+// dropped, as they were before the buffer existed. Only a sender whose
+// balance covers the transaction's max cost gets one parked, so junk from
+// fresh, unfunded keys cannot crowd out honest transactions.
 type gapBuffer struct {
+	state  mempool.State
 	mu     sync.Mutex
 	n      int
 	byFrom map[account.Address][]gapEntry
 }
 
-func newGapBuffer() *gapBuffer { return &gapBuffer{byFrom: map[account.Address][]gapEntry{}} }
+func newGapBuffer(st mempool.State) *gapBuffer {
+	return &gapBuffer{state: st, byFrom: map[account.Address][]gapEntry{}}
+}
 
 // park keeps a transaction for a later retry; it reports false when the
-// buffer is full.
+// buffer is full or the sender cannot pay for it.
 func (g *gapBuffer) park(e gapEntry) bool {
+	cost, ok := e.t.MaxCost()
+	if _, bal := g.state.Account(e.t.Sender()); !ok || bal < cost {
+		return false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.n >= gapMax {

@@ -15,6 +15,11 @@ type richState struct{}
 
 func (richState) Account(account.Address) (uint64, uint64) { return 0, 1 << 60 }
 
+// poorState funds nobody.
+type poorState struct{}
+
+func (poorState) Account(account.Address) (uint64, uint64) { return 0, 0 }
+
 func gapTxs(t *testing.T, seed byte, n int) []*tx.Tx {
 	t.Helper()
 	priv := ed25519.NewKeyFromSeed(append(make([]byte, 31), seed))
@@ -32,7 +37,7 @@ func gapTxs(t *testing.T, seed byte, n int) []*tx.Tx {
 // all of them end up in the pool, in nonce order per sender.
 func TestGapBufferReorders(t *testing.T) {
 	pool := mempool.New(mempool.Config{ChainID: "gaps"}, richState{})
-	g := newGapBuffer()
+	g := newGapBuffer(richState{})
 	a, b := gapTxs(t, 1, 6), gapTxs(t, 2, 3)
 	now := time.Now()
 	errs, added, parked, _ := g.admit(pool, []*tx.Tx{a[4], a[5], b[2]}, now)
@@ -63,7 +68,7 @@ func TestGapBufferReorders(t *testing.T) {
 
 func TestGapBufferBoundsAndExpiry(t *testing.T) {
 	pool := mempool.New(mempool.Config{ChainID: "gaps"}, richState{})
-	g := newGapBuffer()
+	g := newGapBuffer(richState{})
 	txs := gapTxs(t, 3, 3)
 	now := time.Now()
 	g.admit(pool, txs[1:], now)
@@ -73,6 +78,11 @@ func TestGapBufferBoundsAndExpiry(t *testing.T) {
 	}
 	if n := g.retry(pool, nil, now.Add(gapTTL+time.Second)); n != 0 || pool.Len() != 1 || g.n != 0 {
 		t.Fatalf("expired retry let in %d (pool %d, held %d)", n, pool.Len(), g.n)
+	}
+	// A sender who cannot pay is not held.
+	poor := newGapBuffer(poorState{})
+	if poor.park(gapEntry{txs[2], now}) {
+		t.Fatal("an unfunded sender's transaction was parked")
 	}
 	// A full buffer refuses more: the pool's gap error is returned.
 	g.n = gapMax

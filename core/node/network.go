@@ -87,7 +87,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 			Detail: err.Error(), Subject: subject.Ptr()}}}
 	}
 	nw := &network{n: n, h: h, joined: map[string]bool{}, txTopic: hostsvc.Topic(cfg.Node.ChainID, "host", "txs"),
-		txq: make(chan *tx.Tx, 4*txBatchMax), kick: make(chan struct{}, 1), gaps: newGapBuffer()}
+		txq: make(chan *tx.Tx, 4*txBatchMax), kick: make(chan struct{}, 1), gaps: newGapBuffer(headState{n.chain.State()})}
 	h.ServeSync(blockSource{n})
 	if err := h.Join(nw.txTopic, nw.validateTxs, func(p2p.Message) {}); err != nil {
 		_ = h.Close()

@@ -36,6 +36,33 @@ func (b backend) SubmitTx(_ context.Context, raw []byte) (tx.Hash, error) {
 	return t.Hash(), nil
 }
 
+var _ rpc.TxBatchSubmitter = backend{}
+
+// SubmitTxs admits a JSON-RPC batch's transactions with one AddBatch, so
+// their signatures are checked together (rpc.TxBatchSubmitter).
+func (b backend) SubmitTxs(_ context.Context, raws [][]byte) ([]tx.Hash, []error) {
+	hashes, errs := make([]tx.Hash, len(raws)), make([]error, len(raws))
+	txs := make([]*tx.Tx, 0, len(raws))
+	at := make([]int, 0, len(raws))
+	for i, raw := range raws {
+		t, err := tx.Decode(raw)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		hashes[i] = t.Hash()
+		txs = append(txs, t)
+		at = append(at, i)
+	}
+	for k, err := range b.n.pool.AddBatch(txs) {
+		errs[at[k]] = err
+		if err == nil {
+			b.n.broadcastTx(txs[k])
+		}
+	}
+	return hashes, errs
+}
+
 var finalityRPC = map[chain.Finality]rpc.Finality{
 	chain.Pending: rpc.FinalityPending, chain.Canonical: rpc.FinalityCanonical, chain.Final: rpc.FinalityFinal, chain.Proven: rpc.FinalityProven,
 }

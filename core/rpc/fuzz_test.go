@@ -51,8 +51,9 @@ func checkResponse(t *testing.T, raw json.RawMessage) {
 // and always answers with a valid JSON-RPC response, a batch of them, or
 // nothing (204) when every call was a notification.
 func FuzzHandleRequest(f *testing.F) {
-	fb := newFakeBackend()
-	srv := NewServer(fb, Options{MaxBodyBytes: 64 << 10, MaxBatch: 8})
+	bf := &batchFake{fakeBackend: newFakeBackend()} // batches take the SubmitTxs path
+	fb := bf.fakeBackend
+	srv := NewServer(bf, Options{MaxBodyBytes: 64 << 10, MaxBatch: 8})
 	good := signedTx(testChain, 1, tx.Transfer{To: testAddr(2), Amount: 5})
 	for _, s := range []string{
 		req("trellis_chainId"),
@@ -70,6 +71,7 @@ func FuzzHandleRequest(f *testing.F) {
 		req("trellis_feeQuote", 3),
 		req("trellis_subscribe", "newHeads"),
 		`[` + req("trellis_chainId") + `,{"jsonrpc":"2.0","method":"trellis_head"},7]`,
+		`[` + req("trellis_sendRawTransaction", hexOf(good.Encode())) + `,` + req("trellis_sendRawTransaction", "0x01") + `]`,
 		`{"jsonrpc":"2.0","method":"trellis_chainId"}`,
 		`{"jsonrpc":"2.0","id":null,"method":"trellis_chainId","params":null}`,
 		`{"jsonrpc":"2.0","id":1e400,"method":"trellis_getBlockByNumber","params":[1e400]}`,

@@ -53,6 +53,14 @@ func sendRawTransaction(ctx context.Context, s *Server, p params, _ *call) (any,
 	if err != nil {
 		return nil, err
 	}
+	if sub, ok := ctx.Value(submittedKey{}).(*submitted); ok {
+		if r, ok := sub.take(raw); ok {
+			if r.err != nil {
+				return nil, r.err
+			}
+			return r.hash, nil
+		}
+	}
 	h, err := s.b.SubmitTx(ctx, raw)
 	if err != nil {
 		return nil, err

@@ -173,6 +173,7 @@ func (s *Server) handle(ctx context.Context, body []byte, c *call) []byte {
 		return errorResponse(nil, &Error{Code: CodeInvalidRequest,
 			Message: fmt.Sprintf("batch of %d calls exceeds the limit of %d", len(batch), s.opts.MaxBatch)})
 	}
+	ctx = s.presubmit(ctx, batch)
 	var out bytes.Buffer
 	out.WriteByte('[')
 	n := 0

@@ -24,16 +24,9 @@ type backend struct{ n *Node }
 
 func (b backend) ChainID() string { return b.n.chain.ChainID() }
 
-func (b backend) SubmitTx(_ context.Context, raw []byte) (tx.Hash, error) {
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return tx.Hash{}, err
-	}
-	if err := b.n.pool.Add(t); err != nil {
-		return t.Hash(), err
-	}
-	b.n.broadcastTx(t)
-	return t.Hash(), nil
+func (b backend) SubmitTx(ctx context.Context, raw []byte) (tx.Hash, error) {
+	hs, errs := b.SubmitTxs(ctx, [][]byte{raw})
+	return hs[0], errs[0]
 }
 
 var _ rpc.TxBatchSubmitter = backend{}

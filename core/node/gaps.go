@@ -63,39 +63,47 @@ func (g *gapBuffer) park(e gapEntry) bool {
 	return true
 }
 
-// take removes and returns the unexpired transactions of the senders of
-// added (of every sender when added is nil), oldest nonce first.
+// take removes and returns the unexpired parked transactions of the
+// senders of added, oldest nonce first.
 func (g *gapBuffer) take(added []*tx.Tx, now time.Time) []gapEntry {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.n == 0 {
-		return nil
-	}
 	var out []gapEntry
-	grab := func(from account.Address) {
-		es, ok := g.byFrom[from]
-		if !ok {
-			return
-		}
-		delete(g.byFrom, from)
-		g.n -= len(es)
-		for _, e := range es {
-			if now.Sub(e.at) <= gapTTL {
-				out = append(out, e)
-			}
-		}
-	}
-	if added == nil {
-		for from := range g.byFrom {
-			grab(from)
-		}
-	}
 	for _, a := range added {
-		grab(a.Sender())
+		out = g.grab(out, a.Sender(), now)
 	}
-	// The pool admits a sender's transactions only in nonce order.
-	slices.SortStableFunc(out, func(a, b gapEntry) int { return cmp.Compare(a.t.Nonce, b.t.Nonce) })
+	return byNonce(out)
+}
+
+// takeAll removes and returns every unexpired parked transaction.
+func (g *gapBuffer) takeAll(now time.Time) []gapEntry {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []gapEntry
+	for from := range g.byFrom {
+		out = g.grab(out, from, now)
+	}
+	return byNonce(out)
+}
+
+// grab moves from's unexpired entries to out and drops the rest; g.mu held.
+func (g *gapBuffer) grab(out []gapEntry, from account.Address, now time.Time) []gapEntry {
+	es := g.byFrom[from]
+	delete(g.byFrom, from)
+	g.n -= len(es)
+	for _, e := range es {
+		if now.Sub(e.at) <= gapTTL {
+			out = append(out, e)
+		}
+	}
 	return out
+}
+
+// byNonce sorts es by nonce: the pool admits a sender's transactions only
+// in nonce order.
+func byNonce(es []gapEntry) []gapEntry {
+	slices.SortStableFunc(es, func(a, b gapEntry) int { return cmp.Compare(a.t.Nonce, b.t.Nonce) })
+	return es
 }
 
 // admit adds txs to pool, parking the nonce-gapped ones, then retries the
@@ -123,33 +131,39 @@ func (g *gapBuffer) admit(pool *mempool.Mempool, txs []*tx.Tx, now time.Time) (e
 	return errs, added, parked, unparked
 }
 
-// retry re-offers parked transactions to pool: those of the senders of
-// added, or every one when added is nil; whatever a retry lets in may
-// unblock more of the same senders. Signatures are not checked again
-// (tx.Tx remembers they passed). It returns how many got in.
+// retry re-offers the parked transactions of the senders of added; it
+// returns how many got in.
 func (g *gapBuffer) retry(pool *mempool.Mempool, added []*tx.Tx, now time.Time) int {
+	return g.offer(pool, g.take(added, now), now)
+}
+
+// retryAll re-offers every parked transaction, for gaps a block or a user
+// filled; it returns how many got in.
+func (g *gapBuffer) retryAll(pool *mempool.Mempool, now time.Time) int {
+	return g.offer(pool, g.takeAll(now), now)
+}
+
+// offer adds es to pool, parking again the ones still gapped; whatever gets
+// in may unblock more of the same senders, which are offered next.
+// Signatures are not checked again (tx.Tx remembers they passed).
+func (g *gapBuffer) offer(pool *mempool.Mempool, es []gapEntry, now time.Time) int {
 	n := 0
-	for {
-		es := g.take(added, now)
-		if len(es) == 0 {
-			return n
-		}
+	for len(es) > 0 {
 		txs := make([]*tx.Tx, len(es))
 		for i, e := range es {
 			txs[i] = e.t
 		}
-		added = added[:0:0]
+		var in []*tx.Tx
 		for i, err := range pool.AddBatch(txs) {
 			switch {
 			case err == nil:
-				added = append(added, txs[i])
+				in = append(in, txs[i])
 			case errors.Is(err, mempool.ErrNonceGap):
 				g.park(es[i])
 			}
 		}
-		n += len(added)
-		if len(added) == 0 {
-			return n
-		}
+		n += len(in)
+		es = g.take(in, now)
 	}
+	return n
 }

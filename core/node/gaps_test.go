@@ -58,7 +58,7 @@ func TestGapBufferReorders(t *testing.T) {
 	if err := pool.Add(b[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := g.retry(pool, nil, now); n != 2 || pool.Len() != 9 {
+	if n := g.retryAll(pool, now); n != 2 || pool.Len() != 9 {
 		t.Fatalf("retry let in %d, pool %d; want 2 and 9", n, pool.Len())
 	}
 	if g.n != 0 || len(g.byFrom) != 0 {
@@ -76,7 +76,7 @@ func TestGapBufferBoundsAndExpiry(t *testing.T) {
 	if err := pool.Add(txs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := g.retry(pool, nil, now.Add(gapTTL+time.Second)); n != 0 || pool.Len() != 1 || g.n != 0 {
+	if n := g.retryAll(pool, now.Add(gapTTL+time.Second)); n != 0 || pool.Len() != 1 || g.n != 0 {
 		t.Fatalf("expired retry let in %d (pool %d, held %d)", n, pool.Len(), g.n)
 	}
 	// A sender who cannot pay is not held.

@@ -234,7 +234,7 @@ func (nw *network) gossipTxs(ctx context.Context) {
 		case <-timer.C:
 			flush()
 		case now := <-retry.C:
-			nw.unparked(nw.gaps.retry(nw.n.pool, nil, now))
+			nw.unparked(nw.gaps.retryAll(nw.n.pool, now))
 		}
 	}
 }

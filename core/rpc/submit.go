@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -39,6 +40,9 @@ func (s *Server) presubmit(ctx context.Context, batch []json.RawMessage) context
 	}
 	var raws [][]byte
 	for _, r := range batch {
+		if !bytes.Contains(r, []byte(`"trellis_sendRawTransaction"`)) {
+			continue // other calls are parsed once, by handleOne
+		}
 		var req struct {
 			JSONRPC string          `json:"jsonrpc"`
 			ID      json.RawMessage `json:"id"`

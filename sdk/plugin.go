@@ -19,6 +19,12 @@ type Info struct {
 	Capabilities []string
 }
 
+// CapConsensusKeyless is declared by a consensus plugin that asks the host
+// to sign nothing (a single sequencer, say): a node running it needs no
+// validator key. Without it, the host refuses to start a consensus plugin
+// on a node that has no validator key.
+const CapConsensusKeyless = "consensus.keyless"
+
 // NodeInfo describes the host node to a plugin.
 type NodeInfo struct {
 	ChainID          string

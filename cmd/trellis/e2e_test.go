@@ -41,7 +41,7 @@ func buildBinaries(tb testing.TB) binaries {
 	tb.Helper()
 	b := binaries{
 		trellis: testbin.Build(tb, "cmd/trellis"),
-		fee:     testbin.Build(tb, "plugins/fee/cmd/trellis-fee-eip1559"),
+		fee:     testbin.Build(tb, "plugins/fee-eip1559/cmd/trellis-fee-eip1559"),
 		probe:   testbin.Build(tb, "internal/testplugins/probe"),
 	}
 	b.dir = filepath.Dir(b.trellis)

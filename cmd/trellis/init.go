@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -16,14 +17,12 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
-	solo "github.com/trellis-chain/trellis/plugins/consensus-solo"
-	"github.com/trellis-chain/trellis/plugins/fee"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
 )
 
 // defaultPlugins names the plugin init picks for each kind when its binary
@@ -34,12 +33,28 @@ var defaultPlugins = map[string]string{
 	config.KindConsensus: "solo",
 }
 
-// soloConfig credits the sequencer's fee share to the validator.
-func soloConfig(validator account.Address) func(*hclwrite.Body) {
-	return func(b *hclwrite.Body) {
-		b.SetAttributeValue("block_interval", cty.StringVal(solo.DefaultInterval.String()))
-		b.SetAttributeValue("proposer", cty.StringVal(validator.String()))
+// pluginDefaults starts the plugin binary at bin, asks for its config
+// schema and returns a writer of every attribute that has a default (and
+// of extra, which overrides them), so an operator sees what there is to
+// tune; the defaults come from the plugin, which declares them, never from
+// a copy here.
+func pluginDefaults(kind, name, bin, sum string, extra map[string]cty.Value) (func(*hclwrite.Body), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := plugin.Start(ctx, plugin.Spec{Kind: kind, Name: name, Path: bin, SHA256: sum})
+	if err != nil {
+		return nil, err
 	}
+	defer p.Close()
+	return func(b *hclwrite.Body) {
+		for _, a := range p.Schema.Attributes {
+			if v, ok := extra[a.Name]; ok {
+				b.SetAttributeValue(a.Name, v)
+			} else if a.Default != cty.NilVal && !a.Default.IsNull() {
+				b.SetAttributeValue(a.Name, a.Default)
+			}
+		}
+	}, nil
 }
 
 func cmdInit(args []string, stdout, stderr io.Writer) int {
@@ -87,7 +102,7 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		return err
 	}
 	// Pin every default plugin found in the plugin directory.
-	type pinned struct{ kind, name, sum string }
+	type pinned struct{ kind, name, bin, sum string }
 	var plugins []pinned
 	kinds := make([]string, 0, len(defaultPlugins))
 	for k := range defaultPlugins {
@@ -105,7 +120,7 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		if err != nil {
 			return err
 		}
-		plugins = append(plugins, pinned{kind, name, sum})
+		plugins = append(plugins, pinned{kind, name, bin, sum})
 	}
 
 	nodeKey, err := writeNodeKey(filepath.Join(dir, "keys", "node_key.json"))
@@ -127,13 +142,16 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 
 	tps := make([]config.TemplatePlugin, len(plugins))
 	for i, p := range plugins {
-		tps[i] = config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
-		switch p.kind {
-		case config.KindFee:
-			tps[i].Config = feeConfig
-		case config.KindConsensus:
-			tps[i].Config = soloConfig(validator)
+		var extra map[string]cty.Value
+		if p.kind == config.KindConsensus {
+			// Solo credits the sequencer's fee share to the validator.
+			extra = map[string]cty.Value{"proposer": cty.StringVal(validator.String())}
 		}
+		write, err := pluginDefaults(p.kind, p.name, p.bin, p.sum, extra)
+		if err != nil {
+			return err
+		}
+		tps[i] = config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum, Config: write}
 	}
 	header := fmt.Sprintf("# Trellis single-node config written by `trellis init` on %s.\n"+
 		"# Reference: docs/configuration.md. Check it with `trellis config validate -config node.hcl`.\n\n",
@@ -148,38 +166,6 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
 	}
 	return nil
-}
-
-// feeConfig writes the fee market's defaults into its config block, so an
-// operator sees what there is to tune.
-func feeConfig(b *hclwrite.Body) {
-	d := fee.DefaultParams()
-	b.SetAttributeValue("elasticity_multiplier", cty.NumberUIntVal(d.ElasticityMultiplier))
-	b.SetAttributeValue("base_fee_max_change_denominator", cty.NumberUIntVal(d.BaseFeeMaxChangeDenominator))
-	b.SetAttributeValue("min_base_fee", cty.NumberUIntVal(d.MinBaseFee))
-	b.AppendNewline()
-	s := d.BaseFeeSplit
-	split := b.AppendNewBlock("base_fee_split", nil).Body()
-	for _, kv := range []struct {
-		name string
-		bps  uint32
-	}{{"burn", s.Burn}, {"treasury", s.Treasury}, {"sequencer", s.Sequencer}, {"prover", s.Prover}} {
-		split.SetAttributeValue(kv.name, cty.NumberUIntVal(uint64(kv.bps)))
-	}
-}
-
-type keyFile struct {
-	Type       string `json:"type"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
-}
-
-func writeKeyFile(path string, k keyFile) error {
-	b, err := json.MarshalIndent(k, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // writeNodeKey writes a fresh ed25519 node key (the node's account and
@@ -199,7 +185,7 @@ func writeBLSKey(path string) (pub, pop []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := bls.WriteKeyFile(path, sk); err != nil {
+	if err := signer.WriteBLSKey(path, sk); err != nil {
 		return nil, nil, err
 	}
 	pk, sig := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/keystore"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // Environment variables the wallet reads.

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/tx"
 	"github.com/trellis-chain/trellis/internal/testbin"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // freePort returns a loopback address that was free a moment ago.

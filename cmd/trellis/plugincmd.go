@@ -13,7 +13,7 @@ import (
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/sdk"
-	"github.com/trellis-chain/trellis/sdk/conformance"
+	"github.com/trellis-chain/trellis/conformance"
 )
 
 func cmdPlugin(args []string, stdout, stderr io.Writer) int {

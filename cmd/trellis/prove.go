@@ -19,10 +19,10 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/hash"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/stark"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/stark"
 )
 
 // maxProofFile bounds the proof file verify reads: the header and the

@@ -10,13 +10,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/hash"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/tx"
 	"github.com/trellis-chain/trellis/internal/testbin"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 func run(args ...string) (stdout, stderr string, code int) {

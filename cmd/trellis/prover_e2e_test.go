@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/internal/testbin"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
 )
 
 func TestE2EProverMarket(t *testing.T) {

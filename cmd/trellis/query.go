@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 func cmdQuery(args []string, stdout, stderr io.Writer) int {

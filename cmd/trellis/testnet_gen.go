@@ -24,9 +24,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // Testnet defaults and limits.
@@ -284,9 +284,7 @@ func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPl
 	var tps []config.TemplatePlugin
 	for _, p := range pins {
 		tp := config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
-		switch p.kind {
-		case config.KindFee:
-			tp.Config = feeConfig
+		switch p.kind { // the fee plugin runs on the defaults it declares
 		case config.KindConsensus:
 			if !n.Sequencer {
 				continue // a solo testnet's followers sync from node 0

@@ -18,8 +18,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
 )
 
 func testSpec(n int, consensus string) testnetSpec {

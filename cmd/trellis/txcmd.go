@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/signer"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // defaultNode is the JSON-RPC endpoint the wallet talks to by default.
@@ -188,7 +189,7 @@ func txBond(args []string, stdout, stderr io.Writer) int {
 			if *blsKey == "" {
 				return b, nil
 			}
-			sk, err := bls.LoadKeyFile(*blsKey)
+			sk, err := signer.LoadBLSKey(*blsKey)
 			if err != nil {
 				return nil, err
 			}
@@ -202,7 +203,7 @@ func txBond(args []string, stdout, stderr io.Writer) int {
 		if *blsKey == "" {
 			return nil, fmt.Errorf("%s is not a validator yet: its first bond registers it and needs -bls-key FILE (the validator_bls_key.json of `trellis init`)", from)
 		}
-		sk, err := bls.LoadKeyFile(*blsKey)
+		sk, err := signer.LoadBLSKey(*blsKey)
 		if err != nil {
 			return nil, err
 		}

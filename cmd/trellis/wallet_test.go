@@ -21,13 +21,14 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/signer"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 const testPassphrase = "test passphrase"
@@ -598,7 +599,7 @@ func TestTxBond(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyFile := filepath.Join(t.TempDir(), "validator_bls_key.json")
-	if err := bls.WriteKeyFile(keyFile, sk); err != nil {
+	if err := signer.WriteBLSKey(keyFile, sk); err != nil {
 		t.Fatal(err)
 	}
 	out := mustCLI(t, "tx", "bond", "-from", "alice", "-amount", "1000", "-bls-key", keyFile, "-node", url, "-home", home)
@@ -631,7 +632,7 @@ func TestTxBond(t *testing.T) {
 	}
 	other, _ := bls.GenerateKey(rand.Reader)
 	otherFile := filepath.Join(t.TempDir(), "other.json")
-	if err := bls.WriteKeyFile(otherFile, other); err != nil {
+	if err := signer.WriteBLSKey(otherFile, other); err != nil {
 		t.Fatal(err)
 	}
 	if _, errOut, code := cli(t, "tx", "bond", "-from", "alice", "-amount", "5", "-bls-key", otherFile, "-node", url, "-home", home); code != 1 || !strings.Contains(errOut, "cannot change") {

@@ -10,14 +10,15 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/genesis"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -59,7 +60,7 @@ type Chain struct {
 	cfg    Config
 	params exec.Params
 	db     *store.DB
-	st     *state.DB
+	st     *statedb.DB
 	log    hclog.Logger
 
 	mu      sync.Mutex // serialises writers
@@ -121,7 +122,7 @@ func Open(db *store.DB, cfg Config) (*Chain, error) {
 	}); err != nil {
 		return nil, err
 	}
-	st, err := state.Open(db, cfg.Workers)
+	st, err := statedb.Open(db, cfg.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (c *Chain) writeGenesis() error {
 			}
 		}
 	}
-	d := state.NewDelta(c.st)
+	d := statedb.NewDelta(c.st)
 	if err := g.Apply(d); err != nil {
 		return err
 	}
@@ -283,7 +284,7 @@ func (c *Chain) Genesis() block.Hash { return c.genesis }
 func (c *Chain) ChainID() string { return c.params.ChainID }
 
 // State returns the head state (reads only).
-func (c *Chain) State() *state.DB { return c.st }
+func (c *Chain) State() *statedb.DB { return c.st }
 
 // Head returns the canonical head and the last final block.
 func (c *Chain) Head() (head, final *block.Block) {

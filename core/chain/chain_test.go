@@ -6,10 +6,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 var ctx = context.Background()
@@ -44,7 +44,7 @@ func (h *harness) extend(txs ...*tx.Tx) *block.Block {
 
 func (h *harness) account(addr account.Address) *account.Account {
 	h.t.Helper()
-	_, a, err := state.AccountAt(h.c.State(), addr)
+	_, a, err := statedb.AccountAt(h.c.State(), addr)
 	if err != nil {
 		h.t.Fatalf("account %s: %v", addr, err)
 	}

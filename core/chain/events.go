@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/protocol/block"
 )
 
 // EventKind says what happened.

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/plugins/fee"
+	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // listPool is a test mempool: Select returns what was queued.

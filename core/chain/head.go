@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/state"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Commit validates a block (unless this node already did) and adds it to

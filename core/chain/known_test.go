@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // knowingPool is a listPool that says which transactions it holds.

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Nested buckets of store.BucketIndex for proofs.
@@ -32,11 +33,11 @@ var ErrNoStatement = errors.New("block has no proof statement")
 // is registered, so a chain without provers pays nothing per block. A
 // block with more leaf updates than batch/v1 admits gets none either: it
 // stays valid, and no job opens for it. post is the state after the block.
-func statementOf(parent, hd *block.Header, cs *state.Changeset, post state.Reader) (*batch.Public, error) {
+func statementOf(parent, hd *block.Header, cs *state.Changeset, post statedb.Reader) (*batch.Public, error) {
 	if n := len(cs.Changes) + 1; n > batch.MaxUpdates {
 		return nil, nil
 	}
-	if e, err := post.Account(account.EscrowIndex); errors.Is(err, state.ErrNoAccount) || (err == nil && len(e.Provers) == 0) {
+	if e, err := post.Account(account.EscrowIndex); errors.Is(err, statedb.ErrNoAccount) || (err == nil && len(e.Provers) == 0) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err

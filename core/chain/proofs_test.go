@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/exec"
-	"github.com/trellis-chain/trellis/core/stark"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/stark"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // TestProofLifecycle follows one block through the market on a real

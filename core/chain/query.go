@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/state"
 )
 
 // Validator is a validator with its voting stake.
@@ -44,7 +45,7 @@ func (c *Chain) ValidatorSet(height uint64) ([]Validator, uint64, *block.Block, 
 	var total uint64
 	for _, idx := range cands {
 		a, err := r.Account(idx)
-		if errors.Is(err, state.ErrNoAccount) {
+		if errors.Is(err, statedb.ErrNoAccount) {
 			continue
 		}
 		if err != nil {
@@ -92,7 +93,7 @@ func (c *Chain) ProveAccount(addr account.Address, height uint64) (*AccountProof
 	if err != nil {
 		return nil, err
 	}
-	idx, a, err := state.AccountAt(r, addr)
+	idx, a, err := statedb.AccountAt(r, addr)
 	if err != nil {
 		return nil, fmt.Errorf("at height %d: %w", height, err)
 	}

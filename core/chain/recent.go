@@ -3,7 +3,7 @@ package chain
 import (
 	"sync"
 
-	"github.com/trellis-chain/trellis/core/block"
+	"github.com/trellis-chain/trellis/protocol/block"
 )
 
 // recentBlocks keeps the last committed blocks decoded: SetHead, Finalize

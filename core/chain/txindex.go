@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // The transaction index (tx hash → block, position) has two tiers:

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // indexedHeight reads the pointer and counts the bucket's entries.

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/exec"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -112,7 +113,7 @@ func (c *Chain) changesets(revert, apply []*block.Header) ([]*state.Changeset, e
 
 // viewAt returns the state after block target, as a reader and a tree
 // overlay on the head tree. Callers hold c.mu.
-func (c *Chain) viewAt(target *block.Header) (state.Reader, *state.Overlay, error) {
+func (c *Chain) viewAt(target *block.Header) (statedb.Reader, *state.Overlay, error) {
 	ov := state.NewOverlay(c.st.Tree())
 	head, _ := c.Head()
 	if target.Hash() == head.Hash() {
@@ -126,7 +127,7 @@ func (c *Chain) viewAt(target *block.Header) (state.Reader, *state.Overlay, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	v := state.NewDelta(c.st)
+	v := statedb.NewDelta(c.st)
 	for _, cs := range css {
 		if err := v.Apply(cs); err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)

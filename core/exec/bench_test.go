@@ -11,16 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/plugins/fee"
+	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Ledger throughput benchmarks. A state of N funded accounts lives in a
 // real bbolt file (built once per process with one big Delta, then reopened
-// with state.Open); each block is 2,000 transfers between random existing
+// with statedb.Open); each block is 2,000 transfers between random existing
 // accounts, with correct nonces and pre-checked signatures (Build mode, as
 // a proposer runs it on mempool transactions, whose hashes and senders are
 // already cached by Decode).
@@ -96,11 +97,11 @@ func getBenchState(b *testing.B, n int) *benchState {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	db, err := state.Open(st, 0)
+	db, err := statedb.Open(st, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := state.NewDelta(db)
+	d := statedb.NewDelta(db)
 	d.SetGlobals(account.Globals{Accounts: uint32(account.FirstUserIndex) - 2})
 	for _, a := range []account.Address{account.TreasuryAddress, account.EscrowAddress} {
 		if _, _, err := d.Create(a); err != nil {
@@ -135,13 +136,13 @@ func getBenchState(b *testing.B, n int) *benchState {
 
 // open opens the state file; sync false skips fsync (commits are not timed
 // by the execution benchmark).
-func (s *benchState) open(b *testing.B, workers int, sync bool) (*store.DB, *state.DB) {
+func (s *benchState) open(b *testing.B, workers int, sync bool) (*store.DB, *statedb.DB) {
 	b.Helper()
 	st, err := store.Open(s.path, store.Options{NoSync: !sync})
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := state.Open(st, workers)
+	db, err := statedb.Open(st, workers)
 	if err != nil {
 		st.Close()
 		b.Fatal(err)
@@ -176,7 +177,7 @@ func (s *benchState) env() Env {
 var benchParams = Params{ChainID: testChain, UnbondingDelay: testDelay}
 
 // executeBlock is the timed work: execution plus the state-root update.
-func executeBlock(b *testing.B, db *state.DB, env Env, txs []*tx.Tx, pricer Pricer) (*state.Changeset, *state.Overlay) {
+func executeBlock(b *testing.B, db *statedb.DB, env Env, txs []*tx.Tx, pricer Pricer) (*state.Changeset, *state.Overlay) {
 	res, err := Execute(context.Background(), db, benchParams, env, txs, pricer, Build, true)
 	if err != nil {
 		b.Fatal(err)

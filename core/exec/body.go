@@ -3,15 +3,15 @@ package exec
 import (
 	"errors"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // applyBody runs t's body for the sender at idx, whose fee is reserved and
 // nonce advanced. A *failure leaves state untouched: every check runs
 // before the first write.
-func applyBody(d *state.Delta, p Params, m MarketParams, env Env, idx account.Index, t *tx.Tx) error {
+func applyBody(d *statedb.Delta, p Params, m MarketParams, env Env, idx account.Index, t *tx.Tx) error {
 	a, err := d.Account(idx)
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func applyBody(d *state.Delta, p Params, m MarketParams, env Env, idx account.In
 	return fail("unsupported transaction type %d", t.Type())
 }
 
-func transfer(d *state.Delta, idx account.Index, a *account.Account, b tx.Transfer) error {
+func transfer(d *statedb.Delta, idx account.Index, a *account.Account, b tx.Transfer) error {
 	if a.Balance < b.Amount {
 		return fail("balance %d is below the amount %d", a.Balance, b.Amount)
 	}
@@ -48,7 +48,7 @@ func transfer(d *state.Delta, idx account.Index, a *account.Account, b tx.Transf
 	return creditAddr(d, b.To, b.Amount)
 }
 
-func bond(d *state.Delta, p Params, idx account.Index, a *account.Account, b tx.Bond) error {
+func bond(d *statedb.Delta, p Params, idx account.Index, a *account.Account, b tx.Bond) error {
 	if a.Balance < b.Amount {
 		return fail("balance %d is below the amount %d", a.Balance, b.Amount)
 	}
@@ -72,9 +72,9 @@ func bond(d *state.Delta, p Params, idx account.Index, a *account.Account, b tx.
 }
 
 // validatorAt looks up a registered validator.
-func validatorAt(d *state.Delta, addr account.Address) (account.Index, *account.Account, error) {
-	vi, v, err := state.AccountAt(d, addr)
-	if errors.Is(err, state.ErrNoAccount) {
+func validatorAt(d *statedb.Delta, addr account.Address) (account.Index, *account.Account, error) {
+	vi, v, err := statedb.AccountAt(d, addr)
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return 0, nil, fail("%s has no account", addr)
 	}
 	if err != nil {
@@ -86,7 +86,7 @@ func validatorAt(d *state.Delta, addr account.Address) (account.Index, *account.
 	return vi, v, nil
 }
 
-func delegate(d *state.Delta, idx account.Index, a *account.Account, b tx.Delegate) error {
+func delegate(d *statedb.Delta, idx account.Index, a *account.Account, b tx.Delegate) error {
 	if b.Validator == a.Address {
 		return fail("a validator bonds to itself with a bond transaction, not a delegation")
 	}
@@ -109,7 +109,7 @@ func delegate(d *state.Delta, idx account.Index, a *account.Account, b tx.Delega
 	return d.Put(vi, v)
 }
 
-func unbond(d *state.Delta, p Params, env Env, idx account.Index, a *account.Account, b tx.Unbond) error {
+func unbond(d *statedb.Delta, p Params, env Env, idx account.Index, a *account.Account, b tx.Unbond) error {
 	target := b.Validator
 	if target.IsZero() {
 		target = a.Address

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -60,7 +60,7 @@ const (
 
 // Result is an executed block.
 type Result struct {
-	Delta    *state.Delta
+	Delta    *statedb.Delta
 	Txs      []*tx.Tx // the transactions in the block
 	Receipts []*block.Receipt
 	GasUsed  uint64
@@ -80,7 +80,7 @@ type Dropped struct {
 // Execute runs txs on r as block env. In Validate mode, checked says the
 // stateless checks (signatures) already passed; otherwise they run first,
 // in parallel. Build mode assumes they passed (the mempool ran them).
-func Execute(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, checked bool) (*Result, error) {
+func Execute(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, checked bool) (*Result, error) {
 	if _, err := p.market(); err != nil {
 		return nil, err
 	}
@@ -129,12 +129,12 @@ type rejection struct {
 	err   error
 }
 
-func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, verified map[tx.Hash]error) (*Result, []rejection, error) {
+func run(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx, pricer Pricer, mode Mode, verified map[tx.Hash]error) (*Result, []rejection, error) {
 	m, err := p.market()
 	if err != nil {
 		return nil, nil, err
 	}
-	d := state.NewDelta(r)
+	d := statedb.NewDelta(r)
 	res := &Result{Delta: d}
 	if err := begin(d, env.Height); err != nil {
 		return nil, nil, err
@@ -233,7 +233,7 @@ func run(ctx context.Context, r state.Reader, p Params, env Env, txs []*tx.Tx, p
 }
 
 // begin releases the unbonding entries due at height.
-func begin(d *state.Delta, height uint64) error {
+func begin(d *statedb.Delta, height uint64) error {
 	due, err := d.Due(height)
 	if err != nil {
 		return err
@@ -264,7 +264,7 @@ func begin(d *state.Delta, height uint64) error {
 }
 
 // admitProof runs checkProof for a proof transaction; nil for the others.
-func admitProof(d *state.Delta, t *tx.Tx, verified map[tx.Hash]error) error {
+func admitProof(d *statedb.Delta, t *tx.Tx, verified map[tx.Hash]error) error {
 	if b, ok := t.Body.(tx.Proof); ok {
 		return checkProof(d, t, b, verified)
 	}
@@ -273,15 +273,15 @@ func admitProof(d *state.Delta, t *tx.Tx, verified map[tx.Hash]error) error {
 
 // admit runs the checks that decide whether t can be in the block, then
 // reserves its maximum fee and advances the nonce.
-func admit(d *state.Delta, env Env, t *tx.Tx, gasSoFar uint64) (account.Index, uint64, error) {
+func admit(d *statedb.Delta, env Env, t *tx.Tx, gasSoFar uint64) (account.Index, uint64, error) {
 	if env.GasLimit-gasSoFar < t.Gas() || gasSoFar > env.GasLimit {
 		return 0, 0, fmt.Errorf("%w: %d gas left of %d, the transaction uses %d", ErrBlockFull, env.GasLimit-min(gasSoFar, env.GasLimit), env.GasLimit, t.Gas())
 	}
 	if t.MaxFeePerGas < env.BaseFee {
 		return 0, 0, fmt.Errorf("%w: max fee per gas %d is below the base fee %d", ErrFeeCap, t.MaxFeePerGas, env.BaseFee)
 	}
-	idx, a, err := state.AccountAt(d, t.Sender())
-	if errors.Is(err, state.ErrNoAccount) {
+	idx, a, err := statedb.AccountAt(d, t.Sender())
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return 0, 0, fmt.Errorf("%w: sender %s has no account", ErrInsufficientFunds, t.Sender())
 	}
 	if err != nil {
@@ -307,7 +307,7 @@ func admit(d *state.Delta, env Env, t *tx.Tx, gasSoFar uint64) (account.Index, u
 }
 
 // credit adds amount to the balance at idx.
-func credit(d *state.Delta, idx account.Index, amount uint64) error {
+func credit(d *statedb.Delta, idx account.Index, amount uint64) error {
 	if amount == 0 {
 		return nil
 	}
@@ -323,7 +323,7 @@ func credit(d *state.Delta, idx account.Index, amount uint64) error {
 }
 
 // creditAddr credits addr, creating its account if needed.
-func creditAddr(d *state.Delta, addr account.Address, amount uint64) error {
+func creditAddr(d *statedb.Delta, addr account.Address, amount uint64) error {
 	if amount == 0 {
 		return nil
 	}
@@ -335,7 +335,7 @@ func creditAddr(d *state.Delta, addr account.Address, amount uint64) error {
 }
 
 // settle distributes the block's fee totals.
-func settle(d *state.Delta, env Env, s *feev1.Split) error {
+func settle(d *statedb.Delta, env Env, s *feev1.Split) error {
 	g := d.Globals()
 	if s.GetBurn() > g.Supply {
 		return fmt.Errorf("burning %d exceeds the supply %d", s.GetBurn(), g.Supply)

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -341,8 +341,8 @@ func mustDecode(t *testing.T, b []byte) *account.Account {
 // rewrite edits account i's record directly, as a test setup step.
 func (f *fixture) rewrite(i int, edit func(a *account.Account)) {
 	f.t.Helper()
-	d := state.NewDelta(f.db)
-	idx, a, err := state.AccountAt(d, addrOf(i))
+	d := statedb.NewDelta(f.db)
+	idx, a, err := statedb.AccountAt(d, addrOf(i))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestFeeSplit(t *testing.T) {
 				signWith(4, 0, tx.Delegate{Validator: addrOf(0), Amount: 4000}, func(t *tx.Tx) { t.GasLimit = 25_000 }), // gas limit above gas used
 			}
 			before := map[string]uint64{}
-			read := func(r state.Reader) map[string]uint64 {
+			read := func(r statedb.Reader) map[string]uint64 {
 				m := map[string]uint64{
 					"treasury": f.account(r, account.TreasuryAddress).Balance,
 					"escrow":   f.account(r, account.EscrowAddress).Balance,

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/genesis"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/plugins/fee"
+	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -44,7 +44,7 @@ func addrOf(i int) account.Address {
 type fixture struct {
 	t      testing.TB
 	st     *store.DB
-	db     *state.DB
+	db     *statedb.DB
 	params Params
 	pricer Pricer
 	height uint64 // the last committed height
@@ -68,7 +68,7 @@ func newFixture(t testing.TB, n int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	db, err := state.Open(st, 1)
+	db, err := statedb.Open(st, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func newFixture(t testing.TB, n int) *fixture {
 	if err := g.Check(); err != nil {
 		t.Fatal(err)
 	}
-	d := state.NewDelta(db)
+	d := statedb.NewDelta(db)
 	if err := g.Apply(d); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func (f *fixture) apply(res *Result) {
 
 // checkSupply: balances plus locked stake over all accounts equal the
 // supply, and supply plus burned is what genesis created.
-func (f *fixture) checkSupply(r state.Reader) {
+func (f *fixture) checkSupply(r statedb.Reader) {
 	f.t.Helper()
 	g := r.Globals()
 	var sum uint64
@@ -171,10 +171,10 @@ func (f *fixture) checkSupply(r state.Reader) {
 	}
 }
 
-func (f *fixture) account(r state.Reader, a account.Address) *account.Account {
+func (f *fixture) account(r statedb.Reader, a account.Address) *account.Account {
 	f.t.Helper()
-	_, acc, err := state.AccountAt(r, a)
-	if errors.Is(err, state.ErrNoAccount) {
+	_, acc, err := statedb.AccountAt(r, a)
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return &account.Account{Address: a}
 	}
 	if err != nil {

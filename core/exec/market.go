@@ -8,10 +8,10 @@ import (
 	"math/bits"
 	"slices"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // MarketParams are the prover market's rules (see account.MarketParams).
@@ -65,7 +65,7 @@ func satAdd(a, b uint64) uint64 {
 // book is the market state of one block phase: the escrow record and the
 // registered provers it touches, written back by flush.
 type book struct {
-	d       *state.Delta
+	d       *statedb.Delta
 	m       MarketParams
 	escrow  *account.Account
 	provers map[account.Address]*entry
@@ -77,7 +77,7 @@ type entry struct {
 	dirty bool
 }
 
-func openBook(d *state.Delta, m MarketParams) (*book, error) {
+func openBook(d *statedb.Delta, m MarketParams) (*book, error) {
 	e, err := d.Account(account.EscrowIndex)
 	if err != nil {
 		return nil, fmt.Errorf("prover escrow account: %w", err)
@@ -86,7 +86,7 @@ func openBook(d *state.Delta, m MarketParams) (*book, error) {
 }
 
 // newBook opens the book on an escrow record the caller already read.
-func newBook(d *state.Delta, m MarketParams, escrow *account.Account) *book {
+func newBook(d *statedb.Delta, m MarketParams, escrow *account.Account) *book {
 	return &book{d: d, m: m, escrow: escrow, provers: map[account.Address]*entry{}}
 }
 
@@ -95,8 +95,8 @@ func (b *book) prover(addr account.Address) (*entry, error) {
 	if e, ok := b.provers[addr]; ok {
 		return e, nil
 	}
-	idx, a, err := state.AccountAt(b.d, addr)
-	if errors.Is(err, state.ErrNoAccount) {
+	idx, a, err := statedb.AccountAt(b.d, addr)
+	if errors.Is(err, statedb.ErrNoAccount) {
 		b.provers[addr] = nil
 		return nil, nil
 	}
@@ -239,13 +239,13 @@ func (b *book) miss(addr account.Address) error {
 // beginMarket runs the market's start-of-block step: assigned jobs whose
 // deadline is this height or earlier are missed (slash, reassign), then the
 // job for the parent block opens if env names its statement.
-func beginMarket(d *state.Delta, m MarketParams, env Env) error {
+func beginMarket(d *statedb.Delta, m MarketParams, env Env) error {
 	// Jobs open only while some prover is registered: with none, nobody
 	// could settle them, and the prover share simply accumulates in the
 	// escrow until the first job takes it. Without a job to open, only
 	// deadlines can need work; skip decoding the whole book otherwise.
 	e, err := d.Account(account.EscrowIndex)
-	if errors.Is(err, state.ErrNoAccount) {
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return nil
 	}
 	if err != nil {
@@ -315,9 +315,9 @@ func (b *book) open(env Env) error {
 // (Validate), like a transaction with a bad nonce, so that a block never
 // carries a useless proof. verified caches verification results by
 // transaction hash across Execute's attempts.
-func checkProof(d *state.Delta, t *tx.Tx, b tx.Proof, verified map[tx.Hash]error) error {
+func checkProof(d *statedb.Delta, t *tx.Tx, b tx.Proof, verified map[tx.Hash]error) error {
 	e, err := d.Account(account.EscrowIndex)
-	if errors.Is(err, state.ErrNoAccount) {
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return fmt.Errorf("%w: no open proof job for height %d", ErrProof, b.Height)
 	}
 	if err != nil {
@@ -329,8 +329,8 @@ func checkProof(d *state.Delta, t *tx.Tx, b tx.Proof, verified map[tx.Hash]error
 	}
 	j := e.Jobs[i]
 	sender := t.Sender()
-	_, a, err := state.AccountAt(d, sender)
-	if errors.Is(err, state.ErrNoAccount) {
+	_, a, err := statedb.AccountAt(d, sender)
+	if errors.Is(err, statedb.ErrNoAccount) {
 		return fmt.Errorf("%w: sender %s has no account", ErrProof, sender)
 	}
 	if err != nil {
@@ -356,7 +356,7 @@ func checkProof(d *state.Delta, t *tx.Tx, b tx.Proof, verified map[tx.Hash]error
 // settleProof pays for a verified proof (checkProof passed): the job's pay
 // moves from the escrow to the sender, whose reputation rises; the job is
 // removed and the rest of its reward returns to the unallocated escrow.
-func settleProof(d *state.Delta, m MarketParams, idx account.Index, a *account.Account, b tx.Proof) error {
+func settleProof(d *statedb.Delta, m MarketParams, idx account.Index, a *account.Account, b tx.Proof) error {
 	e, err := d.Account(account.EscrowIndex)
 	if err != nil {
 		return err
@@ -385,7 +385,7 @@ func settleProof(d *state.Delta, m MarketParams, idx account.Index, a *account.A
 }
 
 // proverRegister registers the sender or updates its profile and adds bond.
-func proverRegister(d *state.Delta, m MarketParams, idx account.Index, a *account.Account, b tx.ProverRegister) error {
+func proverRegister(d *statedb.Delta, m MarketParams, idx account.Index, a *account.Account, b tx.ProverRegister) error {
 	if err := account.CheckProverKind(b.Kind); err != nil {
 		return fail("%v", err)
 	}
@@ -430,7 +430,7 @@ func proverRegister(d *state.Delta, m MarketParams, idx account.Index, a *accoun
 
 // proverExit returns the bond and leaves the registry; refused while the
 // prover holds assigned open jobs.
-func proverExit(d *state.Delta, idx account.Index, a *account.Account) error {
+func proverExit(d *statedb.Delta, idx account.Index, a *account.Account) error {
 	if !a.ActiveProver() {
 		return fail("%s is not a registered prover", a.Address)
 	}

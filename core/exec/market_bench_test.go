@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // BenchmarkMarketBegin measures the market's share of an empty block: the
@@ -21,10 +21,10 @@ func BenchmarkMarketBegin(b *testing.B) {
 		b.Run(fmt.Sprintf("jobs=%d/provers=%d", c.jobs, c.provers), func(b *testing.B) {
 			f := newFixture(b, c.provers+1)
 			f.params.Market = testMarket()
-			d := state.NewDelta(f.db)
+			d := statedb.NewDelta(f.db)
 			e, _ := d.Account(account.EscrowIndex)
 			for k := 1; k <= c.provers; k++ {
-				idx, a, err := state.AccountAt(d, addrOf(k))
+				idx, a, err := statedb.AccountAt(d, addrOf(k))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/stark"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/stark"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // TestSettleWithRealProofs runs the market end to end with real batch/v1
@@ -131,7 +132,7 @@ func FuzzProofTx(f *testing.F) {
 		if len(p) == 0 || len(p) > tx.MaxProofSize {
 			return // CheckStateless refuses these before execution
 		}
-		d := state.NewDelta(fx.db)
+		d := statedb.NewDelta(fx.db)
 		tr := sign(1, 1, tx.Proof{Height: 1, Proof: string(p)})
 		err := checkProof(d, tr, tr.Body.(tx.Proof), map[tx.Hash]error{})
 		if err == nil {

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // testMarket: a short deadline, and a starting reputation below the
@@ -206,7 +206,7 @@ func TestProverRegisterOverflow(t *testing.T) {
 
 func TestProverRegistryFull(t *testing.T) {
 	m := newMarket(t, 2)
-	d := state.NewDelta(m.db)
+	d := statedb.NewDelta(m.db)
 	e, err := d.Account(account.EscrowIndex)
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +217,7 @@ func TestProverRegistryFull(t *testing.T) {
 	if err := d.Put(account.EscrowIndex, e); err != nil {
 		t.Fatal(err)
 	}
-	idx, a, err := state.AccountAt(d, addrOf(1))
+	idx, a, err := statedb.AccountAt(d, addrOf(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,11 +256,11 @@ func TestAssignmentRanking(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := newMarket(t, 5)
-			d := state.NewDelta(m.db)
+			d := statedb.NewDelta(m.db)
 			e, _ := d.Account(account.EscrowIndex)
 			h := uint64(1)
 			for _, pv := range c.provers {
-				idx, a, err := state.AccountAt(d, addrOf(pv.key))
+				idx, a, err := statedb.AccountAt(d, addrOf(pv.key))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -302,10 +302,10 @@ func TestAssignmentRanking(t *testing.T) {
 func TestAssignmentRotates(t *testing.T) {
 	m := newMarket(t, 5)
 	keys := ordered(1, 2, 3)
-	d := state.NewDelta(m.db)
+	d := statedb.NewDelta(m.db)
 	e, _ := d.Account(account.EscrowIndex)
 	for _, k := range keys {
-		idx, a, _ := state.AccountAt(d, addrOf(k))
+		idx, a, _ := statedb.AccountAt(d, addrOf(k))
 		a.Prover = &account.Prover{Kind: "cpu", Throughput: 1, Bond: 5000, Reputation: 500}
 		a.Balance -= 5000
 		if err := d.Put(idx, a); err != nil {
@@ -537,7 +537,7 @@ func TestJobsBounded(t *testing.T) {
 	m := newMarket(t, 3)
 	m.block(m.next(1, 0, transferTo(2, 1)))                 // some fees for the escrow
 	mustOK(t, m.block(m.next(1, 0, register(1<<40, 1500)))) // too dear for any job: they stay unassigned
-	d := state.NewDelta(m.db)
+	d := statedb.NewDelta(m.db)
 	e, _ := d.Account(account.EscrowIndex)
 	if e.Balance < 10 {
 		t.Fatalf("escrow %d", e.Balance)

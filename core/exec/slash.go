@@ -3,9 +3,9 @@ package exec
 import (
 	"math/bits"
 
-	"github.com/trellis-chain/trellis/core/bls"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // SlashFractionBps is the share of a double-signing validator's self-bond
@@ -28,7 +28,7 @@ func SlashAmount(bonded uint64) uint64 {
 // the offender's registered BLS key, then burns SlashAmount of its
 // self-bond and tombstones it. Anyone may report; the reporter pays the
 // fee. Every check runs before the first write.
-func slash(d *state.Delta, p Params, env Env, b tx.Slash) error {
+func slash(d *statedb.Delta, p Params, env Env, b tx.Slash) error {
 	e, err := b.Decode(p.ChainID)
 	if err != nil {
 		return fail("%v", err)

@@ -6,11 +6,11 @@ import (
 	"math"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/bls"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 const slashBond = 100_000

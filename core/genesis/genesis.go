@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Defaults written by trellis init.
@@ -300,7 +300,7 @@ func (g *Genesis) checkProvers(bad func(string, ...any) error) error {
 // Apply writes the genesis state into an empty delta: the globals leaf,
 // the treasury and escrow accounts, then accounts and validators in file
 // order.
-func (g *Genesis) Apply(d *state.Delta) error {
+func (g *Genesis) Apply(d *statedb.Delta) error {
 	gl := d.Globals()
 	if gl.Accounts != 0 {
 		return fmt.Errorf("genesis applied to a state that has %d accounts", gl.Accounts)
@@ -350,7 +350,7 @@ func (g *Genesis) Apply(d *state.Delta) error {
 
 // applyProvers registers the genesis provers: bond from balance, the
 // starting reputation, and an entry in the escrow's registry.
-func (g *Genesis) applyProvers(d *state.Delta) error {
+func (g *Genesis) applyProvers(d *statedb.Delta) error {
 	if len(g.Provers) == 0 {
 		return nil
 	}
@@ -360,7 +360,7 @@ func (g *Genesis) applyProvers(d *state.Delta) error {
 		return err
 	}
 	for _, gp := range g.Provers {
-		idx, a, err := state.AccountAt(d, gp.Address)
+		idx, a, err := statedb.AccountAt(d, gp.Address)
 		if err != nil {
 			return fmt.Errorf("genesis prover %s: %w", gp.Address, err)
 		}

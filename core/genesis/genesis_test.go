@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 func validJSON() string {
@@ -144,11 +144,11 @@ func TestApplyRegistersProvers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := state.NewDelta(emptyState{})
+	d := statedb.NewDelta(emptyState{})
 	if err := g.Apply(d); err != nil {
 		t.Fatal(err)
 	}
-	_, a, err := state.AccountAt(d, g.Provers[0].Address)
+	_, a, err := statedb.AccountAt(d, g.Provers[0].Address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +186,6 @@ func (emptyState) Lookup(account.Address) (account.Index, bool, error) {
 	return 0, false, nil
 }
 func (emptyState) Account(i account.Index) (*account.Account, error) {
-	return nil, fmt.Errorf("%w: %d", state.ErrNoAccount, i)
+	return nil, fmt.Errorf("%w: %d", statedb.ErrNoAccount, i)
 }
 func (emptyState) Due(uint64) ([]account.Index, error) { return nil, nil }

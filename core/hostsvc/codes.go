@@ -12,7 +12,7 @@ import (
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 // errTable maps domain errors to gRPC codes, first match wins. It is the one

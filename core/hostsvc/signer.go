@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/trellis-chain/trellis/core/signer"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/vote"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 

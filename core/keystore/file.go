@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/scrypt"
 
-	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // FormatVersion is the key file version this package writes and reads.

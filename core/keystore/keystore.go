@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them (or an

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // light keeps tests fast; DefaultParams is exercised once in TestDefaultParams.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // benchTxs returns senders×perSender transfers in arrival order (nonce-major,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 const rich = 1 << 40

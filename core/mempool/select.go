@@ -3,7 +3,7 @@ package mempool
 import (
 	"container/heap"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // minGas is the least gas any transaction uses; below it nothing fits.

@@ -8,13 +8,13 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
@@ -99,9 +99,9 @@ func (b backend) Account(_ context.Context, addr account.Address) (*rpc.AccountR
 	c := b.n.chain
 	head, _ := c.Head()
 	res := &rpc.AccountResult{Address: addr, Height: head.Header.Height, PendingNonce: b.n.pool.PendingNonce(addr)}
-	idx, a, err := state.AccountAt(c.State(), addr)
+	idx, a, err := statedb.AccountAt(c.State(), addr)
 	switch {
-	case errors.Is(err, state.ErrNoAccount):
+	case errors.Is(err, statedb.ErrNoAccount):
 		res.Account.Address = addr
 		return res, nil
 	case err != nil:

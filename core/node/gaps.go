@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/mempool"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Gossiped transaction batches are validated concurrently, so a sender's

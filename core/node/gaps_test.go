@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/account"
 	"github.com/trellis-chain/trellis/core/mempool"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 type richState struct{}

@@ -10,15 +10,15 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/plugin"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
@@ -71,10 +71,10 @@ func (f fees) Quote(ctx context.Context, req *feev1.QuoteRequest) (*feev1.QuoteR
 }
 
 // headState is the mempool's view of the head.
-type headState struct{ st *state.DB }
+type headState struct{ st *statedb.DB }
 
 func (h headState) Account(addr account.Address) (nonce, balance uint64) {
-	_, a, err := state.AccountAt(h.st, addr)
+	_, a, err := statedb.AccountAt(h.st, addr)
 	if err != nil {
 		return 0, 0
 	}
@@ -84,7 +84,7 @@ func (h headState) Account(addr account.Address) (nonce, balance uint64) {
 // pool adapts the mempool to what the chain calls.
 type pool struct {
 	m  *mempool.Mempool
-	st *state.DB
+	st *statedb.DB
 }
 
 func (p pool) Select(baseFee, maxGas uint64, maxTxs int) []*tx.Tx {

@@ -12,14 +12,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/block"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/p2p"
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/signer"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )

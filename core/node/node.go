@@ -61,8 +61,10 @@ type Node struct {
 	netStop context.CancelFunc
 	netDone sync.WaitGroup
 
-	// signer holds the node's keys; nil without a validator key.
-	signer *signer.Signer
+	// signer holds the node's keys; nil without a validator key, whose
+	// expected path is then missingKey.
+	signer     *signer.Signer
+	missingKey string
 	// proveStop ends the prover loop (prover.go).
 	proveStop context.CancelFunc
 	proveDone sync.WaitGroup
@@ -138,6 +140,11 @@ func (n *Node) candidate(p *config.Plugin) plugin.Candidate {
 		Restart: plugin.RestartPolicy{MaxRestarts: p.Restart.MaxRestarts, Window: p.Restart.Window,
 			InitialBackoff: p.Restart.InitialBackoff, MaxBackoff: p.Restart.MaxBackoff},
 		Config: func(proc *plugin.Process) ([]byte, error) {
+			if p.Kind == config.KindConsensus {
+				if err := n.checkKeyless(proc); err != nil {
+					return nil, err
+				}
+			}
 			out, diags := n.cfg.DecodePluginConfig(p, proc.Schema)
 			if diags.HasErrors() {
 				return nil, &configDiags{diags: diags}

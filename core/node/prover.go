@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/rpc"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	proverv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/prover/v1"
 )
 
@@ -83,7 +83,7 @@ func (n *Node) startProving() {
 // step proves the oldest job this node should prove, if any.
 func (p *proving) step(ctx context.Context) {
 	c := p.n.chain
-	_, me, err := state.AccountAt(c.State(), p.me)
+	_, me, err := statedb.AccountAt(c.State(), p.me)
 	if err != nil || me.Prover == nil {
 		if !p.warned {
 			p.warned = true

@@ -6,31 +6,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/mempool"
+	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/vote"
+	"github.com/trellis-chain/trellis/sdk"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
-// soloConsensus is the single-node consensus plugin, which signs nothing:
-// a node running it needs no validator key.
-const soloConsensus = "solo"
-
 // openSigner loads the node's keys from node.key_dir into the host
 // services (the Signer service and Chain.ReportEvidence), when the node
-// has a ledger and a validator key. Without a BLS key file a node whose
-// consensus plugin is not solo cannot vote, which is a diagnostic naming
-// the file.
+// has a ledger and a validator key. Without a BLS key file the signer is
+// off, and checkKeyless refuses a consensus plugin that does not declare
+// sdk.CapConsensusKeyless, with a diagnostic naming the file.
 func (n *Node) openSigner() error {
 	if n.chain == nil {
 		return nil
@@ -38,10 +36,7 @@ func (n *Node) openSigner() error {
 	dir := n.cfg.Node.KeyDir
 	blsPath := filepath.Join(dir, signer.BLSKeyFile)
 	if _, err := os.Stat(blsPath); errors.Is(err, os.ErrNotExist) {
-		if p := n.cfg.Primary(config.KindConsensus); p != nil && p.Name != soloConsensus {
-			return n.signerDiag("Validator BLS key missing", fmt.Errorf(
-				"consensus plugin %s votes with the host's BLS key, and %s does not exist: copy the validator's key file there or set node.key_dir", p.ID(), blsPath))
-		}
+		n.missingKey = blsPath
 		n.log.Info("no validator key: the signer host service is off", "looked_for", blsPath)
 		return nil
 	}
@@ -57,6 +52,18 @@ func (n *Node) openSigner() error {
 	k := s.PublicKeys()
 	n.log.Info("signer ready", "address", k.Address, "bls_public_key", fmt.Sprintf("%x", k.BLSPublicKey))
 	return nil
+}
+
+// checkKeyless is the consensus plugin's start check on a node without a
+// validator key: the plugin must declare that it signs nothing.
+func (n *Node) checkKeyless(proc *plugin.Process) error {
+	if n.missingKey == "" || slices.Contains(proc.Info.GetCapabilities(), sdk.CapConsensusKeyless) {
+		return nil
+	}
+	err := n.signerDiag("Validator BLS key missing", fmt.Errorf(
+		"consensus plugin %s votes with the host's BLS key, and %s does not exist: copy the validator's key file there or set node.key_dir",
+		proc.Spec.ID(), n.missingKey))
+	return &configDiags{diags: err.(*DiagnosticsError).Diags}
 }
 
 func (n *Node) signerDiag(summary string, err error) error {
@@ -102,8 +109,8 @@ type evidenceSink struct {
 func (s *evidenceSink) report(ctx context.Context, e *vote.Evidence) (tx.Hash, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, a, err := state.AccountAt(s.chain.State(), e.Validator)
-	if errors.Is(err, state.ErrNoAccount) || (err == nil && a.Validator == nil) {
+	_, a, err := statedb.AccountAt(s.chain.State(), e.Validator)
+	if errors.Is(err, statedb.ErrNoAccount) || (err == nil && a.Validator == nil) {
 		return tx.Hash{}, fmt.Errorf("%w: %s is not a validator", vote.ErrInvalid, e.Validator)
 	}
 	if err != nil {

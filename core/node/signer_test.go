@@ -13,19 +13,22 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/trellis-chain/trellis/config"
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/mempool"
+	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
-	"github.com/trellis-chain/trellis/core/state"
+	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/core/vote"
-	"github.com/trellis-chain/trellis/plugins/fee"
+	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/vote"
+	"github.com/trellis-chain/trellis/sdk"
+	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 )
 
 const sinkChain = "trellis-test"
@@ -168,7 +171,7 @@ func TestEvidenceSink(t *testing.T) {
 	if err != nil || len(rc) != 1 || rc[0].Status != block.StatusOK {
 		t.Fatalf("block receipts %v %v", rc, err)
 	}
-	_, a, err := state.AccountAt(l.c.State(), offender)
+	_, a, err := statedb.AccountAt(l.c.State(), offender)
 	if err != nil || a.Validator.Slashed != 500 || a.Bonded != 9_500 {
 		t.Fatalf("offender after the block: %+v %v", a, err)
 	}
@@ -183,17 +186,19 @@ func TestEvidenceSink(t *testing.T) {
 	}
 }
 
-// openSigner: no key files on a solo node leaves the signer off; on a
-// node with another consensus plugin it is a diagnostic naming the file;
-// with the files it serves both services.
+// openSigner: no key files leave the signer off, and then a consensus
+// plugin that does not declare consensus.keyless (solo does) is refused
+// with a diagnostic naming the file; with the files it serves both
+// services.
 func TestOpenSigner(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		consensus string
+		caps      []string
 		keys      bool
 		diag      string
 	}{
-		{name: "solo without keys", consensus: "solo"},
+		{name: "solo without keys", consensus: "solo", caps: []string{sdk.CapConsensusKeyless}},
 		{name: "bft without keys", consensus: "bft", diag: "Validator BLS key missing"},
 		{name: "bft with keys", consensus: "bft", keys: true},
 	} {
@@ -217,7 +222,7 @@ plugin "consensus" "` + tc.consensus + `" {
 			}
 			l := newSinkLedger(t)
 			if tc.keys {
-				if err := bls.WriteKeyFile(filepath.Join(dir, signer.BLSKeyFile), sinkBLS(t, 0x44)); err != nil {
+				if err := signer.WriteBLSKey(filepath.Join(dir, signer.BLSKeyFile), sinkBLS(t, 0x44)); err != nil {
 					t.Fatal(err)
 				}
 				if err := signer.WriteNodeKey(filepath.Join(dir, signer.NodeKeyFile), sinkEd(4)); err != nil {
@@ -226,6 +231,13 @@ plugin "consensus" "` + tc.consensus + `" {
 			}
 			n := &Node{cfg: cfg, log: hclog.NewNullLogger(), db: l.db, chain: l.c, pool: l.pool, svc: &hostsvc.Services{Chain: l.c}}
 			err := n.openSigner()
+			if err == nil {
+				err = n.checkKeyless(&plugin.Process{Spec: plugin.Spec{Kind: "consensus", Name: tc.consensus},
+					Info: &pluginv1.InfoResponse{Capabilities: tc.caps}})
+				if err != nil { // as Start reports a plugin that failed its start
+					err = &DiagnosticsError{Diags: PluginDiagnostics(cfg, cfg.Primary(config.KindConsensus), err)}
+				}
+			}
 			if tc.diag != "" {
 				var de *DiagnosticsError
 				if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.diag) || !strings.Contains(err.Error(), filepath.Join(dir, signer.BLSKeyFile)) {

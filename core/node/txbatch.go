@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/trellis-chain/trellis/core/p2p"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // errTxBatch is wrapped by every error decoding a gossiped batch.

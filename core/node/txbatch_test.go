@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 func testTxs(n int) []*tx.Tx {

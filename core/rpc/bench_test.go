@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 func reportRate(b *testing.B, start time.Time) {

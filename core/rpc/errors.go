@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/trellis-chain/trellis/core/mempool"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // JSON-RPC error codes. -32700..-32603 are the JSON-RPC 2.0 ones; -32000 and

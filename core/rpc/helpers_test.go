@@ -12,10 +12,10 @@ import (
 
 	"github.com/consensys/gnark-crypto/field/koalabear"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 const testChain = "trellis-test"

@@ -3,8 +3,8 @@ package rpc
 import (
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/hash"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hash"
 )
 
 // Prover is the JSON view of an account's prover registration.

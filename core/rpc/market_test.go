@@ -7,8 +7,8 @@ import (
 
 	"github.com/consensys/gnark-crypto/field/koalabear"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/hash"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hash"
 )
 
 // TestMarketRecordsRoundTrip checks that prover records, the registry and

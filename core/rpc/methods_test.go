@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/block"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // TestMethods calls every method through the real server and client, over

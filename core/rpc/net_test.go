@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // netFake adds a peer-to-peer network to fakeBackend.

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/stark"
-	"github.com/trellis-chain/trellis/core/state"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/stark"
+	"github.com/trellis-chain/trellis/protocol/state"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // ProofBackend is what a node that keeps block witnesses and proofs adds to

@@ -15,9 +15,9 @@ import (
 
 	"github.com/consensys/gnark-crypto/field/koalabear"
 
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/hash"
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // proofFake adds block witnesses and proofs to fakeBackend: block 1 has a

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/trellis-chain/trellis/core/tx"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/trellis-chain/trellis/protocol/tx"
 
 	"github.com/hashicorp/go-hclog"
 )

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/tx"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // batchFake is fakeBackend with TxBatchSubmitter: each raw goes through

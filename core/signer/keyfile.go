@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/trellis-chain/trellis/internal/securefile"
+	"github.com/trellis-chain/trellis/protocol/bls"
 )
 
 // File names in the node's key directory (config node.key_dir).
@@ -17,38 +18,95 @@ const (
 	BLSKeyFile  = "validator_bls_key.json" // BLS12-381: consensus signatures
 )
 
-// NodeKeyType is the "type" field of a node key file.
-const NodeKeyType = "ed25519"
+// Key file "type" fields.
+const (
+	NodeKeyType = "ed25519"
+	BLSKeyType  = "bls12-381-g1"
+)
 
+// maxKeyFileSize bounds what a key file read takes in; a real one is about
+// 220 bytes.
 const maxKeyFileSize = 64 << 10
 
-// nodeKeyFile is the JSON layout `trellis init` writes: the public key and
-// the 32-byte seed, both in hex.
-type nodeKeyFile struct {
+// keyFile is the JSON layout of both key files, as `trellis init` writes
+// it: the type, the public key and the private key (ed25519: the seed), in
+// hex.
+type keyFile struct {
 	Type       string `json:"type"`
 	PublicKey  string `json:"public_key"`
 	PrivateKey string `json:"private_key"`
 }
 
-// LoadNodeKey reads an ed25519 node key file as written by `trellis init`
-// or WriteNodeKey. It checks the type, the seed's length and that the
-// stored public key is the seed's, so an edited or damaged file cannot
-// sign as another account. Errors wrap ErrKeyFile (or the os error) and
-// name the file.
-func LoadNodeKey(path string) (ed25519.PrivateKey, error) {
+// readKeyFile reads at most maxKeyFileSize bytes of path; bad wraps a file
+// that is too large. The caller clears the returned bytes after parsing.
+func readKeyFile(path, what string, bad error) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("node key file: %w", err)
+		return nil, fmt.Errorf("%s file: %w", what, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("node key file %s: %w", path, err)
+		return nil, fmt.Errorf("%s file %s: %w", what, path, err)
+	}
+	if len(data) > maxKeyFileSize {
+		clear(data)
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", bad, path, maxKeyFileSize)
+	}
+	return data, nil
+}
+
+// decodeKeyFile unmarshals data and checks its type; errors wrap bad.
+func decodeKeyFile(data []byte, typ string, bad error) (keyFile, error) {
+	var kf keyFile
+	if err := json.Unmarshal(data, &kf); err != nil {
+		return kf, fmt.Errorf("%w: not a key file: %v", bad, err)
+	}
+	if kf.Type != typ {
+		return kf, fmt.Errorf("%w: type %q, want %q", bad, kf.Type, typ)
+	}
+	return kf, nil
+}
+
+// checkPublic compares the stored public key with the one the private key
+// gives, so an edited or damaged file cannot sign as another key.
+func checkPublic(kf keyFile, want []byte, bad error) error {
+	pub, err := hex.DecodeString(kf.PublicKey)
+	if err != nil {
+		return fmt.Errorf("%w: public_key is not hex", bad)
+	}
+	if string(pub) != string(want) {
+		return fmt.Errorf("%w: public_key %x is not the private key's public key %x", bad, pub, want)
+	}
+	return nil
+}
+
+// writeKeyFile writes a key file with mode 0600 through a temporary file
+// renamed over path, so a crash leaves the old file or the new one, never
+// a torn key; an existing file is replaced.
+func writeKeyFile(path, what, typ string, pub, priv []byte) error {
+	data, err := json.MarshalIndent(keyFile{Type: typ, PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv)}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s file %s: %w", what, path, err)
+	}
+	data = append(data, '\n')
+	defer clear(data)
+	if err := securefile.WriteAtomic(path, data); err != nil {
+		return fmt.Errorf("%s file %s: %w", what, path, err)
+	}
+	return nil
+}
+
+// LoadNodeKey reads an ed25519 node key file as written by `trellis init`
+// or WriteNodeKey. It checks the type, the seed's length and that the
+// stored public key is the seed's. Errors wrap ErrKeyFile (or the os
+// error) and name the file.
+func LoadNodeKey(path string) (ed25519.PrivateKey, error) {
+	data, err := readKeyFile(path, "node key", ErrKeyFile)
+	if err != nil {
+		return nil, err
 	}
 	defer clear(data)
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrKeyFile, path, maxKeyFileSize)
-	}
 	k, err := parseNodeKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -57,49 +115,71 @@ func LoadNodeKey(path string) (ed25519.PrivateKey, error) {
 }
 
 func parseNodeKey(data []byte) (ed25519.PrivateKey, error) {
-	var kf nodeKeyFile
-	if err := json.Unmarshal(data, &kf); err != nil {
-		return nil, fmt.Errorf("%w: not a key file: %v", ErrKeyFile, err)
-	}
-	if kf.Type != NodeKeyType {
-		return nil, fmt.Errorf("%w: type %q, want %q", ErrKeyFile, kf.Type, NodeKeyType)
+	kf, err := decodeKeyFile(data, NodeKeyType, ErrKeyFile)
+	if err != nil {
+		return nil, err
 	}
 	seed, err := hex.DecodeString(kf.PrivateKey)
+	defer clear(seed)
 	if err != nil || len(seed) != ed25519.SeedSize {
-		clear(seed)
 		return nil, fmt.Errorf("%w: private_key must be %d bytes of hex (the seed)", ErrKeyFile, ed25519.SeedSize)
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
-	clear(seed)
-	pub, err := hex.DecodeString(kf.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: public_key is not hex", ErrKeyFile)
-	}
-	if want := priv.Public().(ed25519.PublicKey); !want.Equal(ed25519.PublicKey(pub)) {
-		return nil, fmt.Errorf("%w: public_key %x is not the private key's public key %x", ErrKeyFile, pub, []byte(want))
+	if err := checkPublic(kf, priv.Public().(ed25519.PublicKey), ErrKeyFile); err != nil {
+		return nil, err
 	}
 	return priv, nil
 }
 
-// WriteNodeKey writes priv to path in the format LoadNodeKey reads, with
-// permissions 0600, through a temporary file renamed over path, so a crash
-// leaves the old file or the new one, never a torn key.
+// WriteNodeKey writes priv to path in the format LoadNodeKey reads.
 func WriteNodeKey(path string, priv ed25519.PrivateKey) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return fmt.Errorf("%w: private key of %d bytes", ErrKeyFile, len(priv))
 	}
-	data, err := json.MarshalIndent(nodeKeyFile{
-		Type:       NodeKeyType,
-		PublicKey:  hex.EncodeToString(priv.Public().(ed25519.PublicKey)),
-		PrivateKey: hex.EncodeToString(priv.Seed()),
-	}, "", "  ")
+	return writeKeyFile(path, "node key", NodeKeyType, priv.Public().(ed25519.PublicKey), priv.Seed())
+}
+
+// LoadBLSKey reads a validator key file as written by `trellis init` or
+// WriteBLSKey and returns its secret key. It checks the type, the secret
+// key's range, and that the stored public key is the secret key's. Errors
+// wrap bls.ErrSecretKey (or the os error) and name the file.
+func LoadBLSKey(path string) (*bls.SecretKey, error) {
+	data, err := readKeyFile(path, "bls key", bls.ErrSecretKey)
 	if err != nil {
-		return fmt.Errorf("node key file %s: %w", path, err)
+		return nil, err
 	}
-	data = append(data, '\n')
 	defer clear(data)
-	if err := securefile.WriteAtomic(path, data); err != nil {
-		return fmt.Errorf("node key file %s: %w", path, err)
+	sk, err := parseBLSKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
-	return nil
+	return sk, nil
+}
+
+func parseBLSKey(data []byte) (*bls.SecretKey, error) {
+	kf, err := decodeKeyFile(data, BLSKeyType, bls.ErrSecretKey)
+	if err != nil {
+		return nil, err
+	}
+	skb, err := hex.DecodeString(kf.PrivateKey)
+	defer clear(skb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: private_key is not hex", bls.ErrSecretKey)
+	}
+	sk, err := bls.SecretKeyFromBytes(skb)
+	if err != nil {
+		return nil, fmt.Errorf("private_key: %w", err)
+	}
+	want := sk.PublicKey().Bytes()
+	if err := checkPublic(kf, want[:], bls.ErrSecretKey); err != nil {
+		return nil, err
+	}
+	return sk, nil
+}
+
+// WriteBLSKey writes sk to path in the format LoadBLSKey reads.
+func WriteBLSKey(path string, sk *bls.SecretKey) error {
+	skb, pkb := sk.Bytes(), sk.PublicKey().Bytes()
+	defer clear(skb[:])
+	return writeKeyFile(path, "bls key", BLSKeyType, pkb[:], skb[:])
 }

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 // initFormat is a node key file exactly as `trellis init` writes it.
@@ -106,7 +105,7 @@ func TestOpen(t *testing.T) {
 	if _, err := Open(db, dir); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), BLSKeyFile) {
 		t.Fatalf("no key files: %v", err)
 	}
-	if err := bls.WriteKeyFile(filepath.Join(dir, BLSKeyFile), blsKey(t, 8)); err != nil {
+	if err := WriteBLSKey(filepath.Join(dir, BLSKeyFile), blsKey(t, 8)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(db, dir); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), NodeKeyFile) {

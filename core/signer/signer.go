@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/bls"
 	"github.com/trellis-chain/trellis/core/store"
-	"github.com/trellis-chain/trellis/core/tx"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 // Namespace is the host-owned store namespace of the protection records.
@@ -54,7 +54,7 @@ type Keys struct {
 // Open loads <keyDir>/validator_bls_key.json and <keyDir>/node_key.json
 // and opens the signer's records in db (see New).
 func Open(db *store.DB, keyDir string) (*Signer, error) {
-	sk, err := bls.LoadKeyFile(filepath.Join(keyDir, BLSKeyFile))
+	sk, err := LoadBLSKey(filepath.Join(keyDir, BLSKeyFile))
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ var (
 )
 
 // Build builds package pkg (a path relative to the module root, e.g.
-// "plugins/fee/cmd/trellis-fee-eip1559") and returns the binary's path,
+// "plugins/fee-eip1559/cmd/trellis-fee-eip1559") and returns the binary's path,
 // named after the last element of pkg unless name is given.
 func Build(tb testing.TB, pkg string, name ...string) string {
 	tb.Helper()

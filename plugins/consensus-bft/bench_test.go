@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 // BenchmarkCertificateVerify: one aggregate verification of a certificate

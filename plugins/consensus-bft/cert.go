@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/bls"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
 // CertificateVersion is the certificate encoding this package writes.

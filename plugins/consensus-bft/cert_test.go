@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/bls"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/vote"
 	"github.com/trellis-chain/trellis/sdk"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"

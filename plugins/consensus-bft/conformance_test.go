@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/trellis-chain/trellis/internal/testbin"
-	"github.com/trellis-chain/trellis/sdk/conformance"
+	"github.com/trellis-chain/trellis/conformance"
 )
 
 // TestConformance runs the plugin kit against the real binary.

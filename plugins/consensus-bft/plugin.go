@@ -12,8 +12,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/trellis-chain/trellis/core/account"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/vote"
 	"github.com/trellis-chain/trellis/sdk"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"

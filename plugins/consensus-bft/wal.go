@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trellis-chain/trellis/core/bls"
-	"github.com/trellis-chain/trellis/core/vote"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/vote"
 	"github.com/trellis-chain/trellis/sdk"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/trellis-chain/trellis/core/account"
+	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/sdk"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
@@ -43,7 +43,7 @@ func New(log hclog.Logger) *Plugin { return &Plugin{log: log} }
 
 // Info implements sdk.Plugin.
 func (p *Plugin) Info() sdk.Info {
-	return sdk.Info{Kind: sdk.KindConsensus, Name: "solo", Version: Version}
+	return sdk.Info{Kind: sdk.KindConsensus, Name: "solo", Version: Version, Capabilities: []string{sdk.CapConsensusKeyless}}
 }
 
 // ConfigSchema implements sdk.Plugin.

@@ -13,14 +13,14 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/trellis-chain/trellis/core/batch"
-	"github.com/trellis-chain/trellis/core/plugin"
-	"github.com/trellis-chain/trellis/core/stark"
+	"github.com/trellis-chain/trellis/conformance"
 	"github.com/trellis-chain/trellis/internal/testbin"
 	provercpu "github.com/trellis-chain/trellis/plugins/prover-cpu"
-	"github.com/trellis-chain/trellis/sdk/conformance"
+	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/stark"
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 	proverv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/prover/v1"
+	"github.com/trellis-chain/trellis/sdk/prover"
 )
 
 const binPkg = "plugins/prover-cpu/cmd/trellis-prover-cpu"
@@ -30,21 +30,13 @@ const binPkg = "plugins/prover-cpu/cmd/trellis-prover-cpu"
 const callTimeout = 2 * time.Minute
 
 // startProver starts and configures the real plugin binary.
-func startProver(t *testing.T, config string) (*plugin.Process, proverv1.ProverClient) {
+func startProver(t *testing.T, config string) (*conformance.Started, proverv1.ProverClient) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the plugin binary and proves")
 	}
 	bin := testbin.Build(t, binPkg)
-	ctx := context.Background()
-	p, err := plugin.Start(ctx, plugin.Spec{Kind: "prover", Name: provercpu.Name, Path: bin, StartTimeout: callTimeout, CallTimeout: callTimeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.Configure(ctx, []byte(config), &pluginv1.NodeInfo{ChainId: "trellis-test", NodeName: "test"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	p := conformance.Start(t, "prover", provercpu.Name, bin, []byte(config), callTimeout)
 	return p, p.Kind.(proverv1.ProverClient)
 }
 
@@ -109,7 +101,7 @@ func TestProveThroughPlugin(t *testing.T) {
 	if err := batch.Verify(pub, res.GetProof()); err != nil {
 		t.Fatalf("the plugin's proof does not verify: %v", err)
 	}
-	if rows, err := provercpu.TraceRows(res.GetProof()); err != nil || rows != res.GetTraceRows() || res.GetProveNanos() <= 0 {
+	if rows, err := prover.TraceRows(res.GetProof()); err != nil || rows != res.GetTraceRows() || res.GetProveNanos() <= 0 {
 		t.Fatalf("result says %d trace rows, %d ns; the proof has %d (%v)", res.GetTraceRows(), res.GetProveNanos(), rows, err)
 	}
 	ref, err := batch.Prove(pub, w, stark.NewCPU(1), nil)

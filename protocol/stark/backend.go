@@ -1,0 +1,192 @@
+package stark
+
+import (
+	"math/bits"
+	"runtime"
+	"sync"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+	"github.com/consensys/gnark-crypto/field/koalabear/fft"
+
+	"github.com/trellis-chain/trellis/protocol/hash"
+)
+
+// Backend runs the heavy kernels. Every implementation must return exactly the
+// same values as the CPU backend (field arithmetic is exact, so only bugs can
+// make two backends differ): the proof bytes then do not depend on the backend.
+// All vectors are in natural order; a coset domain of size m with offset s is
+// {s·ω_m^i : i < m} where ω_m = fr.Generator(m).
+type Backend interface {
+	// Interpolate replaces each column's evaluations on s·<ω_m> (m = column
+	// length, a power of two) by its m coefficients.
+	Interpolate(cols [][]fr.Element, shift fr.Element)
+	// Evaluate returns each coefficient vector's evaluations on shift·<ω_size>;
+	// len(coeffs[i]) ≤ size.
+	Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr.Element
+	// HashRows returns hash.HashLeaf of every row of the column-major matrix.
+	HashRows(cols [][]fr.Element) []hash.Digest
+	// CompressLevel returns one Merkle level: out[i] = Compress(in[2i], in[2i+1]).
+	CompressLevel(in []hash.Digest) []hash.Digest
+	// FoldFRI halves a FRI layer given on shift·<ω_m>, m = len(vals):
+	// out[i] = (v[i]+v[i+m/2])/2 + beta·(v[i]-v[i+m/2])/(2·shift·ω_m^i).
+	FoldFRI(vals []E4, shift fr.Element, beta E4) []E4
+	// Workers is the degree of parallelism used for the prover's own loops.
+	Workers() int
+}
+
+// CPU is the pure-Go backend; it spreads work over columns and chunks on
+// NumWorkers goroutines (0: all CPUs).
+type CPU struct {
+	NumWorkers int
+
+	mu      sync.Mutex
+	domains map[domainKey]*fft.Domain
+}
+
+type domainKey struct {
+	size  int
+	shift fr.Element
+}
+
+// NewCPU returns a CPU backend using the given number of workers (0: all).
+func NewCPU(workers int) *CPU { return &CPU{NumWorkers: workers} }
+
+// Workers implements Backend.
+func (c *CPU) Workers() int {
+	if c.NumWorkers > 0 {
+		return c.NumWorkers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (c *CPU) domain(size int, shift fr.Element) *fft.Domain {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.domains == nil {
+		c.domains = make(map[domainKey]*fft.Domain)
+	}
+	k := domainKey{size, shift}
+	d, ok := c.domains[k]
+	if !ok {
+		d = fft.NewDomain(uint64(size), fft.WithShift(shift))
+		c.domains[k] = d
+	}
+	return d
+}
+
+// parallelFor runs f(i) for i in [0, n) on up to w goroutines.
+func parallelFor(n, w int, f func(i int)) {
+	parallelChunks(n, w, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f(i)
+		}
+	})
+}
+
+// parallelChunks splits [0, n) into up to w contiguous ranges.
+func parallelChunks(n, w int, f func(lo, hi int)) {
+	w = max(1, min(w, n))
+	if w == 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	per := (n + w - 1) / w
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Add(1)
+		go func() { defer wg.Done(); f(lo, hi) }()
+	}
+	wg.Wait()
+}
+
+// Interpolate implements Backend.
+func (c *CPU) Interpolate(cols [][]fr.Element, shift fr.Element) {
+	if len(cols) == 0 {
+		return
+	}
+	m := len(cols[0])
+	d := c.domain(m, shift)
+	coset := !shift.IsOne()
+	tasks := fft.WithNbTasks(max(1, c.Workers()/len(cols))) // few wide columns: split each FFT
+	parallelFor(len(cols), c.Workers(), func(i int) {
+		if coset {
+			d.FFTInverse(cols[i], fft.DIF, fft.OnCoset(), tasks)
+		} else {
+			d.FFTInverse(cols[i], fft.DIF, tasks)
+		}
+		fft.BitReverse(cols[i])
+	})
+}
+
+// Evaluate implements Backend. The coefficients are scaled by shift^k and
+// scattered straight to their bit-reversed positions, so a DIT transform
+// yields natural order without a separate bit-reversal pass over the
+// (blowup-times larger) output.
+func (c *CPU) Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr.Element {
+	out := make([][]fr.Element, len(coeffs))
+	d := c.domain(size, shift)
+	table, err := d.CosetTable()
+	if err != nil {
+		panic(err) // domains are always built with precomputation
+	}
+	shiftBits := 64 - uint(bits.TrailingZeros(uint(size)))
+	tasks := fft.WithNbTasks(max(1, c.Workers()/max(1, len(coeffs))))
+	parallelFor(len(coeffs), c.Workers(), func(i int) {
+		a := make([]fr.Element, size)
+		for k := range coeffs[i] {
+			a[bits.Reverse64(uint64(k))>>shiftBits].Mul(&coeffs[i][k], &table[k])
+		}
+		d.FFT(a, fft.DIT, tasks)
+		out[i] = a
+	})
+	return out
+}
+
+// HashRows implements Backend.
+func (c *CPU) HashRows(cols [][]fr.Element) []hash.Digest {
+	return hash.HashRows(hash.TagLeaf, cols, c.Workers())
+}
+
+// CompressLevel implements Backend.
+func (c *CPU) CompressLevel(in []hash.Digest) []hash.Digest {
+	return hash.CompressLevel(in, c.Workers())
+}
+
+// FoldFRI implements Backend.
+func (c *CPU) FoldFRI(vals []E4, shift fr.Element, beta E4) []E4 {
+	h := len(vals) / 2
+	out := make([]E4, h)
+	var half fr.Element
+	half.SetUint64(2)
+	half.Inverse(&half)
+	wInv := rootOfUnity(len(vals))
+	wInv.Inverse(&wInv)
+	var sInv fr.Element
+	sInv.Inverse(&shift)
+	parallelChunks(h, c.Workers(), func(lo, hi int) {
+		// xInv = 1/(2·shift·ω^i), advanced by ω^-1 per step.
+		xInv := frPow(wInv, uint64(lo))
+		xInv.Mul(&xInv, &sInv).Mul(&xInv, &half)
+		for i := lo; i < hi; i++ {
+			out[i] = foldPair(vals[i], vals[i+h], xInv, half, beta)
+			xInv.Mul(&xInv, &wInv)
+		}
+	})
+	return out
+}
+
+// foldPair is the binary FRI fold of f(x)=a, f(-x)=b with halfXInv = 1/(2x):
+// (a+b)/2 + beta·(a-b)/(2x).
+func foldPair(a, b E4, halfXInv, half fr.Element, beta E4) E4 {
+	var s, d E4
+	s.Add(&a, &b)
+	s.MulByElement(&s, &half)
+	d.Sub(&a, &b)
+	d.MulByElement(&d, &halfXInv)
+	d.Mul(&d, &beta)
+	s.Add(&s, &d)
+	return s
+}

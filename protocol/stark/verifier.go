@@ -1,0 +1,191 @@
+package stark
+
+import (
+	"fmt"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
+	"github.com/trellis-chain/trellis/protocol/hash"
+)
+
+// VerifyBytes decodes and verifies an encoded proof.
+func VerifyBytes(a AIR, p Params, b []byte) error {
+	proof, err := DecodeProof(b)
+	if err != nil {
+		return err
+	}
+	return Verify(a, p, proof)
+}
+
+// Verify checks proof against the AIR (built from the public inputs) under
+// the verifier's parameters. The error wraps the sentinel of the first check
+// that failed: ErrParams, ErrAIR, ErrPublicInputs, ErrShape, ErrOODMismatch,
+// ErrPoW, ErrMerklePath, ErrDEEPQuery, ErrFRIFold or ErrFRIFinal.
+func Verify(a AIR, p Params, proof *Proof) error {
+	st, err := newStatement(a, p)
+	if err != nil {
+		return err
+	}
+	if proof == nil {
+		return fmt.Errorf("%w: nil proof", ErrShape)
+	}
+	if proof.Params != p {
+		return fmt.Errorf("%w: proof uses %+v, verifier requires %+v", ErrParams, proof.Params, p)
+	}
+	if proof.LogTraceLength != st.logN || proof.TraceWidth != st.w || proof.CompColumns != 4*st.c {
+		return fmt.Errorf("%w: proof is for 2^%d rows × %d columns (%d composition columns), AIR has 2^%d × %d (%d)",
+			ErrShape, proof.LogTraceLength, proof.TraceWidth, proof.CompColumns, st.logN, st.w, 4*st.c)
+	}
+	if err := proof.checkShape(); err != nil {
+		return fmt.Errorf("%w: %w", ErrShape, err)
+	}
+
+	// Replay the transcript.
+	tr := st.transcript()
+	tr.AbsorbDigests(proof.TraceCap)
+	alpha := tr.SampleE4()
+	tr.AbsorbDigests(proof.CompCap)
+	z := st.sampleZ(tr)
+	var zg E4
+	zg.MulByElement(&z, &st.g)
+	tr.AbsorbE4(proof.TraceOOD...)
+	tr.AbsorbE4(proof.TraceOODNext...)
+	tr.AbsorbE4(proof.CompOOD...)
+
+	// Out-of-domain check: C(z) from the AIR equals Σ z^(kn)·H_k(z).
+	want := st.compositionAtZ(alpha, z, proof.TraceOOD, proof.TraceOODNext)
+	var got, zk E4
+	zn := e4Pow(z, uint64(st.n))
+	zk.SetOne()
+	for k := range st.c {
+		var t E4
+		t.Mul(&proof.CompOOD[k], &zk)
+		got.Add(&got, &t)
+		zk.Mul(&zk, &zn)
+	}
+	if !got.Equal(&want) {
+		return fmt.Errorf("%w: composition at z is %s, constraints give %s", ErrOODMismatch, got.String(), want.String())
+	}
+
+	gamma := tr.SampleE4()
+	betas := make([]E4, st.layers)
+	for l := range st.layers {
+		tr.AbsorbDigests(proof.FRICaps[l])
+		betas[l] = tr.SampleE4()
+	}
+	tr.AbsorbE4(proof.FinalPoly...)
+	seed := tr.SampleDigest()
+	if !powAccept(seed, proof.Nonce, p.GrindingBits) {
+		return fmt.Errorf("%w: nonce %d does not give %d leading zero bits", ErrPoW, proof.Nonce, p.GrindingBits)
+	}
+	tr.AbsorbUint64(proof.Nonce)
+	logLDE := st.logN + p.LogBlowup
+	idx := sampleQueries(tr, p.NumQueries, logLDE)
+	if len(idx) != len(proof.Queries) {
+		return fmt.Errorf("%w: %d query openings, transcript draws %d distinct positions", ErrShape, len(proof.Queries), len(idx))
+	}
+
+	cz, czg, az, azg := st.deepCoeffs(gamma, proof)
+	arity := 1 << p.LogFoldArity
+	wN := rootOfUnity(st.N)
+	var half fr.Element
+	half.SetUint64(2)
+	half.Inverse(&half)
+	for qn, qi := range idx {
+		q := &proof.Queries[qn]
+		if !verifyPath(proof.TraceCap, hash.HashLeaf(q.TraceRow), qi, q.TracePath) {
+			return fmt.Errorf("%w: trace row %d (query %d)", ErrMerklePath, qi, qn)
+		}
+		if !verifyPath(proof.CompCap, hash.HashLeaf(q.CompRow), qi, q.CompPath) {
+			return fmt.Errorf("%w: composition row %d (query %d)", ErrMerklePath, qi, qn)
+		}
+		// DEEP composition at x = shift·ω_N^qi.
+		x := frPow(wN, uint64(qi))
+		x.Mul(&x, &st.shift)
+		var s1, s2, t, d E4
+		for k := range st.w {
+			t.MulByElement(&cz[k], &q.TraceRow[k])
+			s1.Add(&s1, &t)
+			t.MulByElement(&czg[k], &q.TraceRow[k])
+			s2.Add(&s2, &t)
+		}
+		for k := range q.CompRow {
+			t.MulByElement(&cz[st.w+k], &q.CompRow[k])
+			s1.Add(&s1, &t)
+		}
+		s1.Sub(&s1, &az)
+		d.Neg(&z)
+		d.B0.A0.Add(&d.B0.A0, &x)
+		d.Inverse(&d)
+		s1.Mul(&s1, &d)
+		s2.Sub(&s2, &azg)
+		d.Neg(&zg)
+		d.B0.A0.Add(&d.B0.A0, &x)
+		d.Inverse(&d)
+		s2.Mul(&s2, &d)
+		cur := *new(E4).Add(&s1, &s2) // value expected at position qi of layer 0
+
+		// FRI query phase: each layer opens the coset containing pos.
+		pos, m, shift := qi, st.N, st.shift
+		for l := range st.layers {
+			lo := &q.Layers[l]
+			groups := m / arity
+			j, slot := pos%groups, pos/groups
+			if !lo.Values[slot].Equal(&cur) {
+				if l == 0 {
+					return fmt.Errorf("%w: position %d (query %d)", ErrDEEPQuery, qi, qn)
+				}
+				return fmt.Errorf("%w: layer %d position %d (query %d)", ErrFRIFold, l, pos, qn)
+			}
+			leaf := make([]fr.Element, 0, 4*arity)
+			for t := range lo.Values {
+				c := e4Coords(&lo.Values[t])
+				leaf = append(leaf, c[:]...)
+			}
+			if !verifyPath(proof.FRICaps[l], hash.HashLeaf(leaf), j, lo.Path) {
+				return fmt.Errorf("%w: FRI layer %d leaf %d (query %d)", ErrMerklePath, l, j, qn)
+			}
+			cur = foldCoset(lo.Values, j, m, shift, betas[l], half)
+			for range p.LogFoldArity {
+				shift.Square(&shift)
+			}
+			pos, m = j, groups
+		}
+		// Last check: the final polynomial at the remaining point.
+		xf := frPow(rootOfUnity(m), uint64(pos))
+		xf.Mul(&xf, &shift)
+		var xe E4
+		xe.B0.A0 = xf
+		if fv := evalExtAt(proof.FinalPoly, xe); !fv.Equal(&cur) {
+			if st.layers == 0 {
+				return fmt.Errorf("%w: position %d (query %d)", ErrDEEPQuery, qi, qn)
+			}
+			return fmt.Errorf("%w: position %d (query %d)", ErrFRIFinal, pos, qn)
+		}
+	}
+	return nil
+}
+
+// foldCoset folds the arity values at positions j + t·(m/arity) of a layer on
+// shift·<ω_m> down to the value at position j of the next layer, by repeated
+// binary folds with beta, beta², … (the same arithmetic as Backend.FoldFRI).
+func foldCoset(vals []E4, j, m int, shift fr.Element, beta E4, half fr.Element) E4 {
+	v := append([]E4(nil), vals...)
+	groups := m / len(vals)
+	for len(v) > 1 {
+		h := len(v) / 2
+		w := rootOfUnity(m)
+		for t := range h {
+			x := frPow(w, uint64(j+t*groups))
+			x.Mul(&x, &shift)
+			x.Double(&x)
+			x.Inverse(&x)
+			v[t] = foldPair(v[t], v[t+h], x, half, beta)
+		}
+		v = v[:h]
+		m /= 2
+		shift.Square(&shift)
+		beta.Square(&beta)
+	}
+	return v[0]
+}

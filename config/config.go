@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/trellis-chain/trellis/core/p2p"
+
 	"github.com/trellis-chain/trellis/sdk"
 )
 
@@ -32,10 +34,10 @@ const (
 	DefaultKeyDir         = "keys"
 	DefaultNetworkEnabled = true
 	DefaultDHT            = true
-	DefaultMaxStreams     = 1024
-	DefaultMaxMemoryMB    = 256
-	DefaultQueueSize      = 1024
-	DefaultMaxPeers       = 50
+	DefaultMaxStreams     = p2p.DefaultMaxStreams
+	DefaultMaxMemoryMB    = p2p.DefaultMaxMemoryMB
+	DefaultQueueSize      = p2p.DefaultQueueSize
+	DefaultMaxPeers       = p2p.DefaultMaxPeers
 	DefaultStoragePath    = "trellis.db"
 	DefaultRPCEnabled     = true
 	DefaultRPCListen      = "127.0.0.1:8545"

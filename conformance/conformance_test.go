@@ -216,7 +216,7 @@ func TestTemporaryStateRemoved(t *testing.T) {
 // TestFlatFeeExample checks the example plugin of docs/plugin-authors.md with
 // the helper the guide tells authors to use.
 func TestFlatFeeExample(t *testing.T) {
-	bin := testbin.Build(t, "sdk/conformance/testdata/flatfee", "trellis-fee-flat")
+	bin := testbin.Build(t, "conformance/testdata/flatfee", "trellis-fee-flat")
 	r := conformance.Test(t, conformance.Options{Kind: "fee", Path: bin, Timeout: timeout})
 	if c, _ := r.Check("fee/quote"); !c.Passed || r.Name != "flat" {
 		t.Errorf("fee/quote %+v, name %q", c, r.Name)

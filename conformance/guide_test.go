@@ -13,7 +13,7 @@ import (
 // the same code.
 func TestGuideMatchesExample(t *testing.T) {
 	root := testbin.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "sdk/conformance/testdata/flatfee/main.go"))
+	src, err := os.ReadFile(filepath.Join(root, "conformance/testdata/flatfee/main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,13 +21,13 @@ func TestGuideMatchesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const marker = "<!-- example: sdk/conformance/testdata/flatfee/main.go -->\n```go\n"
+	const marker = "<!-- example: conformance/testdata/flatfee/main.go -->\n```go\n"
 	_, rest, ok := bytes.Cut(guide, []byte(marker))
 	if !ok {
 		t.Fatalf("docs/plugin-authors.md lacks %q", marker)
 	}
 	listing, _, ok := bytes.Cut(rest, []byte("```\n"))
 	if !ok || !bytes.Equal(listing, src) {
-		t.Fatal("the listing in docs/plugin-authors.md differs from sdk/conformance/testdata/flatfee/main.go: copy the file into the guide")
+		t.Fatal("the listing in docs/plugin-authors.md differs from conformance/testdata/flatfee/main.go: copy the file into the guide")
 	}
 }

@@ -228,7 +228,7 @@ const (
 )
 
 // batchChecks prove a real batch/v1 job on a prover that declares the
-// statement: the proof must verify, be byte-identical to core/batch's own
+// statement: the proof must verify, be byte-identical to protocol/batch's own
 // (provers differ only in their backend), and a job whose public inputs
 // its witness does not prove must be refused, not answered with a proof.
 func batchChecks(ctx context.Context, r *runner, p *plugin.Process, statements []string) {
@@ -278,7 +278,7 @@ func batchChecks(ctx context.Context, r *runner, p *plugin.Process, statements [
 			for i < len(ref) && i < len(res.GetProof()) && ref[i] == res.GetProof()[i] {
 				i++
 			}
-			return violation("the proof (%d bytes) differs from core/batch's reference proof (%d bytes) from byte %d on: "+
+			return violation("the proof (%d bytes) differs from protocol/batch's reference proof (%d bytes) from byte %d on: "+
 				"provers of one statement must return byte-identical proofs", len(res.GetProof()), len(ref), i)
 		}
 		return nil

@@ -26,7 +26,7 @@ import (
 )
 
 // maxProofFile bounds the proof file verify reads: the header and the
-// largest proof core/stark decodes.
+// largest proof protocol/stark decodes.
 const maxProofFile = 4 + 1 + batch.PublicSize + 4 + stark.MaxProofSize
 
 // nodeFlag adds -node with -rpc as a second name, so the proof commands

@@ -10,7 +10,7 @@ import (
 // ErrBusClosed is returned once the bus is closed.
 var ErrBusClosed = errors.New("message bus closed")
 
-// SubscriberQueue is each subscription's buffer. FIELD-NOTES: queues of 32
+// SubscriberQueue is each subscription's buffer. Measured: queues of 32
 // lose vote bursts at 64 validators; 1024 lost none.
 const SubscriberQueue = 1024
 

@@ -27,7 +27,7 @@ var errNoProver = errors.New("prover plugin unavailable")
 // proving is the node's side of the proof market: with a prover plugin
 // configured and the node's account registered as a prover, it proves the
 // jobs assigned to it (and unassigned ones), checks every proof with
-// core/batch before it leaves the node, and submits it as a proof
+// protocol/batch before it leaves the node, and submits it as a proof
 // transaction. In BFT mode every validator runs one, which is how "every
 // sequencer proves": the next proposer includes the transactions.
 type proving struct {

@@ -34,11 +34,14 @@ type Config struct {
 	BanDuration time.Duration
 }
 
-// Defaults applied by New.
+// Defaults applied by New, and the HCL defaults of the network block
+// (config takes them from here; docs/configuration.md lists them, checked
+// by config's tests). Limits are for one host of many on a machine:
+// libp2p's autoscaling assumes one host owns it.
 const (
-	DefaultMaxPeers    = 64
-	DefaultMaxStreams  = 8192
-	DefaultMaxMemoryMB = 1024
+	DefaultMaxPeers    = 50
+	DefaultMaxStreams  = 1024
+	DefaultMaxMemoryMB = 256
 	DefaultQueueSize   = 1024
 	DefaultHeartbeat   = 700 * time.Millisecond
 	DefaultBan         = time.Minute

@@ -14,7 +14,7 @@ import (
 type Backend interface {
 	ChainID() string
 	// SubmitTx decodes, checks and admits a raw transaction into the mempool.
-	// The error wraps the sentinel of core/tx (ErrMalformed, ErrSignature,
+	// The error wraps the sentinel of protocol/tx (ErrMalformed, ErrSignature,
 	// ErrChainID, ...) or of core/mempool (nonce too low or gap, insufficient
 	// funds, underpriced, pool full) and says why in its text.
 	SubmitTx(ctx context.Context, raw []byte) (tx.Hash, error)

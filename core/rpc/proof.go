@@ -40,7 +40,7 @@ type ProofRecord struct {
 
 // Size bounds of the proof methods: the largest witness batch/v1 admits
 // (batch.MaxUpdates account updates with both leaves and 32 siblings, about
-// 1.2 KiB each, ~21 MiB) and the largest proof core/stark decodes.
+// 1.2 KiB each, ~21 MiB) and the largest proof protocol/stark decodes.
 const (
 	MaxWitnessBytes = 5 + batch.MaxUpdates*(4+2+2*4*batch.AccountLeafElements+state.Depth*hash.DigestSize)
 	MaxProofBytes   = stark.MaxProofSize

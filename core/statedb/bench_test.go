@@ -15,7 +15,7 @@ import (
 	"github.com/trellis-chain/trellis/protocol/account"
 )
 
-// State tree and state file benchmarks. The 1,000,000-account cases are
+// State file benchmarks. The 1,000,000-account cases are
 // skipped under -short.
 //
 //	go test -run '^$' -bench 'RootUpdatePerAccount|OpenState' -count 3 -timeout 0 ./core/statedb/ (the tree's: ./protocol/state/)

@@ -1,6 +1,6 @@
 // Package fee is Trellis's fee market: the logic behind the fee plugin
-// (trellis-fee), kept importable so that the deterministic simulator and the
-// host's tests can link it in-process.
+// (binary trellis-fee-eip1559), kept importable so that the host's tests,
+// and a future deterministic simulator, can link it in-process.
 //
 // It prices a whole block in one call (PriceBlock): an EIP-1559 base fee
 // derived from the parent block, a priority tip per transaction capped by the

@@ -13,7 +13,7 @@ const Name = "cpu"
 // Version of the plugin.
 const Version = "0.1.0"
 
-// Backend is core/stark's pure-Go kernels under this plugin's name.
+// Backend is protocol/stark's pure-Go kernels under this plugin's name.
 var Backend = prover.Backend{Name: Name, Version: Version, Kind: "cpu",
 	New: func(workers int) (stark.Backend, error) { return stark.NewCPU(workers), nil }}
 

@@ -50,7 +50,7 @@ type Prover struct {
 
 // Statement is the public input of a batch proof: the ordered leaf updates
 // committed to by BatchHash take the state root OldRoot to NewRoot. It
-// mirrors batch.Public field for field (core/batch imports this package).
+// mirrors batch.Public field for field (protocol/batch imports this package).
 type Statement struct {
 	OldRoot   hash.Digest
 	NewRoot   hash.Digest

@@ -57,15 +57,15 @@ type globalsVector struct {
 }
 
 var vectorAbout = map[string]string{
-	"params":               "Poseidon2 over KoalaBear p = 2130706433 (2^31 - 2^24 + 1), width 16, 6 full / 21 partial rounds, x^3 S-box, gnark-crypto v0.22.0 constants; HashWithTag(tag, x) is the Merkle-Damgard chain of core/hash (IV = [tag, len & 0xffffff, len >> 24, 0, 0, 0, 0, 0], 8 elements absorbed per Compress, last block zero-padded); core/hash/testdata/vectors.json pins the permutation itself",
+	"params":               "Poseidon2 over KoalaBear p = 2130706433 (2^31 - 2^24 + 1), width 16, 6 full / 21 partial rounds, x^3 S-box, gnark-crypto v0.22.0 constants; HashWithTag(tag, x) is the Merkle-Damgard chain of protocol/hash (IV = [tag, len & 0xffffff, len >> 24, 0, 0, 0, 0, 0], 8 elements absorbed per Compress, last block zero-padded); protocol/hash/testdata/vectors.json pins the permutation itself",
 	"elements":             "every *_input and *_elements list holds canonical field elements (integers in [0, p)), in order, as decimal numbers",
 	"digest encoding":      "address, extra_digest and leaf are 32-byte digests in hex: 8 field elements, each 4 bytes little-endian of its canonical value",
 	"ed25519_seed":         "RFC 8032 private key seed in hex; ed25519_public_key is the 32-byte public key it gives",
 	"address_input":        "the 16 elements hashed into the address: the public key read as 16 little-endian 16-bit limbs (for a system account: one element per byte of system_name); address = HashWithTag(0x54524c05 TagAddress, address_input), or HashWithTag(0x54524c07 TagSystem, ...) for a system account",
 	"balance/nonce/bonded": "the account's amounts as unsigned 64-bit integers; bonded is the self-bond as a validator",
-	"locked":               "every token the account holds outside its balance (core/account Locked): self-bond + delegations + unbonding entries + prover bond; a batch conserves value when the sum over its leaf updates of the change in balance + locked equals the change in the globals supply",
-	"record":               "the canonical account record stored in bbolt (core/account Encode, version 1, big-endian): version u8 | address [32] | balance u64 | nonce u64 | extra_bytes",
-	"extra_bytes":          "the record's tail after the nonce, which the extra digest commits to: bonded u64, delegation count u16, delegations, unbonding count u16, unbonding entries, validator flag u8 and validator record, prover flag u8 and prover record, registered-prover count u16 and addresses, job count u16 and jobs (core/account Encode documents each layout)",
+	"locked":               "every token the account holds outside its balance (protocol/account Locked): self-bond + delegations + unbonding entries + prover bond; a batch conserves value when the sum over its leaf updates of the change in balance + locked equals the change in the globals supply",
+	"record":               "the canonical account record stored in bbolt (protocol/account Encode, version 1, big-endian): version u8 | address [32] | balance u64 | nonce u64 | extra_bytes",
+	"extra_bytes":          "the record's tail after the nonce, which the extra digest commits to: bonded u64, delegation count u16, delegations, unbonding count u16, unbonding entries, validator flag u8 and validator record, prover flag u8 and prover record, registered-prover count u16 and addresses, job count u16 and jobs (protocol/account Encode documents each layout)",
 	"extra_digest":         "HashWithTag(0x54524c06 TagExtra, extra_bytes as 16-bit little-endian limbs, the last one zero-padded) when the account has a self-bond, any delegation, unbonding entry, validator or prover record, registered prover or job; all zeros otherwise",
 	"leaf_input":           "the 29 elements of an account leaf: [kind = 1, address (8 elements), balance (4 limbs of 16 bits, least significant first), nonce (4 limbs), locked (4 limbs), extra_digest (8 elements)]; for globals the 11 elements [kind = 2, supply (4 limbs), burned (4 limbs), accounts low 16 bits, accounts high 16 bits]",
 	"leaf":                 "the state-tree leaf digest: HashWithTag(0x54524c02 TagLeaf, leaf_input); leaf_elements is the same digest as 8 elements",
@@ -197,7 +197,7 @@ func TestVectors(t *testing.T) {
 		}
 	}
 	if !bytes.Equal(mustJSON(t, got.About), mustJSON(t, want.About)) {
-		t.Errorf("the explanations in %s are stale: run go test ./core/account -run TestVectors -update", path)
+		t.Errorf("the explanations in %s are stale: run go test ./protocol/account -run TestVectors -update", path)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 const Statement = "batch/v1"
 
 // TagBatch is the domain tag of the batch hash, listed with the others in
-// core/hash.
+// protocol/hash.
 const TagBatch = hash.TagBatch
 
 // Sentinel errors; every error of this package wraps one of them.

@@ -26,7 +26,7 @@ func benchBlock(b testing.TB, n int) (batch.Public, *batch.Witness) {
 
 // BenchmarkProve proves blocks of 64, 256 and 1,024 transfers.
 //
-//	go test -run '^$' -bench 'Prove|Verify' -benchtime 2x -count 3 ./core/batch/
+//	go test -run '^$' -bench 'Prove|Verify' -benchtime 2x -count 3 ./protocol/batch/
 func BenchmarkProve(b *testing.B) {
 	for _, n := range []int{64, 256, 1024} {
 		b.Run(fmt.Sprintf("transfers=%d", n), func(b *testing.B) {

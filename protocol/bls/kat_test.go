@@ -65,7 +65,7 @@ func computeKnownAnswers(t *testing.T) knownAnswers {
 	sk := sks[0]
 	pk := sk.PublicKey()
 	ka := knownAnswers{
-		Comment:           "core/bls known answers; regenerate with go test ./core/bls -run TestKnownAnswers -update and review the diff",
+		Comment:           "protocol/bls known answers; regenerate with go test ./protocol/bls -run TestKnownAnswers -update and review the diff",
 		SecretKey:         katSecret,
 		PublicKey:         pk.String(),
 		ProofOfPossession: ProofOfPossession(sk).String(),

@@ -1,5 +1,5 @@
 // Package hash pins the one Poseidon2 hash of Trellis: the ledger's sparse
-// Merkle state tree and every Merkle commitment and transcript of core/stark
+// Merkle state tree and every Merkle commitment and transcript of protocol/stark
 // use it, so a prover (or a GPU kernel) can check itself against this package
 // and its committed test vectors.
 //

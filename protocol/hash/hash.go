@@ -33,7 +33,7 @@ const (
 	TagAddress    Tag = 0x54524c05 // account address from an ed25519 public key
 	TagExtra      Tag = 0x54524c06 // account extra data (stake records) committed by a leaf
 	TagSystem     Tag = 0x54524c07 // addresses of system accounts, from their names
-	TagBatch      Tag = 0x54524c10 // the batch hash of a block statement (core/batch)
+	TagBatch      Tag = 0x54524c10 // the batch hash of a block statement (protocol/batch)
 )
 
 // Digest is the output of the hash: 8 KoalaBear elements (~248 bits).

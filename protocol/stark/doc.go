@@ -1,6 +1,6 @@
 // Package stark is Trellis's proof system: a STARK over the KoalaBear field
 // (p = 2^31 − 2^24 + 1) with challenges in its degree-4 extension E4
-// (~124 bits), Poseidon2 Merkle commitments (core/hash) and FRI. The host
+// (~124 bits), Poseidon2 Merkle commitments (protocol/hash) and FRI. The host
 // verifies every block proof with it; prover plugins differ only in the
 // Backend that runs the heavy kernels, and must produce the same bytes.
 //

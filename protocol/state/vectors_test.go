@@ -40,7 +40,7 @@ type proofVector struct {
 }
 
 var treeAbout = map[string]string{
-	"hash":        "Poseidon2 over KoalaBear as pinned in core/hash (core/hash/testdata/vectors.json); Compress(l, r) = P(l || r)[8:16] + r, element-wise",
+	"hash":        "Poseidon2 over KoalaBear as pinned in protocol/hash (protocol/hash/testdata/vectors.json); Compress(l, r) = P(l || r)[8:16] + r, element-wise",
 	"digest":      "every digest is 32 bytes in hex: 8 field elements, each 4 bytes little-endian of its canonical value",
 	"tree":        "binary Merkle tree of depth 32 keyed by a 32-bit leaf index; inner node = Compress(left child, right child); an absent leaf is the zero digest",
 	"empty_roots": "empty_roots[l] is the root of an empty subtree of height l: empty_roots[0] = zero digest, empty_roots[l+1] = Compress(empty_roots[l], empty_roots[l]); empty_roots[32] is the root of the empty state",
@@ -109,7 +109,7 @@ func TestVectors(t *testing.T) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Fatalf("%s differs from the tree this code builds: the empty roots, leaves, root or proof changed "+
-			"(run go test ./core/state -run TestVectors -update only if the change is on purpose)\n got %s", path, buf.Bytes())
+			"(run go test ./protocol/state -run TestVectors -update only if the change is on purpose)\n got %s", path, buf.Bytes())
 	}
 }
 

@@ -224,7 +224,7 @@ type ProverRegister struct {
 type ProverExit struct{}
 
 // Proof settles the open proof job for the block at Height with a batch
-// proof (core/batch). Proof is a string, not a []byte, so that every Body
+// proof (protocol/batch). Proof is a string, not a []byte, so that every Body
 // stays comparable and immutable once signed.
 type Proof struct {
 	Height uint64

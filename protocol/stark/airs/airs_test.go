@@ -26,7 +26,7 @@ func seqState(start uint64) [16]fr.Element {
 	return s
 }
 
-// The AIR's trace filler computes exactly core/hash's permutation.
+// The AIR's trace filler computes exactly protocol/hash's permutation.
 func TestFillPermutationMatchesHash(t *testing.T) {
 	for _, start := range []uint64{0, 1, 1 << 30} {
 		in := seqState(start)
@@ -35,7 +35,7 @@ func TestFillPermutationMatchesHash(t *testing.T) {
 		want := in
 		hash.Permute(&want)
 		if got != want {
-			t.Fatalf("start %d: AIR permutation differs from core/hash", start)
+			t.Fatalf("start %d: AIR permutation differs from protocol/hash", start)
 		}
 		out := make([]fr.Element, PermRowConstr)
 		EvalPermutation(stark.BaseField{}, row, out)
@@ -56,7 +56,7 @@ func TestPoseidon2ChainProveVerify(t *testing.T) {
 				hash.Permute(&want)
 			}
 			if a.Output != want {
-				t.Fatal("chain output differs from core/hash")
+				t.Fatal("chain output differs from protocol/hash")
 			}
 			p := testParams()
 			proof, err := stark.Prove(a, tr, p, nil)
@@ -124,10 +124,10 @@ func TestPoseidon2RoundsProveVerify(t *testing.T) {
 	for _, perms := range []int{1, 8} {
 		t.Run(fmt.Sprint(perms), func(t *testing.T) {
 			a, tr := NewPoseidon2Rounds(perms, seqState(11))
-			// The trace's last row must be the core/hash output.
+			// The trace's last row must be the protocol/hash output.
 			for i := range 16 {
 				if !tr[i][a.TraceLength()-1].Equal(&a.Output[i]) {
-					t.Fatalf("trace output lane %d differs from core/hash", i)
+					t.Fatalf("trace output lane %d differs from protocol/hash", i)
 				}
 			}
 			p := testParams()

@@ -1,8 +1,8 @@
-// Package airs holds AIRs built on core/stark:
+// Package airs holds AIRs built on protocol/stark:
 //
 //   - Fibonacci: the smallest useful statement, for tests and benchmarks;
 //   - Poseidon2Chain: Output = P^n(Input) for the exact permutation pinned by
-//     core/hash, one permutation per row; its per-permutation constraints and
+//     protocol/hash, one permutation per row; its per-permutation constraints and
 //     trace filler (EvalPermutation, FillPermutation) are exported as the
 //     building block of larger statements;
 //   - Poseidon2Rounds: the same statement with one round per row and the round

@@ -257,7 +257,7 @@ func evalPermutationBase(cols, out []fr.Element) {
 	}
 }
 
-// Poseidon2Chain proves Output = P^N(Input) for the core/hash permutation P:
+// Poseidon2Chain proves Output = P^N(Input) for the protocol/hash permutation P:
 // one permutation per row, each row's input the previous row's output.
 type Poseidon2Chain struct {
 	N             int

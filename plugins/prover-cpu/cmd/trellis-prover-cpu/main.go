@@ -1,5 +1,5 @@
 // Command trellis-prover-cpu is the CPU prover plugin (package provercpu):
-// it proves batch/v1 block statements with core/stark on all cores.
+// it proves batch/v1 block statements with protocol/stark on all cores.
 package main
 
 import (

@@ -61,7 +61,7 @@ type ChainClient interface {
 	// Events streams chain events (new blocks from sync, mempool activity).
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChainEvent], error)
 	// ReportEvidence hands the host evidence of a validator signing two
-	// conflicting consensus messages (core/vote encoding). The host checks it
+	// conflicting consensus messages (protocol/vote encoding). The host checks it
 	// and submits a slashing transaction signed by the node's account
 	// (capability "host.chain.evidence").
 	ReportEvidence(ctx context.Context, in *ReportEvidenceRequest, opts ...grpc.CallOption) (*ReportEvidenceResponse, error)
@@ -209,7 +209,7 @@ type ChainServer interface {
 	// Events streams chain events (new blocks from sync, mempool activity).
 	Events(*EventsRequest, grpc.ServerStreamingServer[ChainEvent]) error
 	// ReportEvidence hands the host evidence of a validator signing two
-	// conflicting consensus messages (core/vote encoding). The host checks it
+	// conflicting consensus messages (protocol/vote encoding). The host checks it
 	// and submits a slashing transaction signed by the node's account
 	// (capability "host.chain.evidence").
 	ReportEvidence(context.Context, *ReportEvidenceRequest) (*ReportEvidenceResponse, error)

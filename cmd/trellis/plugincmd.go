@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/conformance"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/sdk"
-	"github.com/trellis-chain/trellis/conformance"
 )
 
 func cmdPlugin(args []string, stdout, stderr io.Writer) int {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/internal/testbin"
 	"github.com/trellis-chain/trellis/conformance"
+	"github.com/trellis-chain/trellis/internal/testbin"
 )
 
 // TestConformance runs the plugin kit against the real binary.

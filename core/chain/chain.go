@@ -19,14 +19,13 @@ import (
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/state"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
 // Fees is the fee plugin as the chain uses it.
 type Fees interface {
 	exec.Pricer
 	// BaseFee returns the base fee of parent's child.
-	BaseFee(ctx context.Context, req *feev1.BaseFeeRequest) (*feev1.BaseFeeResponse, error)
+	BaseFee(ctx context.Context, parent exec.FeeParent) (uint64, error)
 }
 
 // Pool is the mempool as the chain uses it.

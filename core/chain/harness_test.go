@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
@@ -90,7 +91,7 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	c, err := Open(db, Config{
-		Genesis: h.gen, Fees: fee.Local{Params: fee.DefaultParams()}, Pool: h.pool, Workers: 2,
+		Genesis: h.gen, Fees: feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}, Pool: h.pool, Workers: 2,
 		VerifyPoP: func([48]byte, [96]byte) error { return nil },
 	})
 	if err != nil {

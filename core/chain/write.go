@@ -13,7 +13,6 @@ import (
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/state"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
 // executed is a block this node built or validated, kept so that Commit
@@ -140,15 +139,15 @@ func (c *Chain) viewAt(target *block.Header) (statedb.Reader, *state.Overlay, er
 }
 
 func (c *Chain) baseFee(ctx context.Context, parent *block.Header) (uint64, error) {
-	resp, err := c.cfg.Fees.BaseFee(ctx, &feev1.BaseFeeRequest{Parent: feeParent(parent)})
+	bf, err := c.cfg.Fees.BaseFee(ctx, feeParent(parent))
 	if err != nil {
 		return 0, fmt.Errorf("%w: base fee: %w", exec.ErrPricing, err)
 	}
-	return resp.GetBaseFee(), nil
+	return bf, nil
 }
 
-func feeParent(h *block.Header) *feev1.Parent {
-	return &feev1.Parent{Height: h.Height, BaseFee: h.BaseFee, GasUsed: h.GasUsed, GasLimit: h.GasLimit}
+func feeParent(h *block.Header) exec.FeeParent {
+	return exec.FeeParent{Height: h.Height, BaseFee: h.BaseFee, GasUsed: h.GasUsed, GasLimit: h.GasLimit}
 }
 
 // BuildRequest is what a proposer asks for.

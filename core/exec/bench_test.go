@@ -197,7 +197,7 @@ func executeBlock(b *testing.B, db *statedb.DB, env Env, txs []*tx.Tx, pricer Pr
 }
 
 func BenchmarkExecuteTransfers(b *testing.B) {
-	pricer := fee.Local{Params: fee.DefaultParams()}
+	pricer := localPricer{fee.DefaultParams()}
 	for _, n := range benchSizes {
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("accounts=%d/workers=%d", n, workers), func(b *testing.B) {
@@ -233,7 +233,7 @@ func BenchmarkExecuteTransfers(b *testing.B) {
 // write of every changed record (with fsync unless nosync) and the overlay
 // committed into the head tree.
 func BenchmarkCommit(b *testing.B) {
-	pricer := fee.Local{Params: fee.DefaultParams()}
+	pricer := localPricer{fee.DefaultParams()}
 	for _, n := range benchSizes {
 		for _, sync := range []bool{true, false} {
 			name := fmt.Sprintf("accounts=%d/fsync", n)

@@ -10,14 +10,7 @@ import (
 	"github.com/trellis-chain/trellis/protocol/batch"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
-
-// Pricer is the fee plugin: one call prices a whole block.
-type Pricer interface {
-	// PriceBlock prices txs in block order; see trellis.fee.v1.
-	PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error)
-}
 
 // Params are the chain's execution parameters, fixed at genesis.
 type Params struct {
@@ -40,8 +33,8 @@ type Env struct {
 	Proposer account.Address
 	BaseFee  uint64
 	GasLimit uint64
-	// Parent is what the fee plugin sees of the parent block.
-	Parent *feev1.Parent
+	// Parent is what the fee market sees of the parent block.
+	Parent FeeParent
 	// ParentStatement is the batch statement of the parent block (its state
 	// transition): the block opens the proof job for it. Nil when the
 	// parent is genesis, which needs no proof.
@@ -64,7 +57,7 @@ type Result struct {
 	Txs      []*tx.Tx // the transactions in the block
 	Receipts []*block.Receipt
 	GasUsed  uint64
-	Totals   *feev1.Split
+	Totals   FeeSplit
 	// NextBaseFee is the fee plugin's base fee for the child block.
 	NextBaseFee uint64
 	// Dropped are transactions left out in Build mode, with the reason.
@@ -148,7 +141,7 @@ func run(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx,
 		rcpt   *block.Receipt
 	}
 	var pend []pending
-	fees := make([]*feev1.TxFee, 0, len(txs))
+	fees := make([]TxFee, 0, len(txs))
 	for i, t := range txs {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -177,22 +170,22 @@ func run(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx,
 		res.GasUsed += t.Gas()
 		res.Txs = append(res.Txs, t)
 		pend = append(pend, pending{sender: idx, maxFee: maxFee, rcpt: rc})
-		fees = append(fees, &feev1.TxFee{GasUsed: t.Gas(), MaxFeePerGas: t.MaxFeePerGas, MaxPriorityFeePerGas: t.MaxPriorityFeePerGas, GasLimit: t.GasLimit})
+		fees = append(fees, TxFee{GasUsed: t.Gas(), MaxFeePerGas: t.MaxFeePerGas, MaxPriorityFeePerGas: t.MaxPriorityFeePerGas, GasLimit: t.GasLimit})
 	}
-	price, err := pricer.PriceBlock(ctx, &feev1.PriceBlockRequest{Parent: env.Parent, GasLimit: env.GasLimit, Txs: fees})
+	price, err := pricer.PriceBlock(ctx, env.Parent, env.GasLimit, fees)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPricing, err)
 	}
-	if len(price.GetTxs()) != len(fees) {
-		return nil, nil, fmt.Errorf("%w: fee plugin priced %d transactions, the block has %d", ErrPricing, len(price.GetTxs()), len(fees))
+	if len(price.Txs) != len(fees) {
+		return nil, nil, fmt.Errorf("%w: fee plugin priced %d transactions, the block has %d", ErrPricing, len(price.Txs), len(fees))
 	}
-	if price.GetBaseFee() != env.BaseFee {
-		return nil, nil, fmt.Errorf("%w: fee plugin priced at base fee %d, the block's is %d", ErrPricing, price.GetBaseFee(), env.BaseFee)
+	if price.BaseFee != env.BaseFee {
+		return nil, nil, fmt.Errorf("%w: fee plugin priced at base fee %d, the block's is %d", ErrPricing, price.BaseFee, env.BaseFee)
 	}
 	var rejected []rejection
-	for i, tp := range price.GetTxs() {
-		if tp.GetReject() != feev1.TxPrice_REJECT_NONE {
-			err := fmt.Errorf("%w: %s", ErrFeeRejected, tp.GetReason())
+	for i, tp := range price.Txs {
+		if tp.Rejected {
+			err := fmt.Errorf("%w: %s", ErrFeeRejected, tp.Reason)
 			if mode == Validate {
 				return nil, nil, &TxError{Index: i, Hash: res.Txs[i].Hash(), Err: err}
 			}
@@ -203,32 +196,32 @@ func run(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx,
 		return res, rejected, nil
 	}
 	// Settle: refunds, then the split.
-	var sum feev1.Split
-	for i, tp := range price.GetTxs() {
+	var sum FeeSplit
+	for i, tp := range price.Txs {
 		pd := pend[i]
-		fee := tp.GetFee()
-		if fee > pd.maxFee || tp.GetTip() > fee {
-			return nil, nil, fmt.Errorf("%w: transaction %d charged %d (tip %d), above its reserved %d", ErrPricing, i, fee, tp.GetTip(), pd.maxFee)
+		fee := tp.Fee
+		if fee > pd.maxFee || tp.Tip > fee {
+			return nil, nil, fmt.Errorf("%w: transaction %d charged %d (tip %d), above its reserved %d", ErrPricing, i, fee, tp.Tip, pd.maxFee)
 		}
-		s := tp.GetSplit()
-		if s.GetBurn()+s.GetTreasury()+s.GetSequencer()+s.GetProver() != fee {
+		s := tp.Split
+		if total, ok := s.sum(); !ok || total != fee {
 			return nil, nil, fmt.Errorf("%w: transaction %d's split does not sum to its fee %d", ErrPricing, i, fee)
 		}
 		if err := credit(d, pd.sender, pd.maxFee-fee); err != nil {
 			return nil, nil, err
 		}
-		pd.rcpt.FeePaid, pd.rcpt.Tip = fee, tp.GetTip()
+		pd.rcpt.FeePaid, pd.rcpt.Tip = fee, tp.Tip
 		res.Receipts = append(res.Receipts, pd.rcpt)
-		sum.Burn += s.GetBurn()
-		sum.Treasury += s.GetTreasury()
-		sum.Sequencer += s.GetSequencer()
-		sum.Prover += s.GetProver()
+		sum.Burn += s.Burn
+		sum.Treasury += s.Treasury
+		sum.Sequencer += s.Sequencer
+		sum.Prover += s.Prover
 	}
-	if err := settle(d, env, &sum); err != nil {
+	if err := settle(d, env, sum); err != nil {
 		return nil, nil, err
 	}
-	res.Totals = &sum
-	res.NextBaseFee = price.GetNextBaseFee()
+	res.Totals = sum
+	res.NextBaseFee = price.NextBaseFee
 	return res, nil, nil
 }
 
@@ -335,23 +328,23 @@ func creditAddr(d *statedb.Delta, addr account.Address, amount uint64) error {
 }
 
 // settle distributes the block's fee totals.
-func settle(d *statedb.Delta, env Env, s *feev1.Split) error {
+func settle(d *statedb.Delta, env Env, s FeeSplit) error {
 	g := d.Globals()
-	if s.GetBurn() > g.Supply {
-		return fmt.Errorf("burning %d exceeds the supply %d", s.GetBurn(), g.Supply)
+	if s.Burn > g.Supply {
+		return fmt.Errorf("burning %d exceeds the supply %d", s.Burn, g.Supply)
 	}
-	g.Supply -= s.GetBurn()
-	g.Burned += s.GetBurn()
+	g.Supply -= s.Burn
+	g.Burned += s.Burn
 	d.SetGlobals(g)
-	if err := credit(d, account.TreasuryIndex, s.GetTreasury()); err != nil {
+	if err := credit(d, account.TreasuryIndex, s.Treasury); err != nil {
 		return err
 	}
-	if err := credit(d, account.EscrowIndex, s.GetProver()); err != nil {
+	if err := credit(d, account.EscrowIndex, s.Prover); err != nil {
 		return err
 	}
 	if env.Proposer.IsZero() {
 		// No proposer to pay (a test harness): the share goes to the treasury.
-		return credit(d, account.TreasuryIndex, s.GetSequencer())
+		return credit(d, account.TreasuryIndex, s.Sequencer)
 	}
-	return creditAddr(d, env.Proposer, s.GetSequencer())
+	return creditAddr(d, env.Proposer, s.Sequencer)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
 func transferTo(to int, amount uint64) tx.Body {
@@ -575,7 +574,7 @@ func TestDeterminism(t *testing.T) {
 			for _, rc := range res.Receipts {
 				b.Write(rc.Encode())
 			}
-			fmt.Fprint(&b, res.GasUsed, res.Totals.String(), res.NextBaseFee, len(res.Dropped))
+			fmt.Fprint(&b, res.GasUsed, res.Totals, res.NextBaseFee, len(res.Dropped))
 			if run == 0 {
 				first = b.Bytes()
 				continue
@@ -591,11 +590,11 @@ func TestDeterminism(t *testing.T) {
 // accept.
 type failingPricer struct {
 	inner Pricer
-	edit  func(*feev1.PriceBlockResponse) error
+	edit  func(*BlockPrice) error
 }
 
-func (p failingPricer) PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (*feev1.PriceBlockResponse, error) {
-	r, err := p.inner.PriceBlock(ctx, req)
+func (p failingPricer) PriceBlock(ctx context.Context, parent FeeParent, gasLimit uint64, txs []TxFee) (*BlockPrice, error) {
+	r, err := p.inner.PriceBlock(ctx, parent, gasLimit, txs)
 	if err != nil {
 		return nil, err
 	}
@@ -605,18 +604,26 @@ func (p failingPricer) PriceBlock(ctx context.Context, req *feev1.PriceBlockRequ
 func TestUnusablePricing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(*feev1.PriceBlockResponse) error
+		edit func(*BlockPrice) error
 		msg  string
 	}{
-		{"plugin error", func(*feev1.PriceBlockResponse) error { return errors.New("plugin crashed") }, "plugin crashed"},
-		{"too few prices", func(r *feev1.PriceBlockResponse) error { r.Txs = r.Txs[:1]; return nil }, "priced 1 transactions, the block has 2"},
-		{"other base fee", func(r *feev1.PriceBlockResponse) error { r.BaseFee++; return nil }, "base fee 11, the block's is 10"},
-		{"fee above the reservation", func(r *feev1.PriceBlockResponse) error {
+		{"plugin error", func(*BlockPrice) error { return errors.New("plugin crashed") }, "plugin crashed"},
+		{"too few prices", func(r *BlockPrice) error { r.Txs = r.Txs[:1]; return nil }, "priced 1 transactions, the block has 2"},
+		{"other base fee", func(r *BlockPrice) error { r.BaseFee++; return nil }, "base fee 11, the block's is 10"},
+		{"fee above the reservation", func(r *BlockPrice) error {
 			r.Txs[1].Fee = 1000*testMaxFee + 1
 			return nil
 		}, "charged 100001"},
-		{"split not summing to the fee", func(r *feev1.PriceBlockResponse) error { r.Txs[0].Split.Burn++; return nil }, "split does not sum"},
-		{"tip above the fee", func(r *feev1.PriceBlockResponse) error { r.Txs[0].Tip = r.Txs[0].Fee + 1; return nil }, "tip"},
+		{"split not summing to the fee", func(r *BlockPrice) error { r.Txs[0].Split.Burn++; return nil }, "split does not sum"},
+		{"split wrapping around to the fee", func(r *BlockPrice) error {
+			// Burn + Treasury overflows 64 bits and wraps to the fee: a
+			// plugin must not mint the difference.
+			s := &r.Txs[0].Split
+			s.Treasury += ^uint64(0) - s.Burn + 1
+			s.Burn = ^uint64(0)
+			return nil
+		}, "split does not sum"},
+		{"tip above the fee", func(r *BlockPrice) error { r.Txs[0].Tip = r.Txs[0].Fee + 1; return nil }, "tip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, 3)
@@ -633,9 +640,9 @@ func TestUnusablePricing(t *testing.T) {
 		f := newFixture(t, 5)
 		// The plugin rejects the last transaction of whatever it is given:
 		// Build drops it and asks again, and gives up after three answers.
-		f.pricer = failingPricer{inner: f.pricer, edit: func(r *feev1.PriceBlockResponse) error {
+		f.pricer = failingPricer{inner: f.pricer, edit: func(r *BlockPrice) error {
 			if n := len(r.Txs); n > 0 {
-				r.Txs[n-1].Reject, r.Txs[n-1].Reason = feev1.TxPrice_REJECT_FEE_CAP_TOO_LOW, "no"
+				r.Txs[n-1].Rejected, r.Txs[n-1].Reason = true, "no"
 			}
 			return nil
 		}}

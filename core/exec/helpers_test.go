@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
 const (
@@ -94,7 +94,7 @@ func newFixture(t testing.TB, n int) *fixture {
 	}
 	gl := db.Globals()
 	f := &fixture{
-		t: t, st: st, db: db, pricer: fee.Local{Params: fee.DefaultParams()},
+		t: t, st: st, db: db, pricer: localPricer{fee.DefaultParams()},
 		params: Params{
 			ChainID: testChain, UnbondingDelay: testDelay, Workers: 1,
 			VerifyPoP: func([account.BLSPublicKeySize]byte, [account.BLSSignatureSize]byte) error { return nil },
@@ -114,7 +114,7 @@ func (f *fixture) env() Env {
 func envAt(height, gasLimit uint64, proposer account.Address) Env {
 	return Env{
 		Height: height, Proposer: proposer, BaseFee: testBaseFee, GasLimit: gasLimit,
-		Parent: &feev1.Parent{BaseFee: testBaseFee, GasUsed: gasLimit / 2, GasLimit: gasLimit, Height: height - 1},
+		Parent: FeeParent{BaseFee: testBaseFee, GasUsed: gasLimit / 2, GasLimit: gasLimit, Height: height - 1},
 	}
 }
 
@@ -188,4 +188,32 @@ func (f *fixture) account(r statedb.Reader, a account.Address) *account.Account 
 func expectedFee(t *tx.Tx) uint64 {
 	tip := min(t.MaxPriorityFeePerGas, t.MaxFeePerGas-testBaseFee)
 	return t.Gas() * (testBaseFee + tip)
+}
+
+// localPricer is the fee market of plugins/fee-eip1559 in-process, through
+// its native API (core/feeclient converts the plugin's protobuf outside
+// this package).
+type localPricer struct{ params fee.Params }
+
+func (l localPricer) PriceBlock(_ context.Context, parent FeeParent, gasLimit uint64, txs []TxFee) (*BlockPrice, error) {
+	if gasLimit != 0 && gasLimit != parent.GasLimit {
+		return nil, fmt.Errorf("gas limit %d differs from the parent's %d", gasLimit, parent.GasLimit)
+	}
+	in := make([]fee.TxInput, len(txs))
+	for i, t := range txs {
+		in[i] = fee.TxInput{GasLimit: t.GasLimit, GasUsed: t.GasUsed, MaxFeePerGas: t.MaxFeePerGas, MaxPriorityFeePerGas: t.MaxPriorityFeePerGas}
+	}
+	bp, err := fee.PriceBlock(l.params, fee.ParentInfo{Height: parent.Height, BaseFee: parent.BaseFee, GasUsed: parent.GasUsed, GasLimit: parent.GasLimit}, in)
+	if err != nil {
+		return nil, err
+	}
+	out := &BlockPrice{BaseFee: bp.BaseFee, NextBaseFee: bp.NextBaseFee, Txs: make([]TxPrice, len(bp.Txs))}
+	for i, r := range bp.Txs {
+		out.Txs[i] = TxPrice{Fee: r.Fee, Tip: r.TipAmount,
+			Split: FeeSplit{Burn: r.Shares.Burn, Treasury: r.Shares.Treasury, Sequencer: r.Shares.Sequencer, Prover: r.Shares.Prover}}
+		if !r.Included() {
+			out.Txs[i].Rejected, out.Txs[i].Reason = true, r.Err().Error()
+		}
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
@@ -35,7 +36,7 @@ func newChainService(t *testing.T) (*Chain, account.Address) {
 		Fee: genesis.Fee{InitialBaseFee: 10, BlockGasLimit: 1_000_000}, UnbondingDelay: 2,
 		Accounts:   []genesis.Account{{Address: addr, Balance: 1_000_000}},
 		Validators: []genesis.Validator{{Address: addr, BLSPublicKey: make([]byte, 48), ProofOfPossession: make([]byte, 96), Stake: 500}}}
-	c, err := chain.Open(db, chain.Config{Genesis: g, Fees: fee.Local{Params: fee.DefaultParams()}})
+	c, err := chain.Open(db, chain.Config{Genesis: g, Fees: feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

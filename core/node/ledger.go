@@ -11,6 +11,7 @@ import (
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/mempool"
@@ -137,7 +138,7 @@ func (n *Node) openLedger() error {
 		return diag("A ledger needs a fee plugin", fmt.Errorf("add a plugin \"fee\" block: every block is priced by the fee plugin"))
 	}
 	c, err := chain.Open(n.db, chain.Config{
-		Genesis: g, VerifyPoP: verifyPoP, Fees: fees{n}, Logger: n.log.Named("chain"), Workers: runtime.GOMAXPROCS(0),
+		Genesis: g, VerifyPoP: verifyPoP, Fees: feeclient.Client{Service: fees{n}}, Logger: n.log.Named("chain"), Workers: runtime.GOMAXPROCS(0),
 	})
 	if err != nil {
 		if errors.Is(err, genesis.ErrInvalid) || errors.Is(err, chain.ErrGenesisMismatch) {

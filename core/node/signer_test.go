@@ -14,6 +14,7 @@ import (
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/mempool"
@@ -74,7 +75,7 @@ func newSinkLedger(t *testing.T) *sinkLedger {
 		Accounts:   []genesis.Account{{Address: sinkAddr(sinkEd(1)), Balance: 1_000_000_000}, {Address: sinkAddr(sinkEd(2)), Balance: 1_000}},
 		Validators: []genesis.Validator{{Address: sinkAddr(sinkEd(2)), BLSPublicKey: pk[:], ProofOfPossession: pop[:], Stake: 10_000}},
 	}
-	c, err := chain.Open(db, chain.Config{Genesis: g, VerifyPoP: verifyPoP, Fees: fee.Local{Params: fee.DefaultParams()}, Workers: 1})
+	c, err := chain.Open(db, chain.Config{Genesis: g, VerifyPoP: verifyPoP, Fees: feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

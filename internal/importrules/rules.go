@@ -52,12 +52,8 @@ func pluginRoot(p string) string {
 // Pending lists the imports that break a rule today and are being moved
 // off it, each with the work that removes it; TestPendingIsCurrent fails
 // once one is gone, so the list never hides a fixed rule.
-var Pending = []string{
-	// core/exec and core/chain still take the fee plugin's protobuf
-	// types; domain fee types replace them (docs/architecture.md).
-	"core/exec -> sdk/proto/trellis/fee/v1",
-	"core/chain -> sdk/proto/trellis/fee/v1",
-}
+// Entries read "package -> import".
+var Pending = []string{}
 
 // Test-only helpers every layer's tests may use.
 var testHelpers = []string{"internal/testbin", "internal/testplugins"}

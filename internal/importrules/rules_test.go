@@ -108,6 +108,7 @@ func TestPlantedViolations(t *testing.T) {
 		"protocol/batch -> sdk/proto/trellis/prover/v1",
 		"protocol/batch -> sdk/proto/trellis/prover/v1",
 		"core/node -> plugins/consensus-solo",
+		"core/exec -> sdk/proto/trellis/fee/v1",
 		"core/statedb -> sdk/proto/trellis/fee/v1",
 		"core/statedb -> cmd/trellis",
 	}

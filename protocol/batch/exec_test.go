@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trellis-chain/trellis/core/exec"
+	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
@@ -17,7 +18,6 @@ import (
 	"github.com/trellis-chain/trellis/protocol/batch"
 	"github.com/trellis-chain/trellis/protocol/state"
 	"github.com/trellis-chain/trellis/protocol/tx"
-	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
 
 const execChain = "batch-test"
@@ -69,7 +69,7 @@ func TestExecutedBlocks(t *testing.T) {
 	}
 	params := exec.Params{ChainID: execChain, UnbondingDelay: 2, Workers: 1,
 		VerifyPoP: func([account.BLSPublicKeySize]byte, [account.BLSSignatureSize]byte) error { return nil }}
-	pricer := fee.Local{Params: fee.DefaultParams()}
+	pricer := feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}
 	nonces := map[int]uint64{}
 	sign := func(from int, body tx.Body) *tx.Tx {
 		x := &tx.Tx{ChainID: execChain, Nonce: nonces[from], GasLimit: tx.BodyGas(body), MaxFeePerGas: 100, MaxPriorityFeePerGas: 2, Body: body}
@@ -101,7 +101,7 @@ func TestExecutedBlocks(t *testing.T) {
 	for h, txs := range blocks {
 		height := uint64(h + 1)
 		env := exec.Env{Height: height, Proposer: execAddr(99), BaseFee: baseFee, GasLimit: gasLimit,
-			Parent: &feev1.Parent{BaseFee: baseFee, GasUsed: gasLimit / 2, GasLimit: gasLimit, Height: height - 1}}
+			Parent: exec.FeeParent{BaseFee: baseFee, GasUsed: gasLimit / 2, GasLimit: gasLimit, Height: height - 1}}
 		res, err := exec.Execute(context.Background(), db, params, env, txs, pricer, exec.Validate, false)
 		if err != nil {
 			t.Fatalf("block %d: %v", height, err)

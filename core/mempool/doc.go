@@ -61,4 +61,12 @@
 // Reorgs: call Update with the new head's state, then Reinject the
 // transactions of the abandoned blocks; those the new branch already
 // executed fall out as nonce too low.
+//
+// Beside the pool, its reactor (reactor.go) gossips transactions between
+// nodes: user transactions are batched into gossip messages (txbatch.go,
+// fuzzed), peers' batches are admitted with the peer scored on what no
+// honest node would relay, and transactions that arrive ahead of an earlier
+// nonce of their sender wait briefly in a bounded gap buffer (gaps.go)
+// instead of being dropped. HeadState and ChainPool (chainview.go) are the
+// pool's views of the state DB and the chain's view of the pool.
 package mempool

@@ -16,10 +16,8 @@ import (
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/plugin"
-	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
-	"github.com/trellis-chain/trellis/protocol/tx"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
@@ -71,45 +69,9 @@ func (f fees) Quote(ctx context.Context, req *feev1.QuoteRequest) (*feev1.QuoteR
 	return c.Quote(ctx, req)
 }
 
-// headState is the mempool's view of the head.
-type headState struct{ st *statedb.DB }
-
-func (h headState) Account(addr account.Address) (nonce, balance uint64) {
-	_, a, err := statedb.AccountAt(h.st, addr)
-	if err != nil {
-		return 0, 0
-	}
-	return a.Nonce, a.Balance
-}
-
-// pool adapts the mempool to what the chain calls.
-type pool struct {
-	m  *mempool.Mempool
-	st *statedb.DB
-}
-
-func (p pool) Select(baseFee, maxGas uint64, maxTxs int) []*tx.Tx {
-	return p.m.Select(baseFee, maxGas, maxTxs)
-}
-func (p pool) Remove(h []tx.Hash)    { p.m.Remove(h) }
-func (p pool) Reinject(txs []*tx.Tx) { p.m.Reinject(txs) }
-func (p pool) HeadChanged()          { p.m.Update(headState{p.st}) }
-
-// Has reports whether the pool holds h: chain validation then skips its
-// signature check, done at admission.
-func (p pool) Has(h tx.Hash) bool { _, ok := p.m.Get(h); return ok }
-
 // verifyPoP checks a validator's BLS proof of possession.
 func verifyPoP(pub [account.BLSPublicKeySize]byte, pop [account.BLSSignatureSize]byte) error {
-	pk, err := bls.PublicKeyFromBytes(pub[:])
-	if err != nil {
-		return err
-	}
-	sig, err := bls.SignatureFromBytes(pop[:])
-	if err != nil {
-		return err
-	}
-	return bls.VerifyProofOfPossession(pk, sig)
+	return bls.VerifyEncodedProofOfPossession(pub[:], pop[:])
 }
 
 // openLedger loads the genesis and opens the chain and mempool, unless the
@@ -147,8 +109,8 @@ func (n *Node) openLedger() error {
 		return n.storageDiag(err)
 	}
 	n.chain = c
-	n.pool = mempool.New(mempool.Config{ChainID: g.ChainID}, headState{c.State()})
-	c.SetPool(pool{m: n.pool, st: c.State()})
+	n.pool = mempool.New(mempool.Config{ChainID: g.ChainID}, mempool.HeadState{DB: c.State()})
+	c.SetPool(mempool.ChainPool{Pool: n.pool, DB: c.State()})
 	n.svc.Chain = c
 	head, final := c.Head()
 	n.log.Info("chain open", "chain_id", g.ChainID, "genesis", c.Genesis(), "head", head.Header.Height, "final", final.Header.Height,

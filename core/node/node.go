@@ -65,9 +65,8 @@ type Node struct {
 	// expected path is then missingKey.
 	signer     *signer.Signer
 	missingKey string
-	// proveStop ends the prover loop (prover.go).
-	proveStop context.CancelFunc
-	proveDone sync.WaitGroup
+	// proveStop ends the proving worker (core/proving); nil without one.
+	proveStop func()
 
 	mu      sync.Mutex
 	plugins map[string]*plugin.Supervisor // by kind
@@ -328,7 +327,6 @@ func (n *Node) Stop(ctx context.Context) {
 	}
 	if n.proveStop != nil {
 		n.proveStop()
-		n.proveDone.Wait()
 	}
 	for i := len(startOrder) - 1; i >= 0; i-- {
 		n.mu.Lock()

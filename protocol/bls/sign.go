@@ -99,6 +99,20 @@ func VerifyProofOfPossession(pk PublicKey, pop Signature) error {
 	return coreVerify(pk, pkb[:], pop, dstPoP, "proof of possession")
 }
 
+// VerifyEncodedProofOfPossession decodes a compressed public key and its
+// proof of possession, as a registration carries them, and checks them.
+func VerifyEncodedProofOfPossession(pub, pop []byte) error {
+	pk, err := PublicKeyFromBytes(pub)
+	if err != nil {
+		return err
+	}
+	sig, err := SignatureFromBytes(pop)
+	if err != nil {
+		return err
+	}
+	return VerifyProofOfPossession(pk, sig)
+}
+
 // AggregateSignatures adds signatures into one. It fails on an empty list
 // and when the sum is the identity, which no set of honest signatures
 // produces and which would never verify.

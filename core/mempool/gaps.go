@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"cmp"
@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/tx"
 )
@@ -29,19 +28,19 @@ type gapEntry struct {
 	at time.Time
 }
 
-// gapBuffer holds gossiped transactions refused with mempool.ErrNonceGap,
+// gapBuffer holds gossiped transactions refused with ErrNonceGap,
 // by sender. It never holds more than gapMax; when full, new ones are
 // dropped, as they were before the buffer existed. Only a sender whose
 // balance covers the transaction's max cost gets one parked, so junk from
 // fresh, unfunded keys cannot crowd out honest transactions.
 type gapBuffer struct {
-	state  mempool.State
+	state  State
 	mu     sync.Mutex
 	n      int
 	byFrom map[account.Address][]gapEntry
 }
 
-func newGapBuffer(st mempool.State) *gapBuffer {
+func newGapBuffer(st State) *gapBuffer {
 	return &gapBuffer{state: st, byFrom: map[account.Address][]gapEntry{}}
 }
 
@@ -110,7 +109,7 @@ func byNonce(es []gapEntry) []gapEntry {
 // parked transactions of every sender that got one in. It returns the
 // pool's error for each of txs (nil for a parked one), how many of txs were
 // added and parked, and how many parked ones the retry let in.
-func (g *gapBuffer) admit(pool *mempool.Mempool, txs []*tx.Tx, now time.Time) (errs []error, added, parked, unparked int) {
+func (g *gapBuffer) admit(pool *Mempool, txs []*tx.Tx, now time.Time) (errs []error, added, parked, unparked int) {
 	errs = pool.AddBatch(txs)
 	var in []*tx.Tx
 	for i, err := range errs {
@@ -118,7 +117,7 @@ func (g *gapBuffer) admit(pool *mempool.Mempool, txs []*tx.Tx, now time.Time) (e
 		case err == nil:
 			in = append(in, txs[i])
 			added++
-		case errors.Is(err, mempool.ErrNonceGap):
+		case errors.Is(err, ErrNonceGap):
 			if g.park(gapEntry{txs[i], now}) {
 				errs[i] = nil
 				parked++
@@ -133,20 +132,20 @@ func (g *gapBuffer) admit(pool *mempool.Mempool, txs []*tx.Tx, now time.Time) (e
 
 // retry re-offers the parked transactions of the senders of added; it
 // returns how many got in.
-func (g *gapBuffer) retry(pool *mempool.Mempool, added []*tx.Tx, now time.Time) int {
+func (g *gapBuffer) retry(pool *Mempool, added []*tx.Tx, now time.Time) int {
 	return g.offer(pool, g.take(added, now), now)
 }
 
 // retryAll re-offers every parked transaction, for gaps a block or a user
 // filled; it returns how many got in.
-func (g *gapBuffer) retryAll(pool *mempool.Mempool, now time.Time) int {
+func (g *gapBuffer) retryAll(pool *Mempool, now time.Time) int {
 	return g.offer(pool, g.takeAll(now), now)
 }
 
 // offer adds es to pool, parking again the ones still gapped; whatever gets
 // in may unblock more of the same senders, which are offered next.
 // Signatures are not checked again (tx.Tx remembers they passed).
-func (g *gapBuffer) offer(pool *mempool.Mempool, es []gapEntry, now time.Time) int {
+func (g *gapBuffer) offer(pool *Mempool, es []gapEntry, now time.Time) int {
 	n := 0
 	for len(es) > 0 {
 		txs := make([]*tx.Tx, len(es))
@@ -158,7 +157,7 @@ func (g *gapBuffer) offer(pool *mempool.Mempool, es []gapEntry, now time.Time) i
 			switch {
 			case err == nil:
 				in = append(in, txs[i])
-			case errors.Is(err, mempool.ErrNonceGap):
+			case errors.Is(err, ErrNonceGap):
 				g.park(es[i])
 			}
 		}

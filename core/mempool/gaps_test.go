@@ -1,4 +1,4 @@
-package node
+package mempool
 
 import (
 	"crypto/ed25519"
@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/tx"
 )
@@ -36,7 +35,7 @@ func gapTxs(t *testing.T, seed byte, n int) []*tx.Tx {
 // (later nonces first, as concurrent gossip validation can) and checks that
 // all of them end up in the pool, in nonce order per sender.
 func TestGapBufferReorders(t *testing.T) {
-	pool := mempool.New(mempool.Config{ChainID: "gaps"}, richState{})
+	pool := New(Config{ChainID: "gaps"}, richState{})
 	g := newGapBuffer(richState{})
 	a, b := gapTxs(t, 1, 6), gapTxs(t, 2, 3)
 	now := time.Now()
@@ -67,7 +66,7 @@ func TestGapBufferReorders(t *testing.T) {
 }
 
 func TestGapBufferBoundsAndExpiry(t *testing.T) {
-	pool := mempool.New(mempool.Config{ChainID: "gaps"}, richState{})
+	pool := New(Config{ChainID: "gaps"}, richState{})
 	g := newGapBuffer(richState{})
 	txs := gapTxs(t, 3, 3)
 	now := time.Now()
@@ -87,7 +86,7 @@ func TestGapBufferBoundsAndExpiry(t *testing.T) {
 	// A full buffer refuses more: the pool's gap error is returned.
 	g.n = gapMax
 	errs, _, parked, _ := g.admit(pool, []*tx.Tx{gapTxs(t, 4, 2)[1]}, now)
-	if parked != 0 || !errors.Is(errs[0], mempool.ErrNonceGap) {
+	if parked != 0 || !errors.Is(errs[0], ErrNonceGap) {
 		t.Fatalf("full buffer: parked %d, error %v", parked, errs[0])
 	}
 }

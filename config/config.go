@@ -349,3 +349,10 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "plugin", LabelNames: []string{"kind", "name"}},
 	},
 }
+
+// DefaultPlugins names the plugin of each kind that development networks
+// (`trellis init`, `trellis testnet up`) configure when it is built.
+var DefaultPlugins = map[string]string{
+	KindFee:       "eip1559",
+	KindConsensus: "solo",
+}

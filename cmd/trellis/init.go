@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,16 +21,11 @@ import (
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
-	"github.com/trellis-chain/trellis/protocol/bls"
 )
 
-// defaultPlugins names the plugin init picks for each kind when its binary
+// config.DefaultPlugins names the plugin init picks for each kind when its binary
 // is in the plugin directory. Later plugins (consensus, prover, da) join
 // this table as they land.
-var defaultPlugins = map[string]string{
-	config.KindFee:       "eip1559",
-	config.KindConsensus: "solo",
-}
 
 // pluginDefaults starts the plugin binary at bin, asks for its config
 // schema and returns a writer of every attribute that has a default (and
@@ -104,13 +98,13 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 	// Pin every default plugin found in the plugin directory.
 	type pinned struct{ kind, name, bin, sum string }
 	var plugins []pinned
-	kinds := make([]string, 0, len(defaultPlugins))
-	for k := range defaultPlugins {
+	kinds := make([]string, 0, len(config.DefaultPlugins))
+	for k := range config.DefaultPlugins {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
 	for _, kind := range kinds {
-		name := defaultPlugins[kind]
+		name := config.DefaultPlugins[kind]
 		bin := filepath.Join(pluginDir, config.BinaryPrefix+kind+"-"+name)
 		sum, err := plugin.FileSHA256(bin)
 		if errors.Is(err, os.ErrNotExist) {
@@ -123,12 +117,12 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 		plugins = append(plugins, pinned{kind, name, bin, sum})
 	}
 
-	nodeKey, err := writeNodeKey(filepath.Join(dir, "keys", "node_key.json"))
+	nodeKey, err := signer.NewNodeKeyFile(filepath.Join(dir, "keys", "node_key.json"))
 	if err != nil {
 		return err
 	}
 	validator := account.FromPublicKey(nodeKey.Public().(ed25519.PublicKey))
-	blsPub, pop, err := writeBLSKey(filepath.Join(dir, "keys", "validator_bls_key.json"))
+	blsPub, pop, err := signer.NewBLSKeyFile(filepath.Join(dir, "keys", "validator_bls_key.json"))
 	if err != nil {
 		return err
 	}
@@ -168,35 +162,9 @@ func initDir(dir, chainID, pluginDir string, force bool, stdout io.Writer) error
 	return nil
 }
 
-// writeNodeKey writes a fresh ed25519 node key (the node's account and
-// libp2p identity) and returns it.
-func writeNodeKey(path string) (ed25519.PrivateKey, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return priv, signer.WriteNodeKey(path, priv)
-}
-
-// writeBLSKey writes a fresh BLS12-381 validator key and returns its
-// public key and proof of possession for the genesis file.
-func writeBLSKey(path string) (pub, pop []byte, err error) {
-	sk, err := bls.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := signer.WriteBLSKey(path, sk); err != nil {
-		return nil, nil, err
-	}
-	pk, sig := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
-	return pk[:], sig[:], nil
-}
-
 // Genesis amounts of a development network, in base units.
 const (
 	devWalletBalance   = 1_000_000_000_000_000
-	validatorBalance   = 1_000_000_000_000
-	validatorStake     = 1_000_000_000
 	devWalletName      = "dev"
 	devPassphraseEnvar = "TRELLIS_PASSPHRASE"
 )
@@ -234,21 +202,9 @@ func writeGenesis(path, chainID string, validator, wallet account.Address, blsPu
 		UnbondingDelay: genesis.DefaultUnbondingDelay,
 		Accounts: []genesis.Account{
 			{Address: wallet, Balance: devWalletBalance},
-			{Address: validator, Balance: validatorBalance},
+			{Address: validator, Balance: genesis.DevValidatorBalance},
 		},
-		Validators: []genesis.Validator{{Address: validator, BLSPublicKey: blsPub, ProofOfPossession: pop, Stake: validatorStake}},
+		Validators: []genesis.Validator{{Address: validator, BLSPublicKey: blsPub, ProofOfPossession: pop, Stake: genesis.DevValidatorStake}},
 	}
-	return saveGenesis(path, g)
-}
-
-// saveGenesis checks g and writes it as indented JSON.
-func saveGenesis(path string, g *genesis.Genesis) error {
-	if err := g.Check(); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return g.Save(path)
 }

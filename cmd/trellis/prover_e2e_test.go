@@ -18,6 +18,7 @@ import (
 	"github.com/trellis-chain/trellis/internal/testbin"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/testnet"
 )
 
 func TestE2EProverMarket(t *testing.T) {
@@ -37,7 +38,7 @@ func TestE2EProverMarket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idle := idleProverAddress("trellis-testnet", 0)
+	idle := testnet.IdleProverAddress("trellis-testnet", 0)
 	c := tn.client(0)
 	ctx := context.Background()
 
@@ -61,8 +62,8 @@ func TestE2EProverMarket(t *testing.T) {
 	v, _ := c.Account(ctx, validator)
 	i, _ := c.Account(ctx, idle)
 	t.Logf("validator prover: %+v; idle prover: %+v", *v.Prover, *i.Prover)
-	if i.Prover.Bond+i.Prover.Slashed != testnetProverBond {
-		t.Errorf("idle prover bond %d + slashed %d, want the genesis bond %d", i.Prover.Bond, i.Prover.Slashed, testnetProverBond)
+	if i.Prover.Bond+i.Prover.Slashed != testnet.ProverBond {
+		t.Errorf("idle prover bond %d + slashed %d, want the genesis bond %d", i.Prover.Bond, i.Prover.Slashed, testnet.ProverBond)
 	}
 
 	// Some final block is "proven", its proof is on chain, and a later

@@ -20,6 +20,7 @@ import (
 
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/internal/testbin"
+	"github.com/trellis-chain/trellis/testnet"
 )
 
 // testnetBound bounds the waits of these tests: four nodes with plugins
@@ -44,12 +45,12 @@ func startTestnet(t *testing.T, extra ...string) *e2eTestnet {
 		if code != 0 {
 			t.Errorf("testnet down: exit %d\n%s%s", code, out, errOut)
 		}
-		st, err := readState(tn.dir)
+		st, err := openState(tn.dir)
 		if err != nil {
 			return
 		}
 		for _, n := range st.Nodes {
-			if g := nodeGroup(n); len(g) > 0 {
+			if g := testnet.NodeGroup(n); len(g) > 0 {
 				t.Errorf("%s: %d process(es) still alive after down", n.Name, len(g))
 			}
 		}
@@ -97,20 +98,20 @@ func (tn *e2eTestnet) cli(args ...string) string {
 
 // logs returns the tail of every node's log, for failure messages.
 func (tn *e2eTestnet) logs() string {
-	st, err := readState(tn.dir)
+	st, err := openState(tn.dir)
 	if err != nil {
 		return err.Error()
 	}
 	var b strings.Builder
 	for _, n := range st.Nodes {
-		fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", n.Name, n.Log, logTail(n.Log, 25))
+		fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", n.Name, n.Log, testnet.LogTail(n.Log, 25))
 	}
 	return b.String()
 }
 
-func (tn *e2eTestnet) state() *testnetState {
+func (tn *e2eTestnet) state() *testnet.State {
 	tn.t.Helper()
-	st, err := readState(tn.dir)
+	st, err := openState(tn.dir)
 	if err != nil {
 		tn.t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestE2ETestnet(t *testing.T) {
 	case <-time.After(testnetBound):
 		t.Fatalf("load did not finish within %s\n%s", testnetBound, loadErr.String())
 	}
-	var rep loadReport
+	var rep testnet.LoadReport
 	if err := json.Unmarshal([]byte(loadOut.String()), &rep); err != nil {
 		t.Fatalf("load -json: %v\n%s", err, loadOut.String())
 	}
@@ -347,7 +348,7 @@ func TestE2ETestnet(t *testing.T) {
 	fl.mu.Unlock()
 
 	var status struct {
-		Nodes []nodeStatus `json:"nodes"`
+		Nodes []testnet.NodeStatus `json:"nodes"`
 	}
 	if err := json.Unmarshal([]byte(tn.cli("status", "-dir", tn.dir, "-json")), &status); err != nil {
 		t.Fatal(err)
@@ -399,8 +400,8 @@ func TestE2ETestnetPartition(t *testing.T) {
 		stalled = max(stalled, f)
 	}
 	var status struct {
-		Partition [][]int      `json:"partition"`
-		Nodes     []nodeStatus `json:"nodes"`
+		Partition [][]int              `json:"partition"`
+		Nodes     []testnet.NodeStatus `json:"nodes"`
 	}
 	if err := json.Unmarshal([]byte(tn.cli("status", "-dir", tn.dir, "-json")), &status); err != nil {
 		t.Fatal(err)
@@ -420,4 +421,13 @@ func TestE2ETestnetPartition(t *testing.T) {
 	}
 	tn.waitFinal(stalled+3, all...)
 	tn.checkAgreement(stalled + 3)
+}
+
+// openState reads the testnet state in dir.
+func openState(dir string) (*testnet.State, error) {
+	n, err := testnet.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return n.State, nil
 }

@@ -391,3 +391,22 @@ func (g *Genesis) Block(root hash.Digest) *block.Block {
 		GasLimit:     uint64(g.Fee.BlockGasLimit),
 	}}
 }
+
+// Save checks g and writes it to path as Load reads it.
+func (g *Genesis) Save(path string) error {
+	if err := g.Check(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Amounts that development networks (`trellis init`, `trellis testnet
+// up`) give each validator, in base units.
+const (
+	DevValidatorBalance = 1_000_000_000_000
+	DevValidatorStake   = 1_000_000_000
+)

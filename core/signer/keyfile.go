@@ -2,6 +2,7 @@ package signer
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -182,4 +183,28 @@ func WriteBLSKey(path string, sk *bls.SecretKey) error {
 	skb, pkb := sk.Bytes(), sk.PublicKey().Bytes()
 	defer clear(skb[:])
 	return writeKeyFile(path, "bls key", BLSKeyType, pkb[:], skb[:])
+}
+
+// NewNodeKeyFile writes a fresh ed25519 node key (the node's account and
+// libp2p identity) to path and returns it.
+func NewNodeKeyFile(path string) (ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return priv, WriteNodeKey(path, priv)
+}
+
+// NewBLSKeyFile writes a fresh BLS12-381 validator key to path and returns
+// its public key and proof of possession, for a genesis file.
+func NewBLSKeyFile(path string) (pub, pop []byte, err error) {
+	sk, err := bls.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := WriteBLSKey(path, sk); err != nil {
+		return nil, nil, err
+	}
+	pk, sig := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
+	return pk[:], sig[:], nil
 }

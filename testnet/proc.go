@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package testnet
 
 // Process control of testnet nodes through Linux's /proc. Each node leads
 // its own session (Setsid), so the session id is the node's PID. The plugin
@@ -97,9 +97,9 @@ func sessionProcs(sid int) []procStat {
 	return out
 }
 
-// nodeProc reports the node's process if it is alive and is the node (its
+// NodeProc reports the node's process if it is alive and is the node (its
 // command line names the node's config), guarding against a reused PID.
-func nodeProc(n testnetNode) (procStat, bool) {
+func NodeProc(n Node) (procStat, bool) {
 	if n.PID <= 0 {
 		return procStat{}, false
 	}
@@ -114,14 +114,14 @@ func nodeProc(n testnetNode) (procStat, bool) {
 	return st, true
 }
 
-// nodeGroup lists the live processes of the node's session: the node and
+// NodeGroup lists the live processes of the node's session: the node and
 // its plugins, or the plugins a killed node left behind.
-func nodeGroup(n testnetNode) []procStat { return sessionProcs(n.PID) }
+func NodeGroup(n Node) []procStat { return sessionProcs(n.PID) }
 
 // startNodeProcess starts `trellis run` for n in a new session, appending
 // its output to n.Log. It returns the PID and a channel closed when the
 // process exits (reaped by this process while it lives).
-func startNodeProcess(binary string, n testnetNode) (int, <-chan struct{}, error) {
+func startNodeProcess(binary string, n Node) (int, <-chan struct{}, error) {
 	logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, nil, err
@@ -142,12 +142,12 @@ func startNodeProcess(binary string, n testnetNode) (int, <-chan struct{}, error
 
 // signalGroup sends sig to every process of the node's session: the node
 // and its plugins.
-func signalGroup(n testnetNode, sig syscall.Signal) error {
+func signalGroup(n Node, sig syscall.Signal) error {
 	if n.PID <= 0 {
 		return fmt.Errorf("%s has no process", n.Name)
 	}
 	var errs []error
-	for _, p := range nodeGroup(n) {
+	for _, p := range NodeGroup(n) {
 		if err := syscall.Kill(p.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, fmt.Errorf("%s: signal %v to pid %d: %w", n.Name, sig, p.PID, err))
 		}
@@ -156,10 +156,10 @@ func signalGroup(n testnetNode, sig syscall.Signal) error {
 }
 
 // waitGroupGone polls until the node's group has no live process, up to d.
-func waitGroupGone(n testnetNode, d time.Duration) bool {
+func waitGroupGone(n Node, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
-		if len(nodeGroup(n)) == 0 {
+		if len(NodeGroup(n)) == 0 {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -173,12 +173,12 @@ func waitGroupGone(n testnetNode, d time.Duration) bool {
 // its plugins in order (with SIGCONT to the session, so a paused node sees
 // it; a node already dead has its leftover plugins sent SIGTERM), then
 // SIGKILL to the whole session after timeout. It says how it went.
-func stopNode(n testnetNode, timeout time.Duration) (string, error) {
-	if len(nodeGroup(n)) == 0 {
+func stopNode(n Node, timeout time.Duration) (string, error) {
+	if len(NodeGroup(n)) == 0 {
 		return "not running", nil
 	}
 	start := time.Now()
-	if _, ok := nodeProc(n); ok {
+	if _, ok := NodeProc(n); ok {
 		if err := syscall.Kill(n.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return "", fmt.Errorf("%s: SIGTERM to pid %d: %w", n.Name, n.PID, err)
 		}
@@ -198,8 +198,8 @@ func stopNode(n testnetNode, timeout time.Duration) (string, error) {
 	return "", fmt.Errorf("%s: session %d still has processes after SIGKILL", n.Name, n.PID)
 }
 
-// logTail returns the last lines of a node's log.
-func logTail(path string, lines int) string {
+// LogTail returns the last lines of a node's log.
+func LogTail(path string, lines int) string {
 	b, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return "(no log: " + err.Error() + ")"

@@ -1,4 +1,4 @@
-package main
+package testnet
 
 // Generation of a local testnet: keys, one genesis and a node.hcl per node.
 // Everything here is a pure function of the spec and the keys, so it is
@@ -26,15 +26,16 @@ import (
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/plugin"
+	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 // Testnet defaults and limits.
 const (
-	defaultTestnetNodes    = 4
-	defaultTestnetBasePort = 26700
-	defaultLoadAccounts    = 256
-	maxTestnetNodes        = 100 // ports are base+i, base+100+i, base+200+i
+	DefaultNodes        = 4
+	DefaultBasePort     = 26700
+	DefaultLoadAccounts = 256
+	maxTestnetNodes     = 100 // ports are base+i, base+100+i, base+200+i
 	// Port offsets from the base port: p2p (TCP and UDP) at +i, RPC at
 	// +100+i, metrics at +200+i.
 	rpcPortOffset     = 100
@@ -43,22 +44,22 @@ const (
 	// Genesis amounts of a testnet, in base units. Load accounts get a
 	// large balance so that no realistic run drains them through fees.
 	loadAccountBalance = 10_000_000_000_000_000
-	testnetStateFile   = "testnet.json"
+	StateFile          = "testnet.json"
 )
 
 // Consensus choices of a testnet.
 const (
-	consensusBFT  = "bft"
-	consensusSolo = "solo"
+	ConsensusBFT  = "bft"
+	ConsensusSolo = "solo"
 )
 
 // ErrTestnet is wrapped by every testnet usage error.
 var ErrTestnet = errors.New("testnet")
 
-// testnetSpec is what `testnet up` generates.
-type testnetSpec struct {
+// Spec is what `testnet up` generates.
+type Spec struct {
 	Nodes         int
-	Consensus     string // consensusBFT or consensusSolo
+	Consensus     string // ConsensusBFT or ConsensusSolo
 	ChainID       string
 	BasePort      int
 	BlockInterval time.Duration
@@ -82,27 +83,28 @@ type testnetSpec struct {
 const (
 	validatorProverPrice = 1000
 	idleProverPrice      = 0
-	testnetProverBond    = 10_000_000
-	// testnetProverThroughput is the claimed Poseidon2 permutations/s of
+	// ProverBond is what every testnet prover bonds at genesis.
+	ProverBond = 10_000_000
+	// proverThroughput is the claimed Poseidon2 permutations/s of
 	// testnet provers (a profile field; assignment does not use it).
-	testnetProverThroughput = 100_000
-	idleProverBalance       = 1_000_000_000
+	proverThroughput  = 100_000
+	idleProverBalance = 1_000_000_000
 )
 
-// idleProverAddress is idle prover i of a chain (no key is kept: it never signs).
-func idleProverAddress(chainID string, i int) account.Address {
-	return loadAddress(chainID+"/idle-prover", i)
+// IdleProverAddress is idle prover i of a chain (no key is kept: it never signs).
+func IdleProverAddress(chainID string, i int) account.Address {
+	return LoadAddress(chainID+"/idle-prover", i)
 }
 
-func (s testnetSpec) check() error {
+func (s Spec) check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrTestnet, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case s.Nodes < 1 || s.Nodes > maxTestnetNodes:
 		return bad("-n %d: want 1 to %d nodes", s.Nodes, maxTestnetNodes)
-	case s.Consensus != consensusBFT && s.Consensus != consensusSolo:
-		return bad("-consensus %q: want %q or %q", s.Consensus, consensusBFT, consensusSolo)
+	case s.Consensus != ConsensusBFT && s.Consensus != ConsensusSolo:
+		return bad("-consensus %q: want %q or %q", s.Consensus, ConsensusBFT, ConsensusSolo)
 	case s.BasePort < 1024 || s.BasePort+metricsPortOffset+s.Nodes-1 > 65535:
 		return bad("-base-port %d: want 1024 to %d for %d nodes (ports base+i, base+%d+i, base+%d+i)",
 			s.BasePort, 65535-metricsPortOffset-s.Nodes+1, s.Nodes, rpcPortOffset, metricsPortOffset)
@@ -126,15 +128,15 @@ func (s testnetSpec) check() error {
 // chainIDRe is the rule config applies to node.chain_id.
 var chainIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// loadKey is load account i of a chain: deterministic, so `testnet load`
+// LoadKey is load account i of a chain: deterministic, so `testnet load`
 // rebuilds the keys from the chain id alone.
-func loadKey(chainID string, i int) ed25519.PrivateKey {
+func LoadKey(chainID string, i int) ed25519.PrivateKey {
 	seed := sha256.Sum256([]byte("trellis-testnet-load/" + chainID + "/" + strconv.Itoa(i)))
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-func loadAddress(chainID string, i int) account.Address {
-	return account.FromPublicKey(loadKey(chainID, i).Public().(ed25519.PublicKey))
+func LoadAddress(chainID string, i int) account.Address {
+	return account.FromPublicKey(LoadKey(chainID, i).Public().(ed25519.PublicKey))
 }
 
 // peerIDOf is the libp2p peer id of a node key.
@@ -150,8 +152,8 @@ func peerIDOf(key ed25519.PrivateKey) (string, error) {
 	return id.String(), nil
 }
 
-// testnetNode is one node of testnet.json.
-type testnetNode struct {
+// Node is one node of testnet.json.
+type Node struct {
 	Index     int      `json:"index"`
 	Name      string   `json:"name"`
 	Dir       string   `json:"dir"`
@@ -168,16 +170,16 @@ type testnetNode struct {
 	Sequencer bool `json:"sequencer"`
 }
 
-// testnetState is DIR/testnet.json: what the other commands act on.
-type testnetState struct {
-	ChainID      string        `json:"chain_id"`
-	Consensus    string        `json:"consensus"`
-	BasePort     int           `json:"base_port"`
-	LoadAccounts int           `json:"load_accounts"`
-	Binary       string        `json:"binary"`
-	Created      time.Time     `json:"created"`
-	Partition    [][]int       `json:"partition,omitempty"`
-	Nodes        []testnetNode `json:"nodes"`
+// State is DIR/testnet.json: what the other commands act on.
+type State struct {
+	ChainID      string    `json:"chain_id"`
+	Consensus    string    `json:"consensus"`
+	BasePort     int       `json:"base_port"`
+	LoadAccounts int       `json:"load_accounts"`
+	Binary       string    `json:"binary"`
+	Created      time.Time `json:"created"`
+	Partition    [][]int   `json:"partition,omitempty"`
+	Nodes        []Node    `json:"nodes"`
 }
 
 // nodeKeys are one node's generated keys.
@@ -188,8 +190,8 @@ type nodeKeys struct {
 }
 
 // testnetPlan lays out the nodes of spec in dir: names, ports, peer ids.
-func testnetPlan(spec testnetSpec, dir string, keys []nodeKeys) ([]testnetNode, error) {
-	nodes := make([]testnetNode, spec.Nodes)
+func testnetPlan(spec Spec, dir string, keys []nodeKeys) ([]Node, error) {
+	nodes := make([]Node, spec.Nodes)
 	for i := range nodes {
 		pid, err := peerIDOf(keys[i].node)
 		if err != nil {
@@ -197,7 +199,7 @@ func testnetPlan(spec testnetSpec, dir string, keys []nodeKeys) ([]testnetNode, 
 		}
 		p := spec.BasePort + i
 		nd := filepath.Join(dir, "node"+strconv.Itoa(i))
-		nodes[i] = testnetNode{
+		nodes[i] = Node{
 			Index: i, Name: "node" + strconv.Itoa(i), Dir: nd,
 			Config: filepath.Join(nd, "node.hcl"), Log: filepath.Join(nd, "node.log"),
 			PeerID:    pid,
@@ -205,7 +207,7 @@ func testnetPlan(spec testnetSpec, dir string, keys []nodeKeys) ([]testnetNode, 
 			P2P:       []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p), fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p)},
 			RPC:       fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+rpcPortOffset+i),
 			Metrics:   fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+metricsPortOffset+i),
-			Sequencer: spec.Consensus == consensusBFT || i == 0,
+			Sequencer: spec.Consensus == ConsensusBFT || i == 0,
 		}
 	}
 	return nodes, nil
@@ -213,7 +215,7 @@ func testnetPlan(spec testnetSpec, dir string, keys []nodeKeys) ([]testnetNode, 
 
 // testnetGenesis funds and bonds every validator equally and funds the
 // load accounts.
-func testnetGenesis(spec testnetSpec, nodes []testnetNode, keys []nodeKeys, now time.Time) (*genesis.Genesis, error) {
+func testnetGenesis(spec Spec, nodes []Node, keys []nodeKeys, now time.Time) (*genesis.Genesis, error) {
 	g := &genesis.Genesis{
 		ChainID: spec.ChainID, GenesisTime: now.UTC().Truncate(time.Second),
 		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
@@ -224,20 +226,20 @@ func testnetGenesis(spec testnetSpec, nodes []testnetNode, keys []nodeKeys, now 
 		if err != nil {
 			return nil, fmt.Errorf("node%d validator: %w", i, err)
 		}
-		g.Accounts = append(g.Accounts, genesis.Account{Address: addr, Balance: validatorBalance})
-		g.Validators = append(g.Validators, genesis.Validator{Address: addr, BLSPublicKey: keys[i].blsPub, ProofOfPossession: keys[i].pop, Stake: validatorStake})
+		g.Accounts = append(g.Accounts, genesis.Account{Address: addr, Balance: genesis.DevValidatorBalance})
+		g.Validators = append(g.Validators, genesis.Validator{Address: addr, BLSPublicKey: keys[i].blsPub, ProofOfPossession: keys[i].pop, Stake: genesis.DevValidatorStake})
 	}
 	for i := range spec.LoadAccounts {
-		g.Accounts = append(g.Accounts, genesis.Account{Address: loadAddress(spec.ChainID, i), Balance: loadAccountBalance})
+		g.Accounts = append(g.Accounts, genesis.Account{Address: LoadAddress(spec.ChainID, i), Balance: loadAccountBalance})
 	}
 	if spec.Prover != "" {
 		for _, v := range g.Validators {
-			g.Provers = append(g.Provers, genesis.Prover{Address: v.Address, Kind: spec.Prover, Throughput: testnetProverThroughput, Price: validatorProverPrice, Bond: testnetProverBond})
+			g.Provers = append(g.Provers, genesis.Prover{Address: v.Address, Kind: spec.Prover, Throughput: proverThroughput, Price: validatorProverPrice, Bond: ProverBond})
 		}
 		for i := range spec.IdleProvers {
-			a := idleProverAddress(spec.ChainID, i)
+			a := IdleProverAddress(spec.ChainID, i)
 			g.Accounts = append(g.Accounts, genesis.Account{Address: a, Balance: idleProverBalance})
-			g.Provers = append(g.Provers, genesis.Prover{Address: a, Kind: "idle", Throughput: testnetProverThroughput, Price: idleProverPrice, Bond: testnetProverBond})
+			g.Provers = append(g.Provers, genesis.Prover{Address: a, Kind: "idle", Throughput: proverThroughput, Price: idleProverPrice, Bond: ProverBond})
 		}
 		if spec.JobDeadline > 0 {
 			d := spec.JobDeadline
@@ -252,12 +254,12 @@ type pinnedPlugin struct{ kind, name, sum string }
 
 // testnetPlugins pins the fee plugin (if built) and the chosen consensus
 // plugin (required) from the plugin directory.
-func testnetPlugins(spec testnetSpec) ([]pinnedPlugin, error) {
+func testnetPlugins(spec Spec) ([]pinnedPlugin, error) {
 	var out []pinnedPlugin
 	for _, p := range []struct {
 		kind, name string
 		required   bool
-	}{{config.KindFee, defaultPlugins[config.KindFee], false}, {config.KindConsensus, spec.Consensus, true}, {config.KindProver, spec.Prover, true}} {
+	}{{config.KindFee, config.DefaultPlugins[config.KindFee], false}, {config.KindConsensus, spec.Consensus, true}, {config.KindProver, spec.Prover, true}} {
 		if p.name == "" {
 			continue
 		}
@@ -279,7 +281,7 @@ func testnetPlugins(spec testnetSpec) ([]pinnedPlugin, error) {
 
 // testnetConfig writes node i's node.hcl: config.Template's file with the
 // testnet's network, RPC and metrics settings and the plugins.
-func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPlugin) ([]byte, error) {
+func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte, error) {
 	n := nodes[i]
 	var tps []config.TemplatePlugin
 	for _, p := range pins {
@@ -341,7 +343,7 @@ func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPl
 	mb.SetAttributeValue("listen", cty.StringVal(hostPort(n.Metrics)))
 
 	role := "a BFT validator"
-	if spec.Consensus == consensusSolo {
+	if spec.Consensus == ConsensusSolo {
 		role = "a follower: it syncs from node0, the solo sequencer"
 		if n.Sequencer {
 			role = "the solo sequencer"
@@ -354,10 +356,10 @@ func testnetConfig(spec testnetSpec, nodes []testnetNode, i int, pins []pinnedPl
 
 // consensusConfig writes the consensus plugin's settings: block_interval,
 // the proposer for solo, then the -plugin-config overrides in name order.
-func consensusConfig(spec testnetSpec, n testnetNode) func(*hclwrite.Body) {
+func consensusConfig(spec Spec, n Node) func(*hclwrite.Body) {
 	return func(b *hclwrite.Body) {
 		b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
-		if spec.Consensus == consensusSolo {
+		if spec.Consensus == ConsensusSolo {
 			b.SetAttributeValue("proposer", cty.StringVal(n.Validator))
 		}
 		names := make([]string, 0, len(spec.PluginConfig))
@@ -380,9 +382,9 @@ func hostPort(u string) string {
 	return u
 }
 
-// generateTestnet writes every node directory under dir (which must exist
+// Generate writes every node directory under dir (which must exist
 // and be empty of nodes) and returns the testnet's state, without PIDs.
-func generateTestnet(spec testnetSpec, dir, binary string, stdout io.Writer) (*testnetState, error) {
+func Generate(spec Spec, dir, binary string, stdout io.Writer) (*State, error) {
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
@@ -396,10 +398,10 @@ func generateTestnet(spec testnetSpec, dir, binary string, stdout io.Writer) (*t
 		if err := os.MkdirAll(kd, 0o700); err != nil {
 			return nil, err
 		}
-		if keys[i].node, err = writeNodeKey(filepath.Join(kd, "node_key.json")); err != nil {
+		if keys[i].node, err = signer.NewNodeKeyFile(filepath.Join(kd, "node_key.json")); err != nil {
 			return nil, err
 		}
-		if keys[i].blsPub, keys[i].pop, err = writeBLSKey(filepath.Join(kd, "validator_bls_key.json")); err != nil {
+		if keys[i].blsPub, keys[i].pop, err = signer.NewBLSKeyFile(filepath.Join(kd, "validator_bls_key.json")); err != nil {
 			return nil, err
 		}
 	}
@@ -412,7 +414,7 @@ func generateTestnet(spec testnetSpec, dir, binary string, stdout io.Writer) (*t
 		return nil, err
 	}
 	for i, n := range nodes {
-		if err := saveGenesis(filepath.Join(n.Dir, config.DefaultGenesis), g); err != nil {
+		if err := g.Save(filepath.Join(n.Dir, config.DefaultGenesis)); err != nil {
 			return nil, fmt.Errorf("node%d genesis: %w", i, err)
 		}
 		src, err := testnetConfig(spec, nodes, i, pins)
@@ -426,6 +428,6 @@ func generateTestnet(spec testnetSpec, dir, binary string, stdout io.Writer) (*t
 	for _, p := range pins {
 		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
 	}
-	return &testnetState{ChainID: spec.ChainID, Consensus: spec.Consensus, BasePort: spec.BasePort,
+	return &State{ChainID: spec.ChainID, Consensus: spec.Consensus, BasePort: spec.BasePort,
 		LoadAccounts: spec.LoadAccounts, Binary: binary, Created: time.Now().UTC().Truncate(time.Second), Nodes: nodes}, nil
 }

@@ -1,17 +1,14 @@
 //go:build linux
 
-package main
+package testnet
 
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,8 +53,8 @@ type pendingTx struct {
 // loadRun is one `testnet load`.
 type loadRun struct {
 	dir      string
-	st       *testnetState
-	nodes    []testnetNode // the nodes load sends to
+	st       *State
+	nodes    []Node // the nodes load sends to
 	clients  []*rpc.Client
 	chainID  string
 	amount   uint64
@@ -77,61 +74,55 @@ type loadRun struct {
 	lastHeight  uint64
 }
 
-func testnetLoad(args []string, stdout, stderr io.Writer) int {
-	c, fs := newStateCmd("load", "load [-dir DIR] -rate R -duration D [-accounts A] [-nodes all|0,1] [-json]", false, stderr)
-	rate := fs.Float64("rate", 100, "transfers per second to send")
-	dur := fs.Duration("duration", 10*time.Second, "how long to send")
-	accounts := fs.Int("accounts", 0, "load accounts to send from (default: every one of the genesis)")
-	nodesFlag := fs.String("nodes", "all", "nodes to send to: all, or indexes separated by commas (each account sticks to one node)")
-	watch := fs.Int("watch", -1, "node whose finalizedHeads subscription measures finality (default: the first of -nodes)")
-	workers := fs.Int("workers", 16, "concurrent senders")
-	batch := fs.Int("batch", 50, "transactions per JSON-RPC batch (at most the node's limit, 100)")
-	drain := fs.Duration("drain", 30*time.Second, "after sending, how long to wait for accepted transfers to finalize")
-	amount := fs.Uint64("amount", 1, "base units per transfer")
-	asJSON := fs.Bool("json", false, "print the report as JSON (progress goes to stderr)")
-	if code, ok := parse(fs, args); !ok {
-		return code
-	}
-	if err := c.load(false); err != nil {
-		return testnetFail(stderr, "load", err)
-	}
+// LoadOptions is one load run.
+type LoadOptions struct {
+	Rate     float64       // transfers per second to send
+	Duration time.Duration // how long to send
+	Accounts int           // load accounts to send from; 0: every one of the genesis
+	Nodes    []int         // nodes to send to; each account sticks to one
+	Watch    int           // node whose finalizedHeads measures finality; -1: the first of Nodes
+	Workers  int           // concurrent senders
+	Batch    int           // transactions per JSON-RPC batch
+	Drain    time.Duration // after sending, how long to wait for accepted transfers to finalize
+	Amount   uint64        // base units per transfer
+}
+
+// Load sends signed transfers from the genesis load accounts at o.Rate
+// for o.Duration, follows finality on the watched node and reports
+// throughput, latency and per-node cost. Progress lines go to progress.
+func (t *Net) Load(ctx context.Context, o LoadOptions, progress io.Writer) (*LoadReport, error) {
+	st := t.State
 	switch {
-	case *rate <= 0 || *rate > 1e6:
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -rate %g: want more than 0, at most 1e6", ErrTestnet, *rate))
-	case *dur <= 0:
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -duration must be positive", ErrTestnet))
-	case *workers < 1 || *workers > 1024:
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -workers %d: want 1 to 1024", ErrTestnet, *workers))
-	case *batch < 1 || *batch > rpc.DefaultMaxBatch:
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -batch %d: want 1 to %d", ErrTestnet, *batch, rpc.DefaultMaxBatch))
-	case *amount == 0:
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -amount must be positive", ErrTestnet))
+	case o.Rate <= 0 || o.Rate > 1e6:
+		return nil, fmt.Errorf("%w: -rate %g: want more than 0, at most 1e6", ErrTestnet, o.Rate)
+	case o.Duration <= 0:
+		return nil, fmt.Errorf("%w: -duration must be positive", ErrTestnet)
+	case o.Workers < 1 || o.Workers > 1024:
+		return nil, fmt.Errorf("%w: -workers %d: want 1 to 1024", ErrTestnet, o.Workers)
+	case o.Batch < 1 || o.Batch > rpc.DefaultMaxBatch:
+		return nil, fmt.Errorf("%w: -batch %d: want 1 to %d", ErrTestnet, o.Batch, rpc.DefaultMaxBatch)
+	case o.Amount == 0:
+		return nil, fmt.Errorf("%w: -amount must be positive", ErrTestnet)
+	case len(o.Nodes) == 0:
+		return nil, fmt.Errorf("%w: no nodes to send to", ErrTestnet)
 	}
-	nA := *accounts
+	nA := o.Accounts
 	if nA == 0 {
-		nA = c.st.LoadAccounts
+		nA = st.LoadAccounts
 	}
-	if nA < 1 || nA > c.st.LoadAccounts {
-		return testnetFail(stderr, "load", fmt.Errorf("%w: -accounts %d: the genesis funds %d load accounts", ErrTestnet, nA, c.st.LoadAccounts))
+	if nA < 1 || nA > st.LoadAccounts {
+		return nil, fmt.Errorf("%w: -accounts %d: the genesis funds %d load accounts", ErrTestnet, nA, st.LoadAccounts)
 	}
-	idx, err := nodeIndexes(*nodesFlag, len(c.st.Nodes))
-	if err != nil {
-		return testnetFail(stderr, "load", err)
-	}
-	progress := stdout
-	if *asJSON {
-		progress = stderr
-	}
-	r := &loadRun{dir: c.abs, st: c.st, chainID: c.st.ChainID, amount: *amount, batchMax: *batch,
+	r := &loadRun{dir: t.Dir, st: st, chainID: st.ChainID, amount: o.Amount, batchMax: o.Batch,
 		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}}
-	for _, i := range idx {
-		n := c.st.Nodes[i]
+	for _, i := range o.Nodes {
+		n := st.Nodes[i]
 		cl, err := rpc.Dial(n.RPC)
 		if err != nil {
-			return testnetFail(stderr, "load", err)
+			return nil, err
 		}
 		defer cl.Close()
-		cctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_, err = cl.ChainID(cctx)
 		cancel()
 		if err != nil {
@@ -141,33 +132,20 @@ func testnetLoad(args []string, stdout, stderr io.Writer) int {
 		r.nodes, r.clients = append(r.nodes, n), append(r.clients, cl)
 	}
 	if len(r.nodes) == 0 {
-		return testnetFail(stderr, "load", fmt.Errorf("%w: none of the nodes %s answers RPC", ErrTestnet, *nodesFlag))
+		return nil, fmt.Errorf("%w: none of the nodes %v answers RPC", ErrTestnet, o.Nodes)
 	}
 	watchIdx := r.nodes[0].Index
-	if *watch >= 0 {
-		if *watch >= len(c.st.Nodes) {
-			return testnetFail(stderr, "load", fmt.Errorf("%w: -watch %d: no such node", ErrTestnet, *watch))
+	if o.Watch >= 0 {
+		if o.Watch >= len(st.Nodes) {
+			return nil, fmt.Errorf("%w: -watch %d: no such node", ErrTestnet, o.Watch)
 		}
-		watchIdx = *watch
+		watchIdx = o.Watch
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rep, err := r.run(ctx, nA, *rate, *dur, *drain, *workers, watchIdx, progress)
-	if err != nil {
-		return testnetFail(stderr, "load", err)
-	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-	} else {
-		rep.print(stdout)
-	}
-	return 0
+	return r.run(ctx, nA, o.Rate, o.Duration, o.Drain, o.Workers, watchIdx, progress)
 }
 
-// loadReport is what load prints at the end.
-type loadReport struct {
+// LoadReport is what load prints at the end.
+type LoadReport struct {
 	ChainID          string         `json:"chain_id"`
 	Consensus        string         `json:"consensus"`
 	Rate             float64        `json:"target_rate"`
@@ -207,13 +185,13 @@ type nodeSnapshot struct {
 	err         string
 }
 
-func snapshotNode(n testnetNode) nodeSnapshot {
+func snapshotNode(n Node) nodeSnapshot {
 	s := nodeSnapshot{pid: n.PID}
-	if _, ok := nodeProc(n); !ok {
+	if _, ok := NodeProc(n); !ok {
 		s.err = "down"
 		return s
 	}
-	for _, p := range nodeGroup(n) {
+	for _, p := range NodeGroup(n) {
 		s.cpuTicks += p.Ticks
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -242,13 +220,13 @@ func snapshotNode(n testnetNode) nodeSnapshot {
 		s.err = err.Error()
 		return s
 	}
-	samples, err := parseProm(string(body))
+	samples, err := ParseProm(string(body))
 	if err != nil {
 		s.err = err.Error()
 		return s
 	}
-	s.msgs = sumSamples(samples, metricSentMessages, consensusTopic)
-	s.bytes = sumSamples(samples, metricSentBytes, consensusTopic)
+	s.msgs = SumSamples(samples, metricSentMessages, consensusTopic)
+	s.bytes = SumSamples(samples, metricSentBytes, consensusTopic)
 	s.ok = true
 	return s
 }
@@ -274,15 +252,15 @@ func costOf(name string, a, b nodeSnapshot) nodeCost {
 	return c
 }
 
-func (r *loadRun) run(ctx context.Context, nA int, rate float64, dur, drain time.Duration, workers, watch int, progress io.Writer) (*loadReport, error) {
+func (r *loadRun) run(ctx context.Context, nA int, rate float64, dur, drain time.Duration, workers, watch int, progress io.Writer) (*LoadReport, error) {
 	accts := make([]*loadAccount, nA)
 	for i := range accts {
-		k := loadKey(r.chainID, i)
+		k := LoadKey(r.chainID, i)
 		accts[i] = &loadAccount{idx: i, key: k, addr: account.FromPublicKey(k.Public().(ed25519.PublicKey)),
-			to: loadAddress(r.chainID, (i+1)%nA), home: i % len(r.nodes)}
+			to: LoadAddress(r.chainID, (i+1)%nA), home: i % len(r.nodes)}
 	}
 	if nA == 1 {
-		accts[0].to = loadAddress(r.chainID, 1) // funded or not, a transfer to it is valid
+		accts[0].to = LoadAddress(r.chainID, 1) // funded or not, a transfer to it is valid
 	}
 	if err := r.refreshQuote(ctx); err != nil {
 		return nil, fmt.Errorf("fee quote: %w", err)
@@ -377,7 +355,7 @@ loop:
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &loadReport{ChainID: r.chainID, Consensus: r.st.Consensus, Rate: rate, DurationS: sendDur.Seconds(),
+	rep := &LoadReport{ChainID: r.chainID, Consensus: r.st.Consensus, Rate: rate, DurationS: sendDur.Seconds(),
 		Sent: r.sent.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(), RejectedByReason: r.reasons,
 		Finalized: r.finalized.Load(), Unfinalized: len(r.pending), Latency: summarize(r.latencies),
 		FinalBlocks: r.finalBlocks.Load(), Conflicts: r.conflicts}
@@ -630,7 +608,7 @@ func (w *loadWorker) send(ctx context.Context, home int, txs []outTx) {
 // others) and matches their transactions with the pending ones. It fills
 // any gap in heights by fetching the blocks it missed.
 func (r *loadRun) track(ctx context.Context, watch int, ready chan<- error) {
-	order := []testnetNode{r.st.Nodes[watch]}
+	order := []Node{r.st.Nodes[watch]}
 	for _, n := range r.st.Nodes {
 		if n.Index != watch {
 			order = append(order, n)
@@ -652,7 +630,7 @@ func (r *loadRun) track(ctx context.Context, watch int, ready chan<- error) {
 	}
 }
 
-func (r *loadRun) follow(ctx context.Context, n testnetNode, first *bool, ready chan<- error) error {
+func (r *loadRun) follow(ctx context.Context, n Node, first *bool, ready chan<- error) error {
 	c, err := rpc.Dial(n.RPC)
 	if err != nil {
 		return err
@@ -739,7 +717,8 @@ func (r *loadRun) final(b *rpc.Block) {
 	}
 }
 
-func (rep *loadReport) print(w io.Writer) {
+// Write prints the report for people.
+func (rep *LoadReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nload on %q (%s): %.0f tx/s target for %.1fs\n", rep.ChainID, rep.Consensus, rep.Rate, rep.DurationS)
 	fmt.Fprintf(w, "  sent %d, accepted %d, rejected %d, finalized %d, not finalized %d\n", rep.Sent, rep.Accepted, rep.Rejected, rep.Finalized, rep.Unfinalized)
 	if len(rep.RejectedByReason) > 0 {

@@ -1,4 +1,4 @@
-package main
+package testnet
 
 // Pure helpers of `testnet load`: Prometheus text parsing and latency
 // percentiles.
@@ -13,18 +13,18 @@ import (
 	"time"
 )
 
-// promSample is one sample of the Prometheus text format.
-type promSample struct {
+// PromSample is one sample of the Prometheus text format.
+type PromSample struct {
 	Name   string
 	Labels map[string]string
 	Value  float64
 }
 
-// parseProm parses the Prometheus text exposition format. Comments and
+// ParseProm parses the Prometheus text exposition format. Comments and
 // blank lines are skipped; a line that does not parse is an error naming
 // its line number.
-func parseProm(text string) ([]promSample, error) {
-	var out []promSample
+func ParseProm(text string) ([]PromSample, error) {
+	var out []PromSample
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -41,8 +41,8 @@ func parseProm(text string) ([]promSample, error) {
 	return out, sc.Err()
 }
 
-func parsePromLine(l string) (promSample, error) {
-	s := promSample{Labels: map[string]string{}}
+func parsePromLine(l string) (PromSample, error) {
+	s := PromSample{Labels: map[string]string{}}
 	i := strings.IndexAny(l, "{ \t")
 	if i <= 0 {
 		return s, fmt.Errorf("%.80q: no value", l)
@@ -104,9 +104,9 @@ func parsePromLine(l string) (promSample, error) {
 	return s, nil
 }
 
-// sumSamples adds the samples named name whose labels keep says yes to
+// SumSamples adds the samples named name whose labels keep says yes to
 // (nil keeps all).
-func sumSamples(samples []promSample, name string, keep func(map[string]string) bool) float64 {
+func SumSamples(samples []PromSample, name string, keep func(map[string]string) bool) float64 {
 	var t float64
 	for _, s := range samples {
 		if s.Name == name && (keep == nil || keep(s.Labels)) {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package testnet
 
 import (
 	"crypto/ed25519"
@@ -18,12 +18,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/genesis"
+	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
 )
 
-func testSpec(n int, consensus string) testnetSpec {
-	return testnetSpec{Nodes: n, Consensus: consensus, ChainID: "tn-test", BasePort: 30000,
+func testSpec(n int, consensus string) Spec {
+	return Spec{Nodes: n, Consensus: consensus, ChainID: "tn-test", BasePort: 30000,
 		BlockInterval: 250 * time.Millisecond, LoadAccounts: 8, PluginDir: "/opt/trellis/bin",
 		PluginConfig: map[string]string{"timeout_vote": "300ms"}}
 }
@@ -48,22 +50,22 @@ func testKeys(t *testing.T, n int) []nodeKeys {
 func TestSpecCheck(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*testnetSpec)
+		edit func(*Spec)
 		want string // "" for valid
 	}{
-		{"valid", func(*testnetSpec) {}, ""},
-		{"no nodes", func(s *testnetSpec) { s.Nodes = 0 }, "-n 0"},
-		{"too many nodes", func(s *testnetSpec) { s.Nodes = maxTestnetNodes + 1 }, "-n 101"},
-		{"unknown consensus", func(s *testnetSpec) { s.Consensus = "pow" }, `-consensus "pow"`},
-		{"low port", func(s *testnetSpec) { s.BasePort = 80 }, "-base-port 80"},
-		{"ports past 65535", func(s *testnetSpec) { s.BasePort = 65400 }, "-base-port 65400"},
-		{"zero interval", func(s *testnetSpec) { s.BlockInterval = 0 }, "-block-interval"},
-		{"bad chain id", func(s *testnetSpec) { s.ChainID = "has space" }, "-chain-id"},
-		{"negative accounts", func(s *testnetSpec) { s.LoadAccounts = -1 }, "-load-accounts"},
+		{"valid", func(*Spec) {}, ""},
+		{"no nodes", func(s *Spec) { s.Nodes = 0 }, "-n 0"},
+		{"too many nodes", func(s *Spec) { s.Nodes = maxTestnetNodes + 1 }, "-n 101"},
+		{"unknown consensus", func(s *Spec) { s.Consensus = "pow" }, `-consensus "pow"`},
+		{"low port", func(s *Spec) { s.BasePort = 80 }, "-base-port 80"},
+		{"ports past 65535", func(s *Spec) { s.BasePort = 65400 }, "-base-port 65400"},
+		{"zero interval", func(s *Spec) { s.BlockInterval = 0 }, "-block-interval"},
+		{"bad chain id", func(s *Spec) { s.ChainID = "has space" }, "-chain-id"},
+		{"negative accounts", func(s *Spec) { s.LoadAccounts = -1 }, "-load-accounts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := testSpec(4, consensusBFT)
+			s := testSpec(4, ConsensusBFT)
 			tt.edit(&s)
 			err := s.check()
 			if tt.want == "" {
@@ -81,13 +83,13 @@ func TestSpecCheck(t *testing.T) {
 
 func TestLoadKeysDeterministic(t *testing.T) {
 	seed := sha256.Sum256([]byte("trellis-testnet-load/tn-test/7"))
-	if want := ed25519.NewKeyFromSeed(seed[:]); !loadKey("tn-test", 7).Equal(want) {
-		t.Fatal("loadKey is not ed25519.NewKeyFromSeed(sha256(\"trellis-testnet-load/\" + chain + \"/\" + i))")
+	if want := ed25519.NewKeyFromSeed(seed[:]); !LoadKey("tn-test", 7).Equal(want) {
+		t.Fatal("LoadKey is not ed25519.NewKeyFromSeed(sha256(\"trellis-testnet-load/\" + chain + \"/\" + i))")
 	}
 	seen := map[account.Address]string{}
 	for _, chain := range []string{"a", "b"} {
 		for i := range 3 {
-			a := loadAddress(chain, i)
+			a := LoadAddress(chain, i)
 			if prev, ok := seen[a]; ok {
 				t.Fatalf("load address of %s/%d equals %s", chain, i, prev)
 			}
@@ -120,7 +122,7 @@ func TestPeerIDOf(t *testing.T) {
 }
 
 func TestTestnetGenesis(t *testing.T) {
-	spec := testSpec(4, consensusBFT)
+	spec := testSpec(4, ConsensusBFT)
 	keys := testKeys(t, 4)
 	nodes, err := testnetPlan(spec, "/tn", keys)
 	if err != nil {
@@ -134,16 +136,16 @@ func TestTestnetGenesis(t *testing.T) {
 		t.Fatalf("%d validators and %d accounts, want 4 and %d", len(g.Validators), len(g.Accounts), 4+spec.LoadAccounts)
 	}
 	for i, v := range g.Validators {
-		if v.Stake != validatorStake || v.Address.String() != nodes[i].Validator || !slices.Equal(v.BLSPublicKey, keys[i].blsPub) {
+		if v.Stake != genesis.DevValidatorStake || v.Address.String() != nodes[i].Validator || !slices.Equal(v.BLSPublicKey, keys[i].blsPub) {
 			t.Errorf("validator %d: %+v", i, v)
 		}
-		if g.Accounts[i].Address != v.Address || g.Accounts[i].Balance != validatorBalance {
+		if g.Accounts[i].Address != v.Address || g.Accounts[i].Balance != genesis.DevValidatorBalance {
 			t.Errorf("validator %d account: %+v", i, g.Accounts[i])
 		}
 	}
 	for i := range spec.LoadAccounts {
 		a := g.Accounts[4+i]
-		if a.Address != loadAddress(spec.ChainID, i) || a.Balance != loadAccountBalance {
+		if a.Address != LoadAddress(spec.ChainID, i) || a.Balance != loadAccountBalance {
 			t.Errorf("load account %d: %+v", i, a)
 		}
 	}
@@ -153,13 +155,13 @@ func TestTestnetGenesis(t *testing.T) {
 }
 
 func TestTestnetPlan(t *testing.T) {
-	spec := testSpec(3, consensusSolo)
+	spec := testSpec(3, ConsensusSolo)
 	nodes, err := testnetPlan(spec, "/tn", testKeys(t, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n2 := nodes[2]
-	want := testnetNode{Index: 2, Name: "node2", Dir: "/tn/node2", Config: "/tn/node2/node.hcl", Log: "/tn/node2/node.log",
+	want := Node{Index: 2, Name: "node2", Dir: "/tn/node2", Config: "/tn/node2/node.hcl", Log: "/tn/node2/node.log",
 		PeerID: n2.PeerID, Validator: n2.Validator,
 		P2P: []string{"/ip4/127.0.0.1/tcp/30002", "/ip4/127.0.0.1/udp/30002/quic-v1"},
 		RPC: "http://127.0.0.1:30102", Metrics: "http://127.0.0.1:30202"}
@@ -175,7 +177,7 @@ func TestTestnetPlan(t *testing.T) {
 // ports, bootstrap peers, admin RPC and the consensus plugin per node.
 func TestTestnetConfig(t *testing.T) {
 	pins := []pinnedPlugin{{config.KindFee, "eip1559", strings.Repeat("a", 64)}, {config.KindConsensus, "", strings.Repeat("b", 64)}}
-	for _, consensus := range []string{consensusBFT, consensusSolo} {
+	for _, consensus := range []string{ConsensusBFT, ConsensusSolo} {
 		t.Run(consensus, func(t *testing.T) {
 			spec := testSpec(4, consensus)
 			pins[1].name = consensus
@@ -222,7 +224,7 @@ func TestTestnetConfig(t *testing.T) {
 					kinds = append(kinds, p.Kind+"."+p.Name)
 				}
 				want := []string{"fee.eip1559", "consensus." + consensus}
-				if consensus == consensusSolo && i > 0 {
+				if consensus == ConsensusSolo && i > 0 {
 					want = want[:1]
 				}
 				if !slices.Equal(kinds, want) {
@@ -238,7 +240,7 @@ func TestTestnetConfig(t *testing.T) {
 					}
 					slices.Sort(names)
 					want := []string{"block_interval", "timeout_vote"}
-					if consensus == consensusSolo {
+					if consensus == ConsensusSolo {
 						want = []string{"block_interval", "proposer", "timeout_vote"}
 					}
 					if !slices.Equal(names, want) {
@@ -246,11 +248,11 @@ func TestTestnetConfig(t *testing.T) {
 					}
 				}
 				for _, s := range []string{`block_interval = "250ms"`, `timeout_vote   = "300ms"`} {
-					if (consensus == consensusBFT || i == 0) && !strings.Contains(string(src), s) {
+					if (consensus == ConsensusBFT || i == 0) && !strings.Contains(string(src), s) {
 						t.Errorf("node%d config lacks %s:\n%s", i, s, src)
 					}
 				}
-				if consensus == consensusSolo && i == 0 && !strings.Contains(string(src), `proposer       = "`+n.Validator+`"`) {
+				if consensus == ConsensusSolo && i == 0 && !strings.Contains(string(src), `proposer       = "`+n.Validator+`"`) {
 					t.Errorf("node0 solo config lacks its proposer:\n%s", src)
 				}
 			}
@@ -269,22 +271,22 @@ func consensusAttrs(t *testing.T, body hcl.Body) hcl.Attributes {
 }
 
 func TestGenerateTestnetNeedsConsensusPlugin(t *testing.T) {
-	spec := testSpec(2, consensusBFT)
+	spec := testSpec(2, ConsensusBFT)
 	spec.PluginDir = t.TempDir()
-	_, err := generateTestnet(spec, t.TempDir(), "/bin/trellis", &strings.Builder{})
+	_, err := Generate(spec, t.TempDir(), "/bin/trellis", &strings.Builder{})
 	if !errors.Is(err, ErrTestnet) || !strings.Contains(err.Error(), "trellis-consensus-bft") {
 		t.Fatalf("err %v, want the missing trellis-consensus-bft named", err)
 	}
 }
 
 func TestGenerateTestnet(t *testing.T) {
-	spec := testSpec(3, consensusSolo)
+	spec := testSpec(3, ConsensusSolo)
 	spec.PluginDir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(spec.PluginDir, "trellis-consensus-solo"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := generateTestnet(spec, dir, "/bin/trellis", &strings.Builder{})
+	st, err := Generate(spec, dir, "/bin/trellis", &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +305,7 @@ func TestGenerateTestnet(t *testing.T) {
 			t.Errorf("node%d genesis differs from node0's", i)
 		}
 		genesis = g
-		key, err := readPrivateKey(filepath.Join(n.Dir, "keys", "node_key.json"))
+		key, err := signer.LoadNodeKey(filepath.Join(n.Dir, "keys", "node_key.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,9 +331,9 @@ func TestNodeIndexes(t *testing.T) {
 		{"", nil, true},
 	}
 	for _, tt := range tests {
-		got, err := nodeIndexes(tt.in, 4)
+		got, err := NodeIndexes(tt.in, 4)
 		if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
-			t.Errorf("nodeIndexes(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
+			t.Errorf("NodeIndexes(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
 		}
 	}
 }
@@ -351,32 +353,32 @@ func TestGroups(t *testing.T) {
 		{"0//1", 4, nil, "not a node index"},
 	}
 	for _, tt := range tests {
-		got, err := parseGroups(tt.in, tt.n)
+		got, err := ParseGroups(tt.in, tt.n)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("parseGroups(%q): %v, want error %q", tt.in, err, tt.err)
+				t.Errorf("ParseGroups(%q): %v, want error %q", tt.in, err, tt.err)
 			}
 			continue
 		}
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("parseGroups(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			t.Errorf("ParseGroups(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
 	for n, want := range map[int][][]int{1: {{0}}, 2: {{0}, {1}}, 3: {{0, 1}, {2}}, 4: {{0, 1}, {2, 3}}, 7: {{0, 1, 2, 3}, {4, 5, 6}}} {
-		got := defaultGroups(n)
+		got := DefaultGroups(n)
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("defaultGroups(%d) = %v, want %v", n, got, want)
+			t.Errorf("DefaultGroups(%d) = %v, want %v", n, got, want)
 		}
 		// No side may hold more than 2/3 of equal stake.
 		for _, g := range got {
 			if n > 1 && 3*len(g) > 2*n {
-				t.Errorf("defaultGroups(%d): group %v has a quorum", n, g)
+				t.Errorf("DefaultGroups(%d): group %v has a quorum", n, g)
 			}
 		}
 	}
-	st := &testnetState{}
+	st := &State{}
 	for i := range 5 {
-		st.Nodes = append(st.Nodes, testnetNode{Index: i, PeerID: "p" + string(rune('0'+i))})
+		st.Nodes = append(st.Nodes, Node{Index: i, PeerID: "p" + string(rune('0'+i))})
 	}
 	groups := [][]int{{0, 1}, {2, 3}} // node 4 in no group: alone
 	for i, want := range [][]string{{"p2", "p3", "p4"}, {"p2", "p3", "p4"}, {"p0", "p1", "p4"}, {"p0", "p1", "p4"}, {"p0", "p1", "p2", "p3"}} {
@@ -384,8 +386,8 @@ func TestGroups(t *testing.T) {
 			t.Errorf("blockedFor node %d = %v, want %v", i, got, want)
 		}
 	}
-	if got := formatGroups(groups); got != "{0,1} / {2,3}" {
-		t.Errorf("formatGroups = %q", got)
+	if got := FormatGroups(groups); got != "{0,1} / {2,3}" {
+		t.Errorf("FormatGroups = %q", got)
 	}
 }
 
@@ -442,28 +444,28 @@ go_goroutines{} 12
 `
 
 func TestParseProm(t *testing.T) {
-	s, err := parseProm(promText)
+	s, err := ParseProm(promText)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s) != 7 {
 		t.Fatalf("%d samples, want 7: %+v", len(s), s)
 	}
-	if got := sumSamples(s, metricSentMessages, consensusTopic); got != 150 {
+	if got := SumSamples(s, metricSentMessages, consensusTopic); got != 150 {
 		t.Errorf("consensus messages %v, want 150", got)
 	}
-	if got := sumSamples(s, metricSentMessages, nil); got != 1149 {
+	if got := SumSamples(s, metricSentMessages, nil); got != 1149 {
 		t.Errorf("all messages %v, want 1149", got)
 	}
-	if got := sumSamples(s, metricSentBytes, consensusTopic); got != 25000 {
+	if got := SumSamples(s, metricSentBytes, consensusTopic); got != 25000 {
 		t.Errorf("consensus bytes %v, want 25000", got)
 	}
 	if s[3].Labels["peer"] != `a"b` {
 		t.Errorf("escaped label %q", s[3].Labels["peer"])
 	}
 	for _, bad := range []string{"name", `name{a="b} 1`, `name{a=b} 1`, "name x", "name 1 2 3", `name{a="b"`} {
-		if _, err := parseProm(bad + "\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
-			t.Errorf("parseProm(%q): %v, want an error at line 1", bad, err)
+		if _, err := ParseProm(bad + "\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("ParseProm(%q): %v, want an error at line 1", bad, err)
 		}
 	}
 }
@@ -473,7 +475,7 @@ func FuzzParseProm(f *testing.F) {
 	f.Add(`a{b="\\",c="\n"} 1`)
 	f.Add("a{")
 	f.Fuzz(func(t *testing.T, s string) {
-		samples, err := parseProm(s)
+		samples, err := ParseProm(s)
 		if err != nil {
 			return
 		}

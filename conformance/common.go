@@ -169,7 +169,7 @@ func (r *runner) badConfig(ctx context.Context, config []byte, what string) erro
 	case err == nil:
 		return violation("Configure accepted %s (%s); a config that does not match the schema must return diagnostics or an error", what, abbreviate(config))
 	case errors.Is(err, plugin.ErrExited), errors.Is(err, plugin.ErrCallTimeout):
-		return fmt.Errorf("Configure with %s: %w", what, err)
+		return fmt.Errorf("calling Configure with %s: %w", what, err)
 	}
 	if err := alive(p, "Configure with "+what); err != nil {
 		return err

@@ -111,7 +111,7 @@ func (r *runner) openHost() (func(), error) {
 	r.svc = &hostsvc.Services{DB: db, Metrics: metrics.New(), Bus: hostsvc.NewBus(), ChainID: ChainID}
 	return func() {
 		r.svc.Bus.Close()
-		db.Close()
+		_ = db.Close() // a scratch database, removed next
 		os.RemoveAll(dir)
 	}, nil
 }

@@ -147,7 +147,7 @@ func (s *commonServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 			HostCapabilities: n.GetHostCapabilities(), Restarts: n.GetRestarts()},
 	})
 	if err != nil {
-		host.Close()
+		_ = host.Close() // the refused configuration's connection; the error to report is err
 		resp := &pluginv1.ConfigureResponse{}
 		for _, ce := range ConfigErrors(err) {
 			resp.Diagnostics = append(resp.Diagnostics, &pluginv1.Diagnostic{

@@ -204,10 +204,8 @@ func TestReorgRollsBackExactly(t *testing.T) {
 func TestProofsAtKeptHeights(t *testing.T) {
 	h := newHarness(t, 3)
 	defer h.close()
-	var roots []block.Hash
 	for n := range uint64(4) {
-		b := h.extend(h.transfer(1, h.addrs[2], 50, n))
-		roots = append(roots, b.Hash())
+		h.extend(h.transfer(1, h.addrs[2], 50, n))
 	}
 	for height := uint64(0); height <= 4; height++ {
 		p, err := h.c.ProveAccount(h.addrs[2], height)

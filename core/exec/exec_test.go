@@ -374,7 +374,6 @@ func TestFeeSplit(t *testing.T) {
 				signWith(3, 0, transferTo(5, 3000), func(t *tx.Tx) { t.MaxFeePerGas, t.MaxPriorityFeePerGas = 13, 13 }), // tip capped at 3
 				signWith(4, 0, tx.Delegate{Validator: addrOf(0), Amount: 4000}, func(t *tx.Tx) { t.GasLimit = 25_000 }), // gas limit above gas used
 			}
-			before := map[string]uint64{}
 			read := func(r statedb.Reader) map[string]uint64 {
 				m := map[string]uint64{
 					"treasury": f.account(r, account.TreasuryAddress).Balance,
@@ -390,7 +389,7 @@ func TestFeeSplit(t *testing.T) {
 				}
 				return m
 			}
-			before = read(f.db)
+			before := read(f.db)
 			res := f.commit(txs...)
 			after := read(f.db)
 			tot := res.Totals

@@ -77,14 +77,6 @@ type entry struct {
 	dirty bool
 }
 
-func openBook(d *statedb.Delta, m MarketParams) (*book, error) {
-	e, err := d.Account(account.EscrowIndex)
-	if err != nil {
-		return nil, fmt.Errorf("prover escrow account: %w", err)
-	}
-	return newBook(d, m, e), nil
-}
-
 // newBook opens the book on an escrow record the caller already read.
 func newBook(d *statedb.Delta, m MarketParams, escrow *account.Account) *book {
 	return &book{d: d, m: m, escrow: escrow, provers: map[account.Address]*entry{}}

@@ -341,7 +341,7 @@ func TestMarketLifecycle(t *testing.T) {
 	// reward; equal provers: rotation, height 2 → index 0.
 	m.block()
 	j := m.escrow().Jobs
-	if len(j) != 1 || j[0].Height != 1 || j[0].Reward != fees || j[0].Prover != addrOf(keys[2%2]) || j[0].Deadline != 5 || j[0].Pay != 0 ||
+	if len(j) != 1 || j[0].Height != 1 || j[0].Reward != fees || j[0].Prover != addrOf(keys[0]) || j[0].Deadline != 5 || j[0].Pay != 0 ||
 		j[0].Public != Statement(*stmt(1)) {
 		t.Fatalf("job %+v", j)
 	}

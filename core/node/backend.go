@@ -145,7 +145,7 @@ func (b backend) result(blk *block.Block) (*rpc.BlockResult, error) {
 
 func (b backend) FeeQuote(ctx context.Context, within uint32) (*rpc.FeeQuote, error) {
 	head, _ := b.n.chain.Head()
-	q, err := fees{b.n}.Quote(ctx, &feev1.QuoteRequest{Parent: &feev1.Parent{Height: head.Header.Height, BaseFee: head.Header.BaseFee,
+	q, err := fees(b).Quote(ctx, &feev1.QuoteRequest{Parent: &feev1.Parent{Height: head.Header.Height, BaseFee: head.Header.BaseFee,
 		GasUsed: head.Header.GasUsed, GasLimit: head.Header.GasLimit}, WithinBlocks: within})
 	if err != nil {
 		return nil, err

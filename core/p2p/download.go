@@ -45,7 +45,7 @@ func (h *Host) Download(ctx context.Context, from, to uint64, peers []string, ap
 		return fmt.Errorf("%w: download %d..%d: no peers", ErrNoPeers, from, to)
 	}
 	d := &download{h: h, from: from, to: to, total: to - from + 1,
-		peers: map[peer.ID]*dlPeer{}, results: map[uint64]*dlResult{}, wake: make(chan struct{}, 1)}
+		peers: map[peer.ID]*dlPeer{}, results: map[uint64]*dlResult{}}
 	for _, p := range ids {
 		d.peers[p] = &dlPeer{}
 	}
@@ -74,18 +74,10 @@ type download struct {
 	peers         map[peer.ID]*dlPeer
 	pending       []uint64             // batch starts waiting for a fetch, sorted
 	results       map[uint64]*dlResult // fetched batches by start height
-	wake          chan struct{}
-	next          uint64 // next height to apply
-	queued        uint64 // heights below this have a batch (pending, in flight or fetched)
+	next          uint64               // next height to apply
+	queued        uint64               // heights below this have a batch (pending, in flight or fetched)
 	lastProgress  time.Time
 	statusRefresh time.Time
-}
-
-func (d *download) poke() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
 }
 
 func (d *download) batchEnd(start uint64) uint64 {

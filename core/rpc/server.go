@@ -331,7 +331,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		_ = hs.Close()
 	}
-	<-errc
+	// The serve loop ends with http.ErrServerClosed after Shutdown; anything
+	// else went wrong on the way down.
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("rpc: serving on %s: %w", ln.Addr(), err)
+	}
 	return nil
 }
 

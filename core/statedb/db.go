@@ -164,7 +164,7 @@ func (s *DB) Due(height uint64) (out []account.Index, err error) {
 	prefix := binary.BigEndian.AppendUint64(nil, height)
 	err = s.st.View(func(tx *store.Tx) error {
 		c := tx.Bucket(store.BucketState).Bucket(bucketQueue).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && len(k) == 12 && string(k[:8]) == string(prefix); k, _ = c.Next() {
+		for k, _ := c.Seek(prefix); len(k) == 12 && string(k[:8]) == string(prefix); k, _ = c.Next() {
 			out = append(out, account.Index(binary.BigEndian.Uint32(k[8:])))
 		}
 		return nil

@@ -24,7 +24,7 @@ func WriteAtomic(path string, data []byte) error {
 		return err
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync() // best effort: make the rename durable
+		_ = d.Sync() // best effort: make the rename durable
 		d.Close()
 	}
 	return nil

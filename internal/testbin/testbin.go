@@ -4,6 +4,7 @@
 package testbin
 
 import (
+	"go/build"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func Root(tb testing.TB) string {
 }
 
 func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	p := filepath.Join(build.Default.GOROOT, "bin", "go")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}

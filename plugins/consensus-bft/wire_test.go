@@ -179,7 +179,7 @@ func TestProposerWeighted(t *testing.T) {
 	if counts[2] < counts[0]+counts[1] {
 		t.Fatalf("proposer counts %v do not follow stake 1:1:8", counts)
 	}
-	if set.Proposer("c", 5, 1) != set.Proposer("c", 5, 1) {
+	if a, b := set.Proposer("c", 5, 1), set.Proposer("c", 5, 1); a != b {
 		t.Fatal("proposer not deterministic")
 	}
 	// The order of the host's list does not matter.

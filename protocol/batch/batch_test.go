@@ -303,9 +303,7 @@ func TestTamperedProof(t *testing.T) {
 	}
 	flips := []int{0, 1, 2, 3, 4, 5} // magic, version, first section tag and length
 	for _, s := range secs {
-		for _, at := range []int{s.lo, (s.lo + s.hi) / 2, s.hi - 1, s.lo - 5, s.lo - 4} {
-			flips = append(flips, at)
-		}
+		flips = append(flips, s.lo, (s.lo+s.hi)/2, s.hi-1, s.lo-5, s.lo-4)
 	}
 	for _, at := range flips {
 		for _, mask := range []byte{0x01, 0x80} {

@@ -10,10 +10,9 @@ import (
 )
 
 type reader struct {
-	b    []byte
-	off  int
-	err  error
-	what string
+	b   []byte
+	off int
+	err error
 }
 
 func (r *reader) take(n int, field string) []byte {

@@ -7,6 +7,7 @@ import (
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
 	"github.com/consensys/gnark-crypto/field/koalabear/fft"
+	"github.com/consensys/gnark-crypto/utils"
 
 	"github.com/trellis-chain/trellis/protocol/hash"
 )
@@ -117,7 +118,7 @@ func (c *CPU) Interpolate(cols [][]fr.Element, shift fr.Element) {
 		} else {
 			d.FFTInverse(cols[i], fft.DIF, tasks)
 		}
-		fft.BitReverse(cols[i])
+		utils.BitReverse(cols[i])
 	})
 }
 

@@ -12,6 +12,7 @@
 //	state    the state tree and changesets (its bbolt store is the host's)
 //	stark    the STARK prover and verifier
 //	batch    the block statement proven by the provers
+//	wire     the reader every big-endian decoder of untrusted bytes uses
 //
 // Stability rule: a byte that these packages hash, sign or send is part of
 // the protocol. Changing an encoding, a sign-bytes layout, a domain tag or a

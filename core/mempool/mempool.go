@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/trellis-chain/trellis/internal/defaults"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/tx"
 )
@@ -53,22 +54,14 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.MaxTxs <= 0 {
-		c.MaxTxs = DefaultMaxTxs
-	}
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = DefaultMaxBytes
-	}
-	if c.MaxPerSender <= 0 {
-		c.MaxPerSender = DefaultMaxPerSender
-	}
+	defaults.Positive(&c.MaxTxs, DefaultMaxTxs)
+	defaults.Positive(&c.MaxBytes, DefaultMaxBytes)
+	defaults.Positive(&c.MaxPerSender, DefaultMaxPerSender)
 	if c.PriceBump == 0 {
 		c.PriceBump = DefaultPriceBump
 	}
 	c.PriceBump = min(c.PriceBump, MaxPriceBump)
-	if c.Workers <= 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
-	}
+	defaults.Positive(&c.Workers, runtime.GOMAXPROCS(0))
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/trellis-chain/trellis/core/metrics"
+	"github.com/trellis-chain/trellis/internal/defaults"
 )
 
 // Config configures a Host. Zero values take the defaults named on each field.
@@ -77,24 +78,12 @@ func (c *Config) withDefaults() (Config, error) {
 	if len(out.Key) != ed25519.PrivateKeySize {
 		return out, fmt.Errorf("%w: ed25519 key of %d bytes, want %d", ErrConfig, len(out.Key), ed25519.PrivateKeySize)
 	}
-	if out.MaxPeers <= 0 {
-		out.MaxPeers = DefaultMaxPeers
-	}
-	if out.MaxStreams <= 0 {
-		out.MaxStreams = DefaultMaxStreams
-	}
-	if out.MaxMemoryMB <= 0 {
-		out.MaxMemoryMB = DefaultMaxMemoryMB
-	}
-	if out.QueueSize <= 0 {
-		out.QueueSize = DefaultQueueSize
-	}
-	if out.Heartbeat <= 0 {
-		out.Heartbeat = DefaultHeartbeat
-	}
-	if out.BanDuration <= 0 {
-		out.BanDuration = DefaultBan
-	}
+	defaults.Positive(&out.MaxPeers, DefaultMaxPeers)
+	defaults.Positive(&out.MaxStreams, DefaultMaxStreams)
+	defaults.Positive(&out.MaxMemoryMB, DefaultMaxMemoryMB)
+	defaults.Positive(&out.QueueSize, DefaultQueueSize)
+	defaults.Positive(&out.Heartbeat, DefaultHeartbeat)
+	defaults.Positive(&out.BanDuration, DefaultBan)
 	if out.Logger == nil {
 		out.Logger = hclog.NewNullLogger()
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/trellis-chain/trellis/protocol/wire"
 )
 
 // Wire format version carried as the first byte of every frame.
@@ -43,105 +45,26 @@ func malformed(what string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(what, args...))
 }
 
-// reader is a bounds-checked cursor over untrusted bytes.
-type reader struct {
-	b   []byte
-	err error
-}
+// reader is wire.Reader with every read naming what it reads.
+type reader struct{ wire.Reader }
 
-func (r *reader) fail(what string, args ...any) {
-	if r.err == nil {
-		r.err = malformed(what, args...)
-	}
-}
+func newReader(b []byte) reader { return reader{wire.NewReader(b, ErrMalformed)} }
 
-func (r *reader) byte1(what string) byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) < 1 {
-		r.fail("%s: truncated", what)
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
+func (r *reader) fail(what string, args ...any) { r.Fail(malformed(what, args...)) }
 
-func (r *reader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("%s: bad varint", what)
-		return 0
-	}
-	if n > 1 && r.b[n-1] == 0 {
-		r.fail("%s: non-minimal varint", what)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u64(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) < 8 {
-		r.fail("%s: truncated", what)
-		return 0
-	}
-	v := binary.BigEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-
-// bytes reads a uvarint length (at most max) and that many bytes (copied).
-func (r *reader) bytes(what string, max int) []byte {
-	n := r.uvarint(what + " length")
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(max) {
-		r.fail("%s: length %d over limit %d", what, n, max)
-		return nil
-	}
-	if uint64(len(r.b)) < n {
-		r.fail("%s: truncated (%d of %d bytes)", what, len(r.b), n)
-		return nil
-	}
-	v := make([]byte, n)
-	copy(v, r.b[:n])
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) fixed(what string, dst []byte) {
-	if r.err != nil {
-		return
-	}
-	if len(r.b) < len(dst) {
-		r.fail("%s: truncated", what)
-		return
-	}
-	copy(dst, r.b[:len(dst)])
-	r.b = r.b[len(dst):]
-}
+func (r *reader) byte1(what string) byte            { return r.At(what).U8() }
+func (r *reader) uvarint(what string) uint64        { return r.At(what).Uvarint() }
+func (r *reader) u64(what string) uint64            { return r.At(what).U64() }
+func (r *reader) bytes(what string, max int) []byte { return r.At(what).Bytes(max) }
+func (r *reader) fixed(what string, dst []byte)     { r.At(what).Fixed(dst) }
 
 func (r *reader) version(what string) {
-	if v := r.byte1(what + " version"); r.err == nil && v != wireVersion {
+	if v := r.byte1(what + " version"); r.Err() == nil && v != wireVersion {
 		r.fail("%s: version %d, want %d", what, v, wireVersion)
 	}
 }
 
-func (r *reader) end(what string) error {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail("%s: %d trailing bytes", what, len(r.b))
-	}
-	return r.err
-}
+func (r *reader) end(what string) error { return r.At(what).Done() }
 
 func appendBytes(b, v []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(v)))
@@ -168,7 +91,7 @@ func encodeFrame(f frame) ([]byte, error) {
 }
 
 func decodeFrame(b []byte) (frame, error) {
-	r := reader{b: b}
+	r := newReader(b)
 	r.version("direct frame")
 	topic := r.bytes("direct frame topic", MaxTopicLen)
 	data := r.bytes("direct frame data", MaxMessageSize)
@@ -194,7 +117,7 @@ func encodeSyncRequest(q syncRequest) []byte {
 }
 
 func decodeSyncRequest(b []byte) (syncRequest, error) {
-	r := reader{b: b}
+	r := newReader(b)
 	r.version("sync request")
 	from := r.uvarint("sync request from")
 	count := r.uvarint("sync request count")
@@ -254,11 +177,11 @@ func decodeSyncResponse(b []byte) (syncResponse, error) {
 	if len(b) > MaxResponseBytes {
 		return syncResponse{}, malformed("sync response: %d bytes, limit %d", len(b), MaxResponseBytes)
 	}
-	r := reader{b: b}
+	r := newReader(b)
 	r.version("sync response")
 	code := r.byte1("sync response code")
-	if r.err != nil {
-		return syncResponse{}, r.err
+	if err := r.Err(); err != nil {
+		return syncResponse{}, err
 	}
 	switch code {
 	case respError:
@@ -275,11 +198,11 @@ func decodeSyncResponse(b []byte) (syncResponse, error) {
 		return syncResponse{}, malformed("sync response: code %d", code)
 	}
 	n := r.uvarint("sync response count")
-	if r.err == nil && n > MaxBatchBlocks {
+	if r.Err() == nil && n > MaxBatchBlocks {
 		r.fail("sync response: %d blocks, limit %d", n, MaxBatchBlocks)
 	}
 	var blocks []SyncedBlock
-	for i := uint64(0); i < n && r.err == nil; i++ {
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
 		enc := r.bytes("sync response block", MaxBlockBytes)
 		cert := r.bytes("sync response certificate", MaxCertBytes)
 		blocks = append(blocks, SyncedBlock{Encoded: enc, Certificate: cert})
@@ -304,7 +227,7 @@ func encodeStatus(s Status) ([]byte, error) {
 }
 
 func decodeStatus(b []byte) (Status, error) {
-	r := reader{b: b}
+	r := newReader(b)
 	r.version("status")
 	var s Status
 	s.ChainID = string(r.bytes("status chain id", MaxChainIDLen))

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/trellis-chain/trellis/internal/defaults"
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
 )
 
@@ -32,15 +33,9 @@ func (r RestartPolicy) withDefaults() RestartPolicy {
 	if r.MaxRestarts < 0 {
 		r.MaxRestarts = 0
 	}
-	if r.Window <= 0 {
-		r.Window = DefaultRestartPolicy.Window
-	}
-	if r.InitialBackoff <= 0 {
-		r.InitialBackoff = DefaultRestartPolicy.InitialBackoff
-	}
-	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = DefaultRestartPolicy.MaxBackoff
-	}
+	defaults.Positive(&r.Window, DefaultRestartPolicy.Window)
+	defaults.Positive(&r.InitialBackoff, DefaultRestartPolicy.InitialBackoff)
+	defaults.Positive(&r.MaxBackoff, DefaultRestartPolicy.MaxBackoff)
 	if r.MaxBackoff < r.InitialBackoff {
 		r.MaxBackoff = r.InitialBackoff
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trellis-chain/trellis/internal/defaults"
 	"github.com/trellis-chain/trellis/protocol/tx"
 
 	"github.com/hashicorp/go-hclog"
@@ -58,21 +59,11 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if o.MaxBatch <= 0 {
-		o.MaxBatch = DefaultMaxBatch
-	}
-	if o.MaxSubscriptions <= 0 {
-		o.MaxSubscriptions = DefaultMaxSubscriptions
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
+	defaults.Positive(&o.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Positive(&o.MaxBatch, DefaultMaxBatch)
+	defaults.Positive(&o.MaxSubscriptions, DefaultMaxSubscriptions)
+	defaults.Positive(&o.CallTimeout, DefaultCallTimeout)
+	defaults.Positive(&o.WriteTimeout, DefaultWriteTimeout)
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}

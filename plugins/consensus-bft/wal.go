@@ -8,6 +8,7 @@ import (
 
 	"github.com/trellis-chain/trellis/protocol/bls"
 	"github.com/trellis-chain/trellis/protocol/vote"
+	"github.com/trellis-chain/trellis/protocol/wire"
 	"github.com/trellis-chain/trellis/sdk"
 )
 
@@ -97,52 +98,50 @@ func (w *walState) encode() []byte {
 }
 
 func (r *reader) hash() []byte {
-	n := int(r.u8())
+	n := int(r.U8())
 	if n != 0 && n != vote.HashSize {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: hash of %d bytes", ErrMessage, n)
-		}
+		r.Fail(fmt.Errorf("%w: hash of %d bytes", ErrMessage, n))
 		return nil
 	}
 	if n == 0 {
 		return nil
 	}
-	return append([]byte(nil), r.take(n)...)
+	return append([]byte(nil), r.Take(n)...)
 }
 
 func decodeWAL(b []byte) (*walState, error) {
 	if len(b) < 1 || b[0] != WALVersion {
 		return nil, fmt.Errorf("%w: missing or unknown version", ErrWAL)
 	}
-	r := &reader{b: b[1:]}
-	w := &walState{Height: r.u64(), Round: r.u32(), Step: step(r.u8()), LockedRound: int32(r.u32())}
+	r := &reader{wire.NewReader(b[1:], ErrMessage)}
+	w := &walState{Height: r.U64(), Round: r.U32(), Step: step(r.U8()), LockedRound: int32(r.U32())}
 	w.LockedHash = r.hash()
-	w.ValidRound = int32(r.u32())
+	w.ValidRound = int32(r.U32())
 	w.ValidHash = r.hash()
-	n := int(binary.BigEndian.Uint16(append(r.take(2), 0, 0)))
+	n := int(r.U16())
 	if n > maxWALMessages {
 		return nil, fmt.Errorf("%w: %d proposals", ErrWAL, n)
 	}
-	for i := 0; i < n && r.err == nil; i++ {
-		p := walProposal{Round: r.u32(), POLRound: int32(r.u32())}
-		copy(p.BlockHash[:], r.take(vote.HashSize))
-		copy(p.Signature[:], r.take(bls.SignatureSize))
+	for i := 0; i < n && r.Err() == nil; i++ {
+		p := walProposal{Round: r.U32(), POLRound: int32(r.U32())}
+		copy(p.BlockHash[:], r.Take(vote.HashSize))
+		copy(p.Signature[:], r.Take(bls.SignatureSize))
 		w.Proposals = append(w.Proposals, p)
 	}
-	n = int(binary.BigEndian.Uint16(append(r.take(2), 0, 0)))
+	n = int(r.U16())
 	if n > maxWALMessages {
 		return nil, fmt.Errorf("%w: %d votes", ErrWAL, n)
 	}
-	for i := 0; i < n && r.err == nil; i++ {
-		v := walVote{Round: r.u32(), Step: vote.Step(r.u8())}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		v := walVote{Round: r.U32(), Step: vote.Step(r.U8())}
 		v.BlockHash = r.hash()
-		copy(v.Signature[:], r.take(bls.SignatureSize))
-		if r.err == nil && v.Step != vote.StepPrevote && v.Step != vote.StepPrecommit {
+		copy(v.Signature[:], r.Take(bls.SignatureSize))
+		if r.Err() == nil && v.Step != vote.StepPrevote && v.Step != vote.StepPrecommit {
 			return nil, fmt.Errorf("%w: vote of %v", ErrWAL, v.Step)
 		}
 		w.Votes = append(w.Votes, v)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWAL, err)
 	}
 	switch {

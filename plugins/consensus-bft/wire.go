@@ -8,6 +8,7 @@ import (
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
 	"github.com/trellis-chain/trellis/protocol/vote"
+	"github.com/trellis-chain/trellis/protocol/wire"
 )
 
 // Wire format constants.
@@ -121,51 +122,8 @@ func (c *Commit) Encode() []byte {
 }
 
 // reader reads big-endian fields and remembers the first shortfall.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || len(r.b) < n {
-		r.err = fmt.Errorf("%w: truncated", ErrMessage)
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() byte {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) done() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.err = fmt.Errorf("%w: %d trailing bytes", ErrMessage, len(r.b))
-	}
-	return r.err
-}
+// reader is wire.Reader over a message after its version and type.
+type reader struct{ wire.Reader }
 
 // Decode parses one gossiped message: a *Proposal, *Vote or *Commit. It
 // checks sizes and ranges but no signature.
@@ -179,18 +137,18 @@ func Decode(b []byte) (any, error) {
 	if b[0] != WireVersion {
 		return nil, fmt.Errorf("%w: version %d (want %d)", ErrMessage, b[0], WireVersion)
 	}
-	r := &reader{b: b[2:]}
+	r := &reader{wire.NewReader(b[2:], ErrMessage)}
 	switch b[1] {
 	case TypeProposal:
-		p := &Proposal{Height: r.u64(), Round: r.u32(), POLRound: int32(r.u32())}
-		copy(p.BlockHash[:], r.take(vote.HashSize))
-		copy(p.Signature[:], r.take(bls.SignatureSize))
-		n := r.u32()
+		p := &Proposal{Height: r.U64(), Round: r.U32(), POLRound: int32(r.U32())}
+		copy(p.BlockHash[:], r.Take(vote.HashSize))
+		copy(p.Signature[:], r.Take(bls.SignatureSize))
+		n := r.U32()
 		if n == 0 || uint64(n) > MaxMessageSize {
-			r.err = errors.Join(r.err, fmt.Errorf("%w: proposal block of %d bytes", ErrMessage, n))
+			r.Fail(fmt.Errorf("%w: proposal block of %d bytes", ErrMessage, n))
 		}
-		p.Block = append([]byte(nil), r.take(int(n))...)
-		if err := r.done(); err != nil {
+		p.Block = append([]byte(nil), r.Take(int(n))...)
+		if err := r.Done(); err != nil {
 			return nil, err
 		}
 		switch {
@@ -203,15 +161,15 @@ func Decode(b []byte) (any, error) {
 		}
 		return p, nil
 	case TypeVote:
-		v := &Vote{Height: r.u64(), Round: r.u32(), Step: vote.Step(r.u8())}
-		if n := int(r.u8()); n != 0 && n != vote.HashSize {
+		v := &Vote{Height: r.U64(), Round: r.U32(), Step: vote.Step(r.U8())}
+		if n := int(r.U8()); n != 0 && n != vote.HashSize {
 			return nil, fmt.Errorf("%w: block hash of %d bytes", ErrMessage, n)
 		} else if n > 0 {
-			v.BlockHash = append([]byte(nil), r.take(n)...)
+			v.BlockHash = append([]byte(nil), r.Take(n)...)
 		}
-		copy(v.Validator[:], r.take(account.AddressSize))
-		copy(v.Signature[:], r.take(bls.SignatureSize))
-		if err := r.done(); err != nil {
+		copy(v.Validator[:], r.Take(account.AddressSize))
+		copy(v.Signature[:], r.Take(bls.SignatureSize))
+		if err := r.Done(); err != nil {
 			return nil, err
 		}
 		switch {
@@ -225,17 +183,17 @@ func Decode(b []byte) (any, error) {
 		return v, nil
 	case TypeCommit:
 		c := &Commit{}
-		n := r.u32()
+		n := r.U32()
 		if n > MaxCertificateSize {
 			return nil, fmt.Errorf("%w: certificate of %d bytes", ErrMessage, n)
 		}
-		c.Certificate = append([]byte(nil), r.take(int(n))...)
-		n = r.u32()
+		c.Certificate = append([]byte(nil), r.Take(int(n))...)
+		n = r.U32()
 		if n == 0 || uint64(n) > MaxMessageSize {
 			return nil, fmt.Errorf("%w: block of %d bytes", ErrMessage, n)
 		}
-		c.Block = append([]byte(nil), r.take(int(n))...)
-		if err := r.done(); err != nil {
+		c.Block = append([]byte(nil), r.Take(int(n))...)
+		if err := r.Done(); err != nil {
 			return nil, err
 		}
 		return c, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/field/koalabear"
 
 	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/wire"
 )
 
 // Index is an account's position in the state tree, assigned in order at the
@@ -188,58 +189,58 @@ func (a *Account) appendExtra(b []byte) []byte {
 // Decode parses a record produced by Encode. It rejects anything Encode would
 // not produce: unknown versions, trailing bytes, unsorted or empty entries.
 func Decode(b []byte) (*Account, error) {
-	r := reader{b: b}
-	if v := r.u8(); v != recordVersion {
-		if r.err != nil {
-			return nil, r.err
+	r := reader{wire.NewReader(b, ErrRecord)}
+	if v := r.U8(); v != recordVersion {
+		if err := r.Err(); err != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrRecord, v, recordVersion)
 	}
 	a := &Account{}
 	r.address(&a.Address)
-	a.Balance, a.Nonce, a.Bonded = r.u64(), r.u64(), r.u64()
-	if n := int(r.u16()); n > 0 {
+	a.Balance, a.Nonce, a.Bonded = r.U64(), r.U64(), r.U64()
+	if n := int(r.U16()); n > 0 {
 		if n > MaxDelegations {
 			return nil, fmt.Errorf("%w: %d delegations, at most %d", ErrRecord, n, MaxDelegations)
 		}
 		a.Delegations = make([]Delegation, n)
 		for i := range a.Delegations {
 			r.address(&a.Delegations[i].Validator)
-			a.Delegations[i].Amount = r.u64()
+			a.Delegations[i].Amount = r.U64()
 		}
 	}
-	if n := int(r.u16()); n > 0 {
+	if n := int(r.U16()); n > 0 {
 		if n > MaxUnbonding {
 			return nil, fmt.Errorf("%w: %d unbonding entries, at most %d", ErrRecord, n, MaxUnbonding)
 		}
 		a.Unbonding = make([]Unbonding, n)
 		for i := range a.Unbonding {
 			r.address(&a.Unbonding[i].Validator)
-			a.Unbonding[i].Amount = r.u64()
-			a.Unbonding[i].Release = r.u64()
+			a.Unbonding[i].Amount = r.U64()
+			a.Unbonding[i].Release = r.U64()
 		}
 	}
-	switch r.u8() {
+	switch r.U8() {
 	case 0:
 	case 1:
 		v := &Validator{}
-		r.bytes(v.BLSPublicKey[:])
-		r.bytes(v.ProofOfPossession[:])
-		v.Delegated, v.Slashed = r.u64(), r.u64()
+		r.Fixed(v.BLSPublicKey[:])
+		r.Fixed(v.ProofOfPossession[:])
+		v.Delegated, v.Slashed = r.U64(), r.U64()
 		a.Validator = v
 	default:
-		if r.err == nil {
+		if r.Err() == nil {
 			return nil, fmt.Errorf("%w: validator flag is not 0 or 1", ErrRecord)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if err := a.readMarket(&r); err != nil {
 		return nil, err
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrRecord, len(r.b))
+	if err := r.Done(); err != nil {
+		return nil, err
 	}
 	if err := a.Check(); err != nil {
 		return nil, err
@@ -393,66 +394,17 @@ func (a *Account) Leaf() hash.Digest {
 	return hash.HashLeaf(e[:])
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.err = fmt.Errorf("%w: truncated: need %d more bytes, have %d", ErrRecord, n, len(r.b))
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) bytes(dst []byte) {
-	if v := r.take(len(dst)); v != nil {
-		copy(dst, v)
-	}
-}
+// reader is wire.Reader with the record's own field types.
+type reader struct{ wire.Reader }
 
 func (r *reader) address(dst *Address) {
-	v := r.take(AddressSize)
+	v := r.Take(AddressSize)
 	if v == nil {
 		return
 	}
 	a, err := AddressFromBytes(v)
 	if err != nil {
-		r.err = fmt.Errorf("%w: %v", ErrRecord, err)
+		r.Fail(fmt.Errorf("%w: %v", ErrRecord, err))
 		return
 	}
 	*dst = a

@@ -192,13 +192,13 @@ func (a *Account) appendMarket(b []byte) []byte {
 }
 
 func (r *reader) digest(dst *hash.Digest) {
-	v := r.take(hash.DigestSize)
+	v := r.Take(hash.DigestSize)
 	if v == nil {
 		return
 	}
 	d, err := hash.DigestFromBytes(v)
 	if err != nil {
-		r.err = fmt.Errorf("%w: %v", ErrRecord, err)
+		r.Fail(fmt.Errorf("%w: %v", ErrRecord, err))
 		return
 	}
 	*dst = d
@@ -206,64 +206,64 @@ func (r *reader) digest(dst *hash.Digest) {
 
 // readMarket parses what appendMarket wrote.
 func (a *Account) readMarket(r *reader) error {
-	switch r.u8() {
+	switch r.U8() {
 	case 0:
 	case 1:
 		p := &Prover{}
-		n := int(r.u8())
+		n := int(r.U8())
 		if n == 0 || n > MaxProverKind {
-			if r.err != nil {
-				return r.err
+			if err := r.Err(); err != nil {
+				return err
 			}
 			return fmt.Errorf("%w: prover kind of %d bytes, want 1..%d", ErrRecord, n, MaxProverKind)
 		}
-		if k := r.take(n); k != nil {
+		if k := r.Take(n); k != nil {
 			p.Kind = string(k)
 		}
-		p.Throughput, p.Price, p.Bond, p.Reputation = r.u64(), r.u64(), r.u64(), r.u64()
-		p.Proved, p.Missed, p.Slashed = r.u64(), r.u64(), r.u64()
+		p.Throughput, p.Price, p.Bond, p.Reputation = r.U64(), r.U64(), r.U64(), r.U64()
+		p.Proved, p.Missed, p.Slashed = r.U64(), r.U64(), r.U64()
 		a.Prover = p
 	default:
-		if r.err == nil {
+		if r.Err() == nil {
 			return fmt.Errorf("%w: prover flag is not 0 or 1", ErrRecord)
 		}
 	}
-	if n := int(r.u16()); n > 0 {
+	if n := int(r.U16()); n > 0 {
 		if n > MaxProvers {
 			return fmt.Errorf("%w: %d registered provers, at most %d", ErrRecord, n, MaxProvers)
 		}
-		if r.err == nil && len(r.b) < n*AddressSize {
-			r.err = fmt.Errorf("%w: truncated", ErrRecord)
-			return r.err
+		if r.Err() == nil && r.Len() < n*AddressSize {
+			r.Failf("%d provers truncated at byte %d", n, r.Offset())
+			return r.Err()
 		}
 		a.Provers = make([]Address, n)
 		for i := range a.Provers {
 			r.address(&a.Provers[i])
 		}
 	}
-	if n := int(r.u16()); n > 0 {
+	if n := int(r.U16()); n > 0 {
 		if n > MaxJobs {
 			return fmt.Errorf("%w: %d jobs, at most %d", ErrRecord, n, MaxJobs)
 		}
-		if r.err == nil && len(r.b) < n*JobSize {
-			r.err = fmt.Errorf("%w: truncated", ErrRecord)
-			return r.err
+		if r.Err() == nil && r.Len() < n*JobSize {
+			r.Failf("%d jobs truncated at byte %d", n, r.Offset())
+			return r.Err()
 		}
 		a.Jobs = make([]Job, n)
 		for i := range a.Jobs {
 			j := &a.Jobs[i]
-			j.Height = r.u64()
+			j.Height = r.U64()
 			r.digest(&j.Public.OldRoot)
 			r.digest(&j.Public.NewRoot)
 			r.digest(&j.Public.BatchHash)
-			j.Public.Updates = r.u32()
-			j.Reward, j.Pay = r.u64(), r.u64()
+			j.Public.Updates = r.U32()
+			j.Reward, j.Pay = r.U64(), r.U64()
 			r.address(&j.Prover)
-			j.Deadline = r.u64()
-			j.Attempts = r.u32()
+			j.Deadline = r.U64()
+			j.Attempts = r.U32()
 		}
 	}
-	return r.err
+	return r.Err()
 }
 
 // checkMarket verifies the prover-market invariants Encode relies on.

@@ -1,66 +1,23 @@
 package block
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/hash"
 	"github.com/trellis-chain/trellis/protocol/tx"
+	"github.com/trellis-chain/trellis/protocol/wire"
 )
 
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
+// reader is wire.Reader with every read naming its field.
+type reader struct{ wire.Reader }
 
-func (r *reader) take(n int, field string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || len(r.b)-r.off < n {
-		r.err = fmt.Errorf("%w: %s truncated at byte %d: need %d bytes, have %d", ErrMalformed, field, r.off, n, len(r.b)-r.off)
-		return nil
-	}
-	v := r.b[r.off : r.off+n]
-	r.off += n
-	return v
-}
-
-func (r *reader) u8(f string) uint8 {
-	if v := r.take(1, f); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16(f string) uint16 {
-	if v := r.take(2, f); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32(f string) uint32 {
-	if v := r.take(4, f); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64(f string) uint64 {
-	if v := r.take(8, f); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) fixed(dst []byte, f string) {
-	if v := r.take(len(dst), f); v != nil {
-		copy(dst, v)
-	}
-}
+func (r *reader) take(n int, f string) []byte { return r.At(f).Take(n) }
+func (r *reader) u8(f string) uint8           { return r.At(f).U8() }
+func (r *reader) u16(f string) uint16         { return r.At(f).U16() }
+func (r *reader) u32(f string) uint32         { return r.At(f).U32() }
+func (r *reader) u64(f string) uint64         { return r.At(f).U64() }
+func (r *reader) fixed(dst []byte, f string)  { r.At(f).Fixed(dst) }
 
 func (r *reader) address(dst *account.Address, f string) {
 	v := r.take(account.AddressSize, f)
@@ -69,15 +26,15 @@ func (r *reader) address(dst *account.Address, f string) {
 	}
 	a, err := account.AddressFromBytes(v)
 	if err != nil {
-		r.err = fmt.Errorf("%w: %s: %v", ErrMalformed, f, err)
+		r.Fail(fmt.Errorf("%w: %s: %v", ErrMalformed, f, err))
 		return
 	}
 	*dst = a
 }
 
 func (r *reader) header(h *Header) {
-	if v := r.u8("version"); r.err == nil && v != Version {
-		r.err = fmt.Errorf("%w: header version %d, this node reads %d", ErrMalformed, v, Version)
+	if v := r.u8("version"); r.Err() == nil && v != Version {
+		r.Fail(fmt.Errorf("%w: header version %d, this node reads %d", ErrMalformed, v, Version))
 		return
 	}
 	cl := int(r.u8("chain id length"))
@@ -90,7 +47,7 @@ func (r *reader) header(h *Header) {
 	if v := r.take(hash.DigestSize, "state root"); v != nil {
 		d, err := hash.DigestFromBytes(v)
 		if err != nil {
-			r.err = fmt.Errorf("%w: state root: %v", ErrMalformed, err)
+			r.Fail(fmt.Errorf("%w: state root: %v", ErrMalformed, err))
 			return
 		}
 		h.StateRoot = d
@@ -99,16 +56,16 @@ func (r *reader) header(h *Header) {
 	h.BaseFee = r.u64("base fee")
 	h.GasLimit = r.u64("gas limit")
 	h.GasUsed = r.u64("gas used")
-	if n := int(r.u8("DA commitment count")); n > 0 && r.err == nil {
+	if n := int(r.u8("DA commitment count")); n > 0 && r.Err() == nil {
 		if n > MaxDACommitments {
-			r.err = fmt.Errorf("%w: %d DA commitments, at most %d", ErrMalformed, n, MaxDACommitments)
+			r.Fail(fmt.Errorf("%w: %d DA commitments, at most %d", ErrMalformed, n, MaxDACommitments))
 			return
 		}
 		h.DACommitments = make([][]byte, n)
 		for i := range h.DACommitments {
 			l := int(r.u16("DA commitment length"))
 			if l > MaxDACommitmentSize {
-				r.err = fmt.Errorf("%w: DA commitment %d is %d bytes, at most %d", ErrMalformed, i, l, MaxDACommitmentSize)
+				r.Fail(fmt.Errorf("%w: DA commitment %d is %d bytes, at most %d", ErrMalformed, i, l, MaxDACommitmentSize))
 				return
 			}
 			h.DACommitments[i] = append([]byte(nil), r.take(l, "DA commitment")...)
@@ -116,15 +73,15 @@ func (r *reader) header(h *Header) {
 	}
 	cd := int(r.u32("consensus data length"))
 	if cd > MaxConsensusData {
-		r.err = fmt.Errorf("%w: consensus data is %d bytes, at most %d", ErrMalformed, cd, MaxConsensusData)
+		r.Fail(fmt.Errorf("%w: consensus data is %d bytes, at most %d", ErrMalformed, cd, MaxConsensusData))
 		return
 	}
 	if cd > 0 {
 		h.ConsensusData = append([]byte(nil), r.take(cd, "consensus data")...)
 	}
-	if n := int(r.u8("proof count")); n > 0 && r.err == nil {
+	if n := int(r.u8("proof count")); n > 0 && r.Err() == nil {
 		if n > MaxProofs {
-			r.err = fmt.Errorf("%w: %d proofs, at most %d", ErrMalformed, n, MaxProofs)
+			r.Fail(fmt.Errorf("%w: %d proofs, at most %d", ErrMalformed, n, MaxProofs))
 			return
 		}
 		h.Proofs = make([]ProofRef, n)
@@ -136,23 +93,23 @@ func (r *reader) header(h *Header) {
 			r.address(&p.Prover, "prover")
 		}
 	}
-	if r.err == nil {
+	if r.Err() == nil {
 		if err := h.Check(); err != nil {
-			r.err = err
+			r.Fail(err)
 		}
 	}
 }
 
 // DecodeHeader parses a header encoding with nothing after it.
 func DecodeHeader(b []byte) (*Header, error) {
-	r := &reader{b: b}
+	r := &reader{wire.NewReader(b, ErrMalformed)}
 	h := &Header{}
 	r.header(h)
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	if r.off != len(b) {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the header", ErrMalformed, len(b)-r.off)
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the header", ErrMalformed, r.Len())
 	}
 	return h, nil
 }
@@ -163,28 +120,28 @@ func Decode(b []byte) (*Block, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(b), MaxSize)
 	}
-	r := &reader{b: b}
+	r := &reader{wire.NewReader(b, ErrMalformed)}
 	blk := &Block{}
 	r.header(&blk.Header)
 	n := int(r.u32("tx count"))
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if n > MaxTxs {
 		return nil, fmt.Errorf("%w: %d transactions, at most %d", ErrMalformed, n, MaxTxs)
 	}
-	if n > (len(b)-r.off)/4 {
-		return nil, fmt.Errorf("%w: %d transactions cannot fit in %d bytes", ErrMalformed, n, len(b)-r.off)
+	if n > (r.Len())/4 {
+		return nil, fmt.Errorf("%w: %d transactions cannot fit in %d bytes", ErrMalformed, n, r.Len())
 	}
 	blk.Txs = make([]*tx.Tx, n)
 	for i := range blk.Txs {
 		l := int(r.u32("tx length"))
-		if r.err == nil && l > tx.MaxEncodedSize {
+		if r.Err() == nil && l > tx.MaxEncodedSize {
 			return nil, fmt.Errorf("%w: transaction %d of %d bytes, at most %d", ErrMalformed, i, l, tx.MaxEncodedSize)
 		}
 		raw := r.take(l, "transaction")
-		if r.err != nil {
-			return nil, r.err
+		if err := r.Err(); err != nil {
+			return nil, err
 		}
 		t, err := tx.Decode(raw)
 		if err != nil {
@@ -192,8 +149,8 @@ func Decode(b []byte) (*Block, error) {
 		}
 		blk.Txs[i] = t
 	}
-	if r.off != len(b) {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the transactions", ErrMalformed, len(b)-r.off)
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the transactions", ErrMalformed, r.Len())
 	}
 	return blk, nil
 }

@@ -148,6 +148,10 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 
 	rpc, err := client.Client()
 	if err != nil {
+		// Kill waits for go-plugin's pipe readers, so the stderr tail in the
+		// error is complete: a plugin that exits at start often says why
+		// on its last line.
+		client.Kill()
 		return nil, fail("handshake", classifyStartErr(err), t)
 	}
 	raw, err := rpc.Dispense(sdk.CommonName)

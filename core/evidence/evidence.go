@@ -8,7 +8,6 @@ import (
 
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/mempool"
-	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
@@ -18,33 +17,27 @@ import (
 
 // Config is what a Sink needs of its node.
 type Config struct {
-	Chain  *chain.Chain
-	Pool   *mempool.Mempool
-	Signer *signer.Signer
-	// Quote prices a transaction for the next blocks (the fee plugin).
-	Quote func(ctx context.Context) (maxFee, tip uint64, err error)
-	// Broadcast gossips a transaction to peers; nil without a network.
-	Broadcast func(*tx.Tx)
+	Chain *chain.Chain
+	Pool  *mempool.Mempool
+	// Submit sends the slashing transactions from the node's account.
+	Submit *mempool.Submitter
 }
 
 // Sink turns double-sign evidence from plugins into slashing transactions
 // signed by the node's account and queued in the mempool, which gossips
 // them.
 type Sink struct {
-	chain     *chain.Chain
-	pool      *mempool.Mempool
-	signer    *signer.Signer
-	quote     func(ctx context.Context) (maxFee, tip uint64, err error)
-	broadcast func(*tx.Tx)
+	chain  *chain.Chain
+	pool   *mempool.Mempool
+	submit *mempool.Submitter
 
-	mu   sync.Mutex // one report at a time: each takes the next nonce
+	mu   sync.Mutex // one report at a time, so a validator is reported once
 	sent map[account.Address]tx.Hash
 }
 
 // New returns the sink of a node.
 func New(cfg Config) *Sink {
-	return &Sink{chain: cfg.Chain, pool: cfg.Pool, signer: cfg.Signer, quote: cfg.Quote, broadcast: cfg.Broadcast,
-		sent: map[account.Address]tx.Hash{}}
+	return &Sink{chain: cfg.Chain, pool: cfg.Pool, submit: cfg.Submit, sent: map[account.Address]tx.Hash{}}
 }
 
 // Report implements hostsvc.EvidenceFunc. It verifies the evidence
@@ -80,20 +73,10 @@ func (s *Sink) Report(ctx context.Context, e *vote.Evidence) (tx.Hash, error) {
 			return tx.Hash{}, err
 		}
 	}
-	maxFee, tip, err := s.quote(ctx)
+	t, err := s.submit.Submit(ctx, tx.Slash{Evidence: string(e.Encode())}, tx.IntrinsicGas(tx.TypeSlash))
 	if err != nil {
-		return tx.Hash{}, fmt.Errorf("pricing the slashing transaction: %w", err)
-	}
-	addr := s.signer.PublicKeys().Address
-	t := &tx.Tx{ChainID: s.chain.ChainID(), Nonce: s.pool.PendingNonce(addr), GasLimit: tx.IntrinsicGas(tx.TypeSlash),
-		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: tx.Slash{Evidence: string(e.Encode())}}
-	s.signer.SignTx(t)
-	if err := s.pool.Add(t); err != nil {
-		return tx.Hash{}, fmt.Errorf("queueing slashing transaction %s from %s: %w", t.Hash(), addr, err)
+		return tx.Hash{}, err
 	}
 	s.sent[e.Validator] = t.Hash()
-	if s.broadcast != nil {
-		s.broadcast(t)
-	}
 	return t.Hash(), nil
 }

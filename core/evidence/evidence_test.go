@@ -81,8 +81,8 @@ func newSinkLedger(t *testing.T) *sinkLedger {
 		t.Fatal(err)
 	}
 	l := &sinkLedger{db: db, c: c, pool: mp, s: s, off: off}
-	l.sink = New(Config{Chain: c, Pool: mp, Signer: s,
-		Quote: func(context.Context) (uint64, uint64, error) { return 100, 2, nil }})
+	l.sink = New(Config{Chain: c, Pool: mp, Submit: &mempool.Submitter{ChainID: sinkChain, Pool: mp, From: s.PublicKeys().Address,
+		Sign: s.SignTx, Quote: func(context.Context) (uint64, uint64, error) { return 100, 2, nil }}})
 	return l
 }
 

@@ -65,6 +65,9 @@ type Node struct {
 	// expected path is then missingKey.
 	signer     *signer.Signer
 	missingKey string
+	// submit sends the node's own transactions (proofs, slashing reports)
+	// from its account; nil without a validator key.
+	submit *mempool.Submitter
 	// proveStop ends the proving worker (core/proving); nil without one.
 	proveStop func()
 

@@ -75,7 +75,6 @@ func (n *Node) startProving() {
 		n.log.Warn("a prover plugin is configured but the node has no account key to submit proofs with; proving nothing")
 		return
 	}
-	n.proveStop = proving.Start(proving.Config{Chain: n.chain, Pool: n.pool, Signer: n.signer, Quote: n.quoteFees,
-		Broadcast: n.broadcastTx, Metrics: n.reg, Log: n.log,
+	n.proveStop = proving.Start(proving.Config{Chain: n.chain, Pool: n.pool, Submit: n.submit, Metrics: n.reg, Log: n.log,
 		Prove: proving.PluginProver(func() *plugin.Supervisor { return n.Plugin(config.KindProver) }, n.log)})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/trellis-chain/trellis/core/evidence"
+	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/sdk"
@@ -40,7 +41,9 @@ func (n *Node) openSigner() error {
 		}
 		return n.signerDiag("Cannot load the node's keys", err)
 	}
-	sink := evidence.New(evidence.Config{Chain: n.chain, Pool: n.pool, Signer: s, Quote: n.quoteFees, Broadcast: n.broadcastTx})
+	n.submit = &mempool.Submitter{ChainID: n.chain.ChainID(), Pool: n.pool, From: s.PublicKeys().Address, Sign: s.SignTx,
+		Quote: n.quoteFees, Broadcast: n.broadcastTx}
+	sink := evidence.New(evidence.Config{Chain: n.chain, Pool: n.pool, Submit: n.submit})
 	n.signer, n.svc.Signer, n.svc.Evidence = s, s, sink.Report
 	k := s.PublicKeys()
 	n.log.Info("signer ready", "address", k.Address, "bls_public_key", fmt.Sprintf("%x", k.BLSPublicKey))

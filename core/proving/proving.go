@@ -12,7 +12,6 @@ import (
 	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/metrics"
-	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/batch"
@@ -29,16 +28,14 @@ type ProveFunc func(ctx context.Context, height uint64, pub batch.Public, w *bat
 
 // Config is what the worker needs of its node.
 type Config struct {
-	Chain  *chain.Chain
-	Pool   *mempool.Mempool
-	Signer *signer.Signer
-	// Quote prices a transaction for the next blocks (the fee plugin).
-	Quote func(ctx context.Context) (maxFee, tip uint64, err error)
-	// Broadcast gossips a transaction to peers; nil without a network.
-	Broadcast func(*tx.Tx)
-	Prove     ProveFunc
-	Metrics   *metrics.Registry
-	Log       hclog.Logger
+	Chain *chain.Chain
+	Pool  *mempool.Mempool
+	// Submit sends the proof transactions from the node's account, a
+	// registered prover.
+	Submit  *mempool.Submitter
+	Prove   ProveFunc
+	Metrics *metrics.Registry
+	Log     hclog.Logger
 }
 
 // proving is the node's side of the proof market: with a prover plugin
@@ -74,7 +71,7 @@ func Start(cfg Config) (stop func()) {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
-	p := &proving{cfg: cfg, log: cfg.Log, me: cfg.Signer.PublicKeys().Address, sent: map[uint64]sentProof{}}
+	p := &proving{cfg: cfg, log: cfg.Log, me: cfg.Submit.From, sent: map[uint64]sentProof{}}
 	events, cancel := cfg.Chain.Subscribe()
 	ctx, end := context.WithCancel(context.Background())
 	var done sync.WaitGroup
@@ -211,21 +208,11 @@ func (p *proving) record(result string) {
 
 // submit signs a proof transaction and queues it for the next blocks.
 func (p *proving) submit(ctx context.Context, height uint64, proof []byte) {
-	maxFee, tip, err := p.cfg.Quote(ctx)
-	if err != nil {
-		p.log.Warn("pricing the proof transaction", "height", height, "error", err)
-		return
-	}
 	body := tx.Proof{Height: height, Proof: string(proof)}
-	t := &tx.Tx{ChainID: p.cfg.Chain.ChainID(), Nonce: p.cfg.Pool.PendingNonce(p.me), GasLimit: tx.BodyGas(body),
-		MaxFeePerGas: maxFee, MaxPriorityFeePerGas: tip, Body: body}
-	p.cfg.Signer.SignTx(t)
-	if err := p.cfg.Pool.Add(t); err != nil {
-		p.log.Warn("queueing the proof transaction", "height", height, "tx", t.Hash(), "error", err)
+	t, err := p.cfg.Submit.Submit(ctx, body, tx.BodyGas(body))
+	if err != nil {
+		p.log.Warn("submitting the proof", "height", height, "error", err)
 		return
-	}
-	if p.cfg.Broadcast != nil {
-		p.cfg.Broadcast(t)
 	}
 	p.sent[height] = sentProof{hash: t.Hash(), proof: proof}
 	p.log.Debug("proof submitted", "height", height, "tx", t.Hash())

@@ -303,6 +303,28 @@ func TestSupervisorGivesUp(t *testing.T) {
 	s.Close(ctx)
 }
 
+// max_restarts = 0 means no restart: the first crash is final. (The zero
+// used to be taken for "unset" and replaced by the default of 5.)
+func TestSupervisorMaxRestartsZero(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.candidate(e.spec("fee", "probe", "-mode", "crash-after", "-after", "20ms"))
+	c.Restart.MaxRestarts = 0
+	s, err := Supervise(ctx, Options{Primary: c, Services: e.services, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	select {
+	case <-s.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("supervisor never gave up")
+	}
+	if err := s.Err(); !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), ": 1 failures within") {
+		t.Fatalf("Err = %v, want failure after the first crash", err)
+	}
+}
+
 func TestSupervisorPermanentErrorsAreNotRetried(t *testing.T) {
 	e := newEnv(t)
 	spec := e.spec("fee", "probe")

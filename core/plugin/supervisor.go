@@ -15,7 +15,9 @@ import (
 )
 
 // RestartPolicy bounds how a crashed or hung plugin is restarted. More than
-// MaxRestarts restarts within Window and the plugin has failed.
+// MaxRestarts restarts within Window and the plugin has failed; MaxRestarts
+// 0 (or negative) means the first failure is final, as HCL's
+// `max_restarts = 0` says. The other zero fields take DefaultRestartPolicy's.
 type RestartPolicy struct {
 	MaxRestarts    int
 	Window         time.Duration
@@ -23,13 +25,11 @@ type RestartPolicy struct {
 	MaxBackoff     time.Duration
 }
 
-// DefaultRestartPolicy is used for zero fields of a policy.
+// DefaultRestartPolicy is the policy of a plugin whose HCL block has no
+// restart block; its durations fill zero fields of any policy.
 var DefaultRestartPolicy = RestartPolicy{MaxRestarts: 5, Window: 5 * time.Minute, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second}
 
 func (r RestartPolicy) withDefaults() RestartPolicy {
-	if r.MaxRestarts == 0 {
-		r.MaxRestarts = DefaultRestartPolicy.MaxRestarts
-	}
 	if r.MaxRestarts < 0 {
 		r.MaxRestarts = 0
 	}

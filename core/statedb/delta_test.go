@@ -575,7 +575,7 @@ func TestLeafUpdates(t *testing.T) {
 			t.Fatalf("reverting a creation sets leaf %d to %s, want zero", u.Index, u.Leaf)
 		}
 	}
-	bad := &state.Changeset{Changes: []state.Change{{Index: 4, New: []byte{9}}}}
+	bad := &state.Changeset{NewGlobals: account.Globals{Accounts: 5}, Changes: []state.Change{{Index: 4, New: []byte{9}}}}
 	if _, err := bad.LeafUpdates(); !errors.Is(err, account.ErrRecord) {
 		t.Fatalf("LeafUpdates of a bad record: %v", err)
 	}

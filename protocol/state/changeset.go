@@ -168,6 +168,9 @@ func DecodeChangeset(b []byte) (*Changeset, error) {
 	if len(p) != 0 {
 		return fail(fmt.Sprintf("%d trailing bytes", len(p)))
 	}
+	if err := c.CheckIndexes(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -181,10 +184,29 @@ func (c *Changeset) Reverse() *Changeset {
 	return r
 }
 
+// CheckIndexes refuses a change outside the assigned accounts: the globals
+// leaf (it changes through the globals), or an index at or beyond the
+// account count before and after. Indices are assigned densely and the
+// head tree is held as dense slices, so one such index would make the tree
+// allocate for every leaf below it (gigabytes for an index near 2^32).
+func (c *Changeset) CheckIndexes() error {
+	limit := max(c.OldGlobals.Accounts, c.NewGlobals.Accounts)
+	for _, ch := range c.Changes {
+		if ch.Index == account.GlobalsIndex || uint32(ch.Index) >= limit {
+			return fmt.Errorf("%w: change of account %d, outside the %d assigned (index 0 is the globals)", ErrChangeset, ch.Index, limit)
+		}
+	}
+	return nil
+}
+
 // LeafUpdates returns the tree updates that apply c: one per changed
 // account and the globals leaf. The account leaves are hashed in batches
-// through the 16-lane kernel, on all CPUs for large changesets.
+// through the 16-lane kernel, on all CPUs for large changesets. A change
+// outside the assigned indices is refused (CheckIndexes).
 func (c *Changeset) LeafUpdates() ([]LeafUpdate, error) {
+	if err := c.CheckIndexes(); err != nil {
+		return nil, err
+	}
 	ups := make([]LeafUpdate, 0, len(c.Changes)+1)
 	ups = append(ups, LeafUpdate{Index: uint32(account.GlobalsIndex), Leaf: c.NewGlobals.Leaf()})
 	accts := make([]*account.Account, 0, len(c.Changes))

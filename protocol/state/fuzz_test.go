@@ -19,11 +19,13 @@ func seedChangesets() []*Changeset {
 	g := account.Globals{Supply: 1000, Burned: 3, Accounts: 5}
 	g2 := g
 	g2.Burned, g2.Supply = 4, 999
+	g10 := g // a reverted creation: the count falls back from 10
+	g10.Accounts = 10
 	return []*Changeset{
 		{},
 		{OldGlobals: g, NewGlobals: g2, Changes: []Change{{Index: 3, Old: rec, New: rec2}}},
-		{OldGlobals: g, NewGlobals: g2, Changes: []Change{{Index: 4, New: rec}, {Index: 9, Old: rec}}},
-		{Changes: []Change{{Index: 1, Old: []byte{}, New: []byte{}}}},
+		{OldGlobals: g10, NewGlobals: g2, Changes: []Change{{Index: 4, New: rec}, {Index: 9, Old: rec}}},
+		{OldGlobals: account.Globals{Accounts: 2}, NewGlobals: account.Globals{Accounts: 2}, Changes: []Change{{Index: 1, Old: []byte{}, New: []byte{}}}},
 		{OldGlobals: g, NewGlobals: g, QueueAdd: []QueueKey{{5, 3}, {9, 1}}, QueueDel: []QueueKey{{2, 7}}},
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/field/koalabear"
 
+	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/hash"
 	"github.com/trellis-chain/trellis/protocol/state/statetest"
 )
@@ -361,5 +362,30 @@ func TestProofs(t *testing.T) {
 func TestModelDepth(t *testing.T) {
 	if statetest.Depth != Depth {
 		t.Fatalf("statetest.Depth = %d, state.Depth = %d", statetest.Depth, Depth)
+	}
+}
+
+// A changeset that names an index beyond the account count is refused
+// before any tree sees it: the dense head tree would allocate every leaf
+// below it.
+func TestChangesetIndexBounds(t *testing.T) {
+	g := account.Globals{Accounts: 5}
+	acct := (&account.Account{Address: account.SystemAddress("x")}).Encode()
+	for _, idx := range []account.Index{account.GlobalsIndex, 5, 1 << 31, 1<<32 - 1} {
+		cs := &Changeset{OldGlobals: g, NewGlobals: g, Changes: []Change{{Index: idx, New: acct}}}
+		if _, err := cs.LeafUpdates(); !errors.Is(err, ErrChangeset) {
+			t.Errorf("index %d: LeafUpdates = %v, want ErrChangeset", idx, err)
+		}
+		if _, err := DecodeChangeset(cs.Encode()); !errors.Is(err, ErrChangeset) {
+			t.Errorf("index %d: DecodeChangeset = %v, want ErrChangeset", idx, err)
+		}
+		tr := NewTree(nil, 1)
+		if err := NewOverlay(tr).Apply(cs); !errors.Is(err, ErrChangeset) || tr.Len() != 0 {
+			t.Errorf("index %d: Apply = %v, tree holds %d leaves", idx, err, tr.Len())
+		}
+	}
+	ok := &Changeset{OldGlobals: g, NewGlobals: account.Globals{Accounts: 6}, Changes: []Change{{Index: 5, New: acct}}}
+	if _, err := ok.LeafUpdates(); err != nil {
+		t.Fatalf("creating the next index: %v", err)
 	}
 }

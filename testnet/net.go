@@ -273,20 +273,41 @@ func portsFree(base, n int) error {
 	return nil
 }
 
-// pickBasePort finds a base port whose every testnet port is free.
+// pickBasePort finds a base port whose every testnet port is free, below
+// the kernel's ephemeral range: a port there that is free now can be taken
+// by any outgoing connection before the node binds it.
 func pickBasePort(n int) (int, error) {
+	lo, hi := 10000, ephemeralLow()-metricsPortOffset-n
+	if hi <= lo {
+		return 0, fmt.Errorf("%w: no room for %d nodes below the ephemeral port range (from %d)", ErrTestnet, n, ephemeralLow())
+	}
 	for try := range 200 {
-		// Spread the tries over 20000..59000 from a time-derived start, so
-		// parallel testnets rarely collide.
-		base := 20000 + int((time.Now().UnixNano()/1000+int64(try)*7919)%39000)
-		if base+metricsPortOffset+n > 65535 {
-			continue
-		}
+		// Spread the tries from a time-derived start, so parallel testnets
+		// rarely collide.
+		base := lo + int((time.Now().UnixNano()/1000+int64(try)*7919)%int64(hi-lo))
 		if portsFree(base, n) == nil {
 			return base, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: found no free range of ports for %d nodes", ErrTestnet, n)
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default 32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil || lo < 1024 {
+		return 32768
+	}
+	return lo
 }
 
 // waitRPC polls the node's RPC until it answers, its process exits or d

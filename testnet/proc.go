@@ -128,6 +128,9 @@ func startNodeProcess(binary string, n Node) (int, <-chan struct{}, error) {
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "\n=== trellis testnet: starting %s at %s ===\n", n.Name, time.Now().UTC().Format(time.RFC3339))
+	if err := closeOnExecAll(); err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", n.Name, err)
+	}
 	cmd := exec.Command(binary, "run", "-config", n.Config)
 	cmd.Dir = n.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -138,6 +141,23 @@ func startNodeProcess(binary string, n Node) (int, <-chan struct{}, error) {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	return cmd.Process.Pid, done, nil
+}
+
+// closeOnExecAll marks every descriptor above stderr close-on-exec. Go
+// opens its own files so, but descriptors this process inherited (a lock
+// the calling shell holds, say) would otherwise pass on to nodes that live
+// long after the command returns, and keep the lock held.
+func closeOnExecAll() error {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("listing open descriptors: %w", err)
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // signalGroup sends sig to every process of the node's session: the node

@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -522,5 +525,41 @@ func TestPercentiles(t *testing.T) {
 	}
 	if r, n := topReason(map[string]int{"nonce_gap": 3, "pool_full": 3, "underpriced": 1}); r != "nonce_gap" || n != 3 {
 		t.Errorf("topReason = %s %d", r, n)
+	}
+}
+
+// Ports picked for a testnet lie below the ephemeral range, all of them.
+func TestPickBasePortBelowEphemeral(t *testing.T) {
+	for range 5 {
+		base, err := pickBasePort(16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base < 10000 || base+metricsPortOffset+16 > ephemeralLow() {
+			t.Fatalf("base %d: the ports reach %d, the ephemeral range starts at %d", base, base+metricsPortOffset+16, ephemeralLow())
+		}
+	}
+}
+
+// A descriptor inherited without close-on-exec does not reach the node
+// processes a testnet starts.
+func TestNodesInheritNoDescriptors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	fd, err := syscall.Open(path, syscall.O_CREAT|syscall.O_RDWR, 0o600) // no O_CLOEXEC, as a shell's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := closeOnExecAll(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/bin/sh", "-c", "ls /proc/$$/fd").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if f == strconv.Itoa(fd) {
+			t.Fatalf("descriptor %d reached the child (it has %s)", fd, out)
+		}
 	}
 }

@@ -308,3 +308,31 @@ func FuzzOpen(f *testing.F) {
 		_ = readEverything(db)
 	})
 }
+
+// An existing empty database file is refused, not taken for a new node:
+// that would restart the chain from genesis and reset slashing protection.
+func TestEmptyFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{false, true} {
+		db, err := Open(path, Options{ReadOnly: ro})
+		var ce *CorruptError
+		if err == nil {
+			db.Close()
+		}
+		if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "empty") || !strings.Contains(err.Error(), path) {
+			t.Fatalf("read-only %v: Open of an empty file = %v, want a CorruptError naming it", ro, err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("the refused file was changed: %v %v", fi, err)
+	}
+	// A path with no file is a new node.
+	db, err := Open(filepath.Join(t.TempDir(), "new.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+}

@@ -110,6 +110,14 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: create parent directory: %w", path, err)
 	}
 
+	// An existing file of 0 bytes is not a new node: it is a database that
+	// was truncated (or never finished its first write), and taking it for
+	// new would restart the chain from genesis and forget the node's
+	// slashing protection. Only a file this Open creates starts empty.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, &CorruptError{Path: path, Op: "open", Err: errEmptyFile}
+	}
+
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout

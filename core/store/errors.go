@@ -59,6 +59,9 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
+// errEmptyFile is the cause of a CorruptError for an existing empty file.
+var errEmptyFile = errors.New("the file exists but is empty (0 bytes): a new node starts without the file; restore it from a backup, or delete it to start this node afresh from genesis")
+
 // CorruptError reports a damaged or non-bbolt database file. It unwraps to
 // ErrCorrupt and, when there is one, to the underlying bbolt error.
 type CorruptError struct {

@@ -280,6 +280,17 @@ func (f *fakeBackend) publish(ev Event) {
 }
 
 // subContexts returns the contexts of the live subscriptions.
+// liveSubs counts the backend subscriptions whose stream has not ended.
+func liveSubs(f *fakeBackend) int {
+	live := 0
+	for _, sc := range f.subContexts() {
+		if sc.Err() == nil {
+			live++
+		}
+	}
+	return live
+}
+
 func (f *fakeBackend) subContexts() []context.Context {
 	f.mu.Lock()
 	defer f.mu.Unlock()

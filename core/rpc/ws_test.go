@@ -39,6 +39,14 @@ func TestSubscriptions(t *testing.T) {
 	// Subscriptions from an HTTP client open their own WebSocket.
 	for _, url := range []string{ts.wsURL(), ts.httpURL()} {
 		t.Run(url[:2], func(t *testing.T) {
+			// The previous transport's connection was closed as its subtest
+			// ended; its backend streams end asynchronously. Count from a
+			// quiet backend.
+			for deadline := time.Now().Add(10 * time.Second); liveSubs(f) > 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d backend subscriptions of a closed connection still live", liveSubs(f))
+				}
+			}
 			c := dial(t, url)
 			heads, err := c.SubscribeNewHeads(ctx)
 			if err != nil {
@@ -89,20 +97,14 @@ func TestSubscriptions(t *testing.T) {
 
 			// Unsubscribing closes C and ends the backend stream before the
 			// call returns.
-			before := len(f.subContexts())
+			before := liveSubs(f)
 			if err := heads.Unsubscribe(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if _, ok := <-heads.C; ok || heads.Err() != nil {
 				t.Errorf("after Unsubscribe: open or err %v", heads.Err())
 			}
-			live := 0
-			for _, sc := range f.subContexts() {
-				if sc.Err() == nil {
-					live++
-				}
-			}
-			if live != before-1 {
+			if live := liveSubs(f); live != before-1 {
 				t.Errorf("%d live backend subscriptions after unsubscribing one of %d", live, before)
 			}
 			var ok bool

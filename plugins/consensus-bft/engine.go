@@ -1422,15 +1422,13 @@ func (e *engine) rule() bool {
 		e.validRound, e.validHash = int32(e.r), p.BlockHash[:]
 		if e.step == stepPrevote {
 			e.lockedRound, e.lockedHash = int32(e.r), p.BlockHash[:]
-			e.step = stepPrecommit
-			e.castVote(vote.StepPrecommit, p.BlockHash[:])
+			e.precommit(p.BlockHash[:])
 		}
 		return true
 	}
 	// Line 44: a polka for nil.
 	if e.step == stepPrevote && Quorum(rs.prevotes.stake[""], total) {
-		e.step = stepPrecommit
-		e.castVote(vote.StepPrecommit, nil)
+		e.precommit(nil)
 		return true
 	}
 	// Line 47: any 2f+1 precommits start the precommit timeout.
@@ -1456,6 +1454,21 @@ func (e *engine) prevote(ok bool, p *Proposal) {
 	}
 }
 
+// precommit moves to the precommit step and casts the precommit for hash
+// (nil: for nil). Not in the paper: it also arms the precommit timeout,
+// whatever rule precommitted. Precommits are sent once; if a partition
+// loses them, 2f+1 never arrive, line 47 never fires, and without this
+// timer the node would wait in this round forever, even after the network
+// heals. A timeout costs a round; waiting costs the chain.
+func (e *engine) precommit(hash []byte) {
+	e.step = stepPrecommit
+	e.castVote(vote.StepPrecommit, hash)
+	if !e.fired[fire{e.r, ruleFallbackPrecommit}] {
+		e.fired[fire{e.r, ruleFallbackPrecommit}] = true
+		e.after(e.cfg.voteTimeout(e.r)+e.cfg.proposeTimeout(e.r), timeoutEvent{e.h, e.r, stepPrecommit})
+	}
+}
+
 func (e *engine) onTimeout(t timeoutEvent) {
 	if t.h != e.h || t.r != e.r || e.vals == nil {
 		return
@@ -1471,13 +1484,7 @@ func (e *engine) onTimeout(t timeoutEvent) {
 		}
 	case t.step == stepPrevote && e.step == stepPrevote:
 		e.metrics.count("bft_timeouts_total", "prevote")
-		e.step = stepPrecommit
-		e.castVote(vote.StepPrecommit, nil)
-		// As for prevotes: precommits may be lost, so do not wait for 2f+1.
-		if !e.fired[fire{e.r, ruleFallbackPrecommit}] {
-			e.fired[fire{e.r, ruleFallbackPrecommit}] = true
-			e.after(e.cfg.voteTimeout(e.r)+e.cfg.proposeTimeout(e.r), timeoutEvent{e.h, e.r, stepPrecommit})
-		}
+		e.precommit(nil)
 	case t.step == stepPrecommit && e.step != stepCommit:
 		e.metrics.count("bft_timeouts_total", "precommit")
 		e.startRound(e.r + 1)

@@ -500,3 +500,24 @@ func TestVotesVerifiedTogether(t *testing.T) {
 		t.Fatalf("one-by-one check of the forgery: %v", err)
 	}
 }
+
+// TestPrecommitsLostAfterPolka: every precommit of height 1, round 0 is
+// lost (as when a partition cuts the network after the prevotes). Each
+// node saw the polka and precommitted; with no 2f+1 precommits arriving,
+// only its own precommit timeout can move it to round 1. A node that
+// precommitted through the polka rule armed no such timeout and waited
+// forever: the halt after a healed partition.
+func TestPrecommitsLostAfterPolka(t *testing.T) {
+	c := newCluster(t, 4, testConfig())
+	c.net.drop = func(from, to, topic string, data []byte) bool {
+		m, err := Decode(data)
+		v, ok := m.(*Vote)
+		return err == nil && ok && v.Height == 1 && v.Round == 0 && v.Step == vote.StepPrecommit
+	}
+	c.startAll(all(4)...)
+	c.waitFinal(2, all(4)...)
+	certs := checkSameChain(t, c, 2, all(4)...)
+	if certs[0].Round == 0 {
+		t.Fatal("height 1 decided in round 0 although its precommits were lost")
+	}
+}

@@ -307,6 +307,19 @@ func (b *book) open(env Env) error {
 // (Validate), like a transaction with a bad nonce, so that a block never
 // carries a useless proof. verified caches verification results by
 // transaction hash across Execute's attempts.
+// CheckProofTx runs a proof transaction's checks against the state r (the
+// head, for the mempool): an open job at its height, a registered prover
+// as sender, the job's assignment, then the proof itself, verified against
+// the job's statement. The cheap checks come first, so garbage from anyone
+// but a registered prover costs no verification. Other transactions pass.
+func CheckProofTx(r statedb.Reader, t *tx.Tx) error {
+	b, ok := t.Body.(tx.Proof)
+	if !ok {
+		return nil
+	}
+	return checkProof(statedb.NewDelta(r), t, b, map[tx.Hash]error{})
+}
+
 func checkProof(d *statedb.Delta, t *tx.Tx, b tx.Proof, verified map[tx.Hash]error) error {
 	e, err := d.Account(account.EscrowIndex)
 	if errors.Is(err, statedb.ErrNoAccount) {

@@ -688,3 +688,42 @@ func TestMarketRandomConservation(t *testing.T) {
 		})
 	}
 }
+
+// CheckProofTx, the mempool's door for proof transactions, refuses what
+// Execute would refuse, against the head, and passes the settling proof.
+// A large garbage proof from a non-prover is refused before any
+// verification.
+func TestCheckProofTx(t *testing.T) {
+	m := newMarket(t, 5)
+	keys := ordered(1, 2)
+	mustOK(t, m.block(m.next(1, 0, register(0, 2000)), m.next(2, 0, register(0, 2000))))
+	m.block() // job 1 → keys[0]
+	owner, other := keys[0], keys[1]
+	verified := 0
+	inner := verifyProof
+	verifyProof = func(pub batch.Public, proof []byte) error { verified++; return inner(pub, proof) }
+	garbage := tx.Proof{Height: 1, Proof: strings.Repeat("x", 500<<10)}
+	for _, c := range []struct {
+		name string
+		tx   *tx.Tx
+		msg  string
+	}{
+		{"unknown job", m.next(owner, 0, proofFor(9)), "no open proof job for height 9"},
+		{"garbage from a non-prover", m.next(3, 0, garbage), "is not a registered prover"},
+		{"wrong prover before the deadline", m.next(other, 0, proofFor(1)), "is assigned to"},
+		{"bad proof", m.next(owner, 0, tx.Proof{Height: 1, Proof: validProof(*stmt(2))}), "does not verify"},
+	} {
+		if err := CheckProofTx(m.db, c.tx); !errors.Is(err, ErrProof) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want ErrProof saying %q", c.name, err, c.msg)
+		}
+	}
+	if verified != 1 {
+		t.Errorf("%d verifications, want 1 (only the registered, assigned prover's proof)", verified)
+	}
+	if err := CheckProofTx(m.db, m.next(owner, 0, proofFor(1))); err != nil {
+		t.Fatalf("the settling proof: %v", err)
+	}
+	if err := CheckProofTx(m.db, m.next(3, 0, transferTo(1, 5))); err != nil {
+		t.Fatalf("a transfer: %v", err)
+	}
+}

@@ -44,6 +44,11 @@ type Config struct {
 	MaxBytes int
 	// MaxPerSender limits one sender's pending transactions (default 64).
 	MaxPerSender int
+	// ProofCheck, when set, checks a proof transaction against the head
+	// after its stateless checks, before admission (exec.CheckProofTx): a
+	// proof that could not settle a job is refused at the door instead of
+	// occupying the pool. Other transactions skip it.
+	ProofCheck func(*tx.Tx) error
 	// PriceBump is the percentage by which a replacement must raise both the
 	// max fee and the tip (default 10; values above MaxPriceBump are capped).
 	// A replacement must also raise both strictly, whatever the percentage.
@@ -156,6 +161,9 @@ func (m *Mempool) Add(t *tx.Tx) error {
 	if err := stateless(t, m.cfg.ChainID); err != nil {
 		return err
 	}
+	if err := m.checkProof(t); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.admit(t)
@@ -205,6 +213,9 @@ func (m *Mempool) AddBatch(txs []*tx.Tx) []error {
 		if err == nil {
 			err = checkSize(check[k])
 		}
+		if err == nil {
+			err = m.checkProof(check[k])
+		}
 		errs[at[k]] = err
 	}
 	for i, j := range dup { // a repeat is admitted (as known) after its first
@@ -219,6 +230,14 @@ func (m *Mempool) AddBatch(txs []*tx.Tx) []error {
 		}
 	}
 	return errs
+}
+
+// checkProof runs Config.ProofCheck on a proof transaction.
+func (m *Mempool) checkProof(t *tx.Tx) error {
+	if m.cfg.ProofCheck == nil || t.Type() != tx.TypeProof {
+		return nil
+	}
+	return m.cfg.ProofCheck(t)
 }
 
 // Reinject re-admits transactions of blocks rolled back by a reorg, under

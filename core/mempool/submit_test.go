@@ -53,3 +53,33 @@ func TestSubmitterNonces(t *testing.T) {
 		t.Fatalf("Submit with a failed quote: %v %v, pool %d", tx, err, p.Len())
 	}
 }
+
+// Config.ProofCheck refuses proof transactions at admission, in Add and
+// AddBatch alike, and leaves other transactions alone.
+func TestProofCheckAtAdmission(t *testing.T) {
+	st := newState()
+	st.set(addr(1), 0, 1<<40)
+	refused := errors.New("no open proof job")
+	calls := 0
+	p := New(Config{ChainID: chain, ProofCheck: func(*tx.Tx) error { calls++; return refused }}, st)
+	proof := func(n uint64) *tx.Tx {
+		b := tx.Proof{Height: 1, Proof: "garbage"}
+		t := &tx.Tx{ChainID: chain, Nonce: n, GasLimit: tx.BodyGas(b), MaxFeePerGas: 20, MaxPriorityFeePerGas: 2, Body: b}
+		t.Sign(key(1))
+		return t
+	}
+	if err := p.Add(proof(0)); !errors.Is(err, refused) {
+		t.Fatalf("Add: %v", err)
+	}
+	if errs := p.AddBatch([]*tx.Tx{proof(0)}); !errors.Is(errs[0], refused) {
+		t.Fatalf("AddBatch: %v", errs[0])
+	}
+	transfer := &tx.Tx{ChainID: chain, Nonce: 0, GasLimit: tx.GasTransfer, MaxFeePerGas: 20, MaxPriorityFeePerGas: 2, Body: tx.Transfer{To: addr(2), Amount: 1}}
+	transfer.Sign(key(1))
+	if err := p.Add(transfer); err != nil {
+		t.Fatalf("a transfer: %v", err)
+	}
+	if p.Len() != 1 || calls != 2 {
+		t.Fatalf("pool holds %d, ProofCheck called %d times; want 1 and 2", p.Len(), calls)
+	}
+}

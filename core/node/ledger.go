@@ -11,6 +11,7 @@ import (
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/exec"
 	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
 	"github.com/trellis-chain/trellis/core/hostsvc"
@@ -18,6 +19,7 @@ import (
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	consensusv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/consensus/v1"
 	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 )
@@ -109,7 +111,8 @@ func (n *Node) openLedger() error {
 		return n.storageDiag(err)
 	}
 	n.chain = c
-	n.pool = mempool.New(mempool.Config{ChainID: g.ChainID}, mempool.HeadState{DB: c.State()})
+	n.pool = mempool.New(mempool.Config{ChainID: g.ChainID,
+		ProofCheck: func(t *tx.Tx) error { return exec.CheckProofTx(c.State(), t) }}, mempool.HeadState{DB: c.State()})
 	c.SetPool(mempool.ChainPool{Pool: n.pool, DB: c.State()})
 	n.svc.Chain = c
 	head, final := c.Head()

@@ -26,4 +26,7 @@ var (
 	// ErrPoolFull: the pool is at its count or byte limit and nothing can
 	// be evicted for this transaction.
 	ErrPoolFull = errors.New("pool full")
+	// ErrProofRefused: a proof transaction that could not settle a job at
+	// the head (Config.ProofCheck says why).
+	ErrProofRefused = errors.New("proof refused")
 )

@@ -237,7 +237,10 @@ func (m *Mempool) checkProof(t *tx.Tx) error {
 	if m.cfg.ProofCheck == nil || t.Type() != tx.TypeProof {
 		return nil
 	}
-	return m.cfg.ProofCheck(t)
+	if err := m.cfg.ProofCheck(t); err != nil {
+		return fmt.Errorf("%w: %w", ErrProofRefused, err)
+	}
+	return nil
 }
 
 // Reinject re-admits transactions of blocks rolled back by a reorg, under

@@ -68,7 +68,7 @@ func TestProofCheckAtAdmission(t *testing.T) {
 		t.Sign(key(1))
 		return t
 	}
-	if err := p.Add(proof(0)); !errors.Is(err, refused) {
+	if err := p.Add(proof(0)); !errors.Is(err, refused) || !errors.Is(err, ErrProofRefused) {
 		t.Fatalf("Add: %v", err)
 	}
 	if errs := p.AddBatch([]*tx.Tx{proof(0)}); !errors.Is(errs[0], refused) {

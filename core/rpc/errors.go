@@ -102,6 +102,7 @@ const (
 	ReasonUnderpriced        = "underpriced"
 	ReasonSenderLimit        = "sender_limit"
 	ReasonPoolFull           = "pool_full"
+	ReasonProofRefused       = "proof_refused"
 	// ReasonTooManySubscriptions goes with CodeLimitExceeded.
 	ReasonTooManySubscriptions = "too_many_subscriptions"
 )
@@ -128,6 +129,7 @@ var errorTable = []struct {
 	{mempool.ErrNonceTooLow, CodeTxRejected, ReasonNonceTooLow},
 	{mempool.ErrNonceGap, CodeTxRejected, ReasonNonceGap},
 	{mempool.ErrInsufficientFunds, CodeTxRejected, ReasonInsufficientFunds},
+	{mempool.ErrProofRefused, CodeTxRejected, ReasonProofRefused},
 	// Underpriced before pool full: a full pool refuses a low tip with both,
 	// and paying more is what the sender can do about it.
 	{mempool.ErrUnderpriced, CodeTxRejected, ReasonUnderpriced},

@@ -43,6 +43,7 @@ const (
 	DefaultRPCListen      = "127.0.0.1:8545"
 	DefaultMetricsEnabled = true
 	DefaultMetricsListen  = "127.0.0.1:9464"
+	DefaultMetricsPprof   = false
 
 	DefaultStartTimeout   = 10 * time.Second
 	DefaultMaxRestarts    = 5
@@ -177,8 +178,12 @@ type RPC struct {
 
 // Metrics is the `metrics {}` block.
 type Metrics struct {
-	Enabled   bool
-	Listen    string // host:port
+	Enabled bool
+	Listen  string // host:port
+	// Pprof serves Go's profiles under /debug/pprof/ on the metrics
+	// listener. Off by default: a profile or trace is CPU time and detail
+	// that only an operator who asked for it should give away.
+	Pprof     bool
 	DeclRange hcl.Range
 }
 

@@ -27,6 +27,7 @@ func TestDocumentedDefaults(t *testing.T) {
 		"storage.path": q(DefaultStoragePath),
 		"rpc.enabled":  fmt.Sprint(DefaultRPCEnabled), "rpc.listen": q(DefaultRPCListen),
 		"metrics.enabled": fmt.Sprint(DefaultMetricsEnabled), "metrics.listen": q(DefaultMetricsListen),
+		"metrics.pprof": fmt.Sprint(DefaultMetricsPprof),
 	}
 	section := regexp.MustCompile("^## `([a-z_]+)`")
 	got := map[string]string{}
@@ -59,7 +60,7 @@ func TestDocumentedDefaults(t *testing.T) {
 			t.Errorf("docs/configuration.md gives %s the default %s; the code applies %s", k, d, v)
 		}
 	}
-	for _, k := range []string{"network.max_peers", "network.max_streams", "network.max_memory_mb", "network.queue_size", "rpc.listen", "storage.path"} {
+	for _, k := range []string{"network.max_peers", "network.max_streams", "network.max_memory_mb", "network.queue_size", "rpc.listen", "storage.path", "metrics.pprof"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("docs/configuration.md has no row for %s: the check would prove nothing", k)
 		}

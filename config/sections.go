@@ -25,7 +25,7 @@ var sectionSchemas = map[string]*hcl.BodySchema{
 		{Name: "enabled"}, {Name: "admin"}, {Name: "listen"},
 	}},
 	"metrics": {Attributes: []hcl.AttributeSchema{
-		{Name: "enabled"}, {Name: "listen"},
+		{Name: "enabled"}, {Name: "listen"}, {Name: "pprof"},
 	}},
 }
 
@@ -160,8 +160,9 @@ func (d *decoder) decodeSections(blocks hcl.Blocks) {
 	b.boolean("admin", &c.RPC.Admin)
 	b.str("listen", &c.RPC.Listen, checkHostPort)
 
-	c.Metrics.Enabled, c.Metrics.Listen = DefaultMetricsEnabled, DefaultMetricsListen
+	c.Metrics.Enabled, c.Metrics.Listen, c.Metrics.Pprof = DefaultMetricsEnabled, DefaultMetricsListen, DefaultMetricsPprof
 	b = d.sectionBody(sections, "metrics", &c.Metrics.DeclRange)
 	b.boolean("enabled", &c.Metrics.Enabled)
 	b.str("listen", &c.Metrics.Listen, checkHostPort)
+	b.boolean("pprof", &c.Metrics.Pprof)
 }

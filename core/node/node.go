@@ -213,12 +213,14 @@ func (n *Node) serveMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", n.reg.Handler())
-	// Profiles on the metrics listener (loopback by default) let operators
-	// and the testnet tools see where a node's CPU goes under load.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// Profiles only when metrics.pprof asks for them: they let an operator
+	// see where a node's CPU goes under load, and anyone else too.
+	if n.cfg.Metrics.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		st := n.Status()

@@ -10,8 +10,10 @@
 // (a restarted plugin may ask again); the same slot with other bytes is a
 // *ConflictError. A higher slot is committed to the node's bbolt file, and
 // fsynced, before its signature leaves the signer, so a crash right after
-// signing cannot forget it. A record that cannot be read is an error; it
-// is never reset silently.
+// signing cannot forget it; Open also keeps the records in StateFile beside
+// the keys, and the higher of the two is in force, so a database restored
+// from an old backup cannot move the validator backwards. A record that
+// cannot be read is an error; it is never reset silently.
 //
 // The records live in the host-owned store namespace "host.signer", which
 // no plugin namespace (kind.name, with kinds consensus, prover, da, fee)

@@ -37,6 +37,9 @@ type Signer struct {
 	sk   *bls.SecretKey
 	node ed25519.PrivateKey
 	keys Keys
+	// mirror is the state file beside the keys (Open sets it); nil keeps
+	// the records in the database alone.
+	mirror *mirror
 	// mu serialises consensus signing: check, sign and persist are one
 	// step.
 	mu sync.Mutex
@@ -52,7 +55,11 @@ type Keys struct {
 }
 
 // Open loads <keyDir>/validator_bls_key.json and <keyDir>/node_key.json
-// and opens the signer's records in db (see New).
+// and opens the signer's records in db (see New) and in <keyDir>/StateFile:
+// each signature is recorded in both before it leaves, and the higher of
+// the two records is the one in force, so a database that moved backwards
+// (restored from a backup, replaced) cannot make the validator sign below
+// what it signed.
 func Open(db *store.DB, keyDir string) (*Signer, error) {
 	sk, err := LoadBLSKey(filepath.Join(keyDir, BLSKeyFile))
 	if err != nil {
@@ -62,7 +69,16 @@ func Open(db *store.DB, keyDir string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(db, sk, node)
+	m, err := openMirror(filepath.Join(keyDir, StateFile))
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(db, sk, node)
+	if err != nil {
+		return nil, err
+	}
+	s.mirror = m
+	return s, nil
 }
 
 // New returns a signer of the given keys whose protection records live in
@@ -131,8 +147,14 @@ func (s *Signer) SignConsensus(m vote.Message) ([bls.SignatureSize]byte, []byte,
 	}
 	sig := bls.Sign(s.sk, sb).Bytes()
 	rec := record{slot: slot, sig: sig, signBytes: sb}
-	if err := s.ns.Put(key, rec.encode()); err != nil {
+	enc := rec.encode()
+	if err := s.ns.Put(key, enc); err != nil {
 		return none, nil, fmt.Errorf("signer: recording %v before signing: %w", slot, err)
+	}
+	if s.mirror != nil {
+		if err := s.mirror.put(string(key), enc); err != nil {
+			return none, nil, fmt.Errorf("signer: recording %v before signing: %w", slot, err)
+		}
 	}
 	return sig, sb, nil
 }
@@ -180,20 +202,34 @@ const recordPrefix = "consensus/"
 
 func keyName(key []byte) string { return Namespace + "/" + string(key) }
 
-// load reads the record at key; found is false when there is none.
+// load reads the record at key, the higher of the database's and the
+// state file's; found is false when neither has one.
 func (s *Signer) load(key []byte, chainID string) (record, bool, error) {
+	var r record
+	found := false
 	v, err := s.ns.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return record{}, false, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
 		return record{}, false, fmt.Errorf("signer: %w", err)
+	default:
+		if r, err = decodeRecord(v, chainID); err != nil {
+			return record{}, false, fmt.Errorf("%s: %w", keyName(key), err)
+		}
+		found = true
 	}
-	r, err := decodeRecord(v, chainID)
-	if err != nil {
-		return record{}, false, fmt.Errorf("%s: %w", keyName(key), err)
+	if s.mirror != nil {
+		if mv, ok := s.mirror.records[string(key)]; ok {
+			mr, err := decodeRecord(mv, chainID)
+			if err != nil {
+				return record{}, false, fmt.Errorf("signer state %s: %w", s.mirror.path, err)
+			}
+			if !found || mr.slot.Compare(r.slot) > 0 {
+				r, found = mr, true
+			}
+		}
 	}
-	return r, true, nil
+	return r, found, nil
 }
 
 // checkAll decodes every record in the namespace.

@@ -88,3 +88,44 @@ func TestDamagedStateFile(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSignConsensus: one protected signature, the record committed to
+// a synced bbolt file, with and without the state file beside the keys.
+//
+//	go test -run '^$' -bench SignConsensus -count 3 ./core/signer/
+func BenchmarkSignConsensus(b *testing.B) {
+	for _, withState := range []bool{false, true} {
+		name := "db"
+		if withState {
+			name = "db+state-file"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			if err := WriteBLSKey(filepath.Join(dir, BLSKeyFile), blsKey(b, 8)); err != nil {
+				b.Fatal(err)
+			}
+			if err := WriteNodeKey(filepath.Join(dir, NodeKeyFile), nodeKey(8)); err != nil {
+				b.Fatal(err)
+			}
+			db, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			s, err := Open(db, dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !withState {
+				s.mirror = nil
+			}
+			h := uint64(1)
+			for b.Loop() {
+				if _, _, err := s.SignConsensus(msg(h, 0, vote.StepPrevote, 1)); err != nil {
+					b.Fatal(err)
+				}
+				h++
+			}
+		})
+	}
+}

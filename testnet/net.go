@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/rpc"
 )
 
@@ -540,6 +541,13 @@ func (t *Net) applyBlocks(n Node, groups [][]int) error {
 		return err
 	}
 	defer c.Close()
+	// The admin methods need the token the node wrote into its data
+	// directory (config.Template's data_dir).
+	tok, err := os.ReadFile(filepath.Join(n.Dir, config.DefaultDataDir, rpc.AdminTokenFile))
+	if err != nil {
+		return fmt.Errorf("reading the admin token of %s: %w", n.Name, err)
+	}
+	c.SetAdminToken(strings.TrimSpace(string(tok)))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ids []string

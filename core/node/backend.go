@@ -2,9 +2,14 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/core/statedb"
+	"github.com/trellis-chain/trellis/internal/securefile"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/tx"
@@ -233,15 +239,20 @@ func (n *Node) serveRPC(ctx context.Context) error {
 	if n.net != nil {
 		be = netBackend{backend{n}}
 	}
-	n.rpc = rpc.NewServer(be, rpc.Options{Logger: n.log.Named("rpc"), Admin: n.cfg.RPC.Admin})
+	opts := rpc.Options{Logger: n.log.Named("rpc"), Admin: n.cfg.RPC.Admin}
+	if opts.Admin {
+		path := filepath.Join(n.cfg.Node.DataDir, rpc.AdminTokenFile)
+		tok, err := adminToken(path)
+		if err != nil {
+			return n.rpcDiag("Cannot set up the admin API's token", err)
+		}
+		opts.AdminToken = tok
+		n.log.Info("admin API on: callers present the token in the file", "token_file", path)
+	}
+	n.rpc = rpc.NewServer(be, opts)
 	addr, _, err := n.rpc.Start(context.WithoutCancel(ctx), n.cfg.RPC.Listen)
 	if err != nil {
-		subject := n.cfg.RPC.DeclRange
-		if r, ok := n.cfg.Range("rpc.listen"); ok {
-			subject = r
-		}
-		return &DiagnosticsError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot listen for RPC",
-			Detail: err.Error(), Subject: subject.Ptr()}}}
+		return n.rpcDiag("Cannot listen for RPC", err)
 	}
 	n.rpcAddr = addr
 	n.log.Info("rpc endpoint", "http", "http://"+addr.String(), "ws", "ws://"+addr.String()+"/ws")
@@ -250,3 +261,38 @@ func (n *Node) serveRPC(ctx context.Context) error {
 
 // RPCAddr is the address of the JSON-RPC endpoint, or nil.
 func (n *Node) RPCAddr() net.Addr { return n.rpcAddr }
+
+func (n *Node) rpcDiag(summary string, err error) error {
+	subject := n.cfg.RPC.DeclRange
+	if r, ok := n.cfg.Range("rpc.listen"); ok {
+		subject = r
+	}
+	return &DiagnosticsError{Diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary,
+		Detail: err.Error(), Subject: subject.Ptr()}}}
+}
+
+// adminToken reads the admin API's token from path, or makes one (32
+// random bytes in hex, mode 0600) the first time, so the admin methods are
+// never open to any caller that reaches the listener.
+func adminToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 32 || len(tok) > 256 {
+			return "", fmt.Errorf("%s holds a token of %d characters, want 32 to 256", path, len(tok))
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw)
+	if err := securefile.WriteAtomic(path, []byte(tok+"\n")); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return tok, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,4 +128,26 @@ func blsKey(t *testing.T, b byte) *bls.SecretKey {
 		t.Fatal(err)
 	}
 	return sk
+}
+
+// The admin token is made once (0600, 64 hex characters), read back after,
+// and a file with a token too short to guess is refused.
+func TestAdminTokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admin_token")
+	tok, err := adminToken(path)
+	if err != nil || len(tok) != 64 {
+		t.Fatalf("new token %q: %v", tok, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi, err)
+	}
+	if again, err := adminToken(path); err != nil || again != tok {
+		t.Fatalf("token read back %q %v, want %q", again, err, tok)
+	}
+	if err := os.WriteFile(path, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adminToken(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a 3-character token: %v", err)
+	}
 }

@@ -49,9 +49,29 @@ type Client struct {
 	hc      *http.Client
 	nextID  atomic.Uint64
 
-	mu     sync.Mutex
-	ws     *wsConn
-	closed bool
+	mu         sync.Mutex
+	ws         *wsConn
+	closed     bool
+	adminToken string
+}
+
+// SetAdminToken makes the client present the node's admin token
+// (Options.AdminToken) on HTTP calls and on the WebSocket connection an
+// http:// client opens later, so admin_* methods are served. Set it before
+// the first call.
+func (c *Client) SetAdminToken(token string) {
+	c.mu.Lock()
+	c.adminToken = token
+	c.mu.Unlock()
+}
+
+func (c *Client) authHeader() http.Header {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.adminToken == "" {
+		return nil
+	}
+	return http.Header{"Authorization": []string{"Bearer " + c.adminToken}}
 }
 
 // Dial returns a client for an http://, https://, ws:// or wss:// URL. A
@@ -81,7 +101,7 @@ func DialContext(ctx context.Context, rawURL string) (*Client, error) {
 		return c, nil
 	case "ws", "wss":
 		c.wsURL = u.String()
-		ws, err := dialWS(ctx, c.wsURL)
+		ws, err := dialWS(ctx, c.wsURL, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +139,11 @@ func (c *Client) wsConn(ctx context.Context) (*wsConn, error) {
 			return c.ws, nil
 		}
 	}
-	ws, err := dialWS(ctx, c.wsURL)
+	var header http.Header // c.mu is held: read the token directly
+	if c.adminToken != "" {
+		header = http.Header{"Authorization": []string{"Bearer " + c.adminToken}}
+	}
+	ws, err := dialWS(ctx, c.wsURL, header)
 	if err != nil {
 		return nil, err
 	}
@@ -502,8 +526,8 @@ type pendingCall struct {
 	sub sink // set for trellis_subscribe: registered by the read loop
 }
 
-func dialWS(ctx context.Context, u string) (*wsConn, error) {
-	conn, _, err := websocket.Dial(ctx, u, nil)
+func dialWS(ctx context.Context, u string, header http.Header) (*wsConn, error) {
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: header})
 	if err != nil {
 		return nil, fmt.Errorf("rpc: dial %s: %w", u, err)
 	}
@@ -700,6 +724,9 @@ func (c *Client) post(ctx context.Context, what string, body []byte) ([]byte, st
 		return nil, "", fmt.Errorf("rpc: %s: %w", what, err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	for k, v := range c.authHeader() {
+		hr.Header[k] = v
+	}
 	res, err := c.hc.Do(hr)
 	if err != nil {
 		return nil, "", fmt.Errorf("rpc: %s: %w", what, err)

@@ -20,6 +20,7 @@ const (
 	CodeInternal       = -32603
 	CodeTxRejected     = -32000 // the node refused a transaction; Reason says why
 	CodeNotFound       = -32001 // no such transaction or block
+	CodeUnauthorized   = -32004 // an admin method without the node's admin token
 	CodeLimitExceeded  = -32005 // a per-connection limit, e.g. subscriptions
 )
 

@@ -176,3 +176,42 @@ func TestCallBatch(t *testing.T) {
 		t.Errorf("empty batch: %v", err)
 	}
 }
+
+// With an admin token, admin methods answer only callers that present it,
+// over HTTP and over a WebSocket opened by an HTTP client; other methods
+// need nothing.
+func TestAdminToken(t *testing.T) {
+	ctx := context.Background()
+	nf := &netFake{fakeBackend: newFakeBackend()}
+	ts := startServer(t, nf.fakeBackend, Options{Admin: true, AdminToken: "s3cret"}, withNet(nf))
+	for _, tc := range []struct {
+		name, token string
+		ok          bool
+	}{{"no token", "", false}, {"wrong token", "s3cres", false}, {"the token", "s3cret", true}} {
+		c := dial(t, ts.httpURL())
+		c.SetAdminToken(tc.token)
+		err := c.SetBlockedPeers(ctx, []string{"12D3KooWa"})
+		var e *Error
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case !tc.ok && (!errors.As(err, &e) || e.Code != CodeUnauthorized || !strings.Contains(e.Message, AdminTokenFile)):
+			t.Errorf("%s: %v, want CodeUnauthorized naming %s", tc.name, err, AdminTokenFile)
+		}
+		if _, err := c.ChainID(ctx); err != nil {
+			t.Errorf("%s: a public method: %v", tc.name, err)
+		}
+	}
+	// The WebSocket an HTTP client opens carries the token too.
+	c := dial(t, ts.httpURL())
+	c.SetAdminToken("s3cret")
+	sub, err := c.SubscribeNewHeads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe(ctx)
+	ws := dial(t, ts.wsURL())
+	if err := ws.Call(ctx, "admin_setBlockedPeers", nil, []string{}); !errors.As(err, new(*Error)) {
+		t.Fatalf("admin over a WebSocket without the token: %v", err)
+	}
+}

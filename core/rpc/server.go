@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,8 +56,13 @@ type Options struct {
 	OriginPatterns []string
 	// Admin serves the admin_* methods (peer blocking, for testnets). Off,
 	// they answer CodeMethodNotFound. Never enable it on a public address.
-	Admin  bool
-	Logger hclog.Logger
+	Admin bool
+	// AdminToken, when set, is what admin_* callers must present: HTTP
+	// requests and WebSocket upgrades carry `Authorization: Bearer
+	// <token>`. Without it any caller that reaches the listener may call
+	// them.
+	AdminToken string
+	Logger     hclog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -90,6 +97,9 @@ func NewServer(b Backend, opts Options) *Server {
 
 // ServeHTTP answers JSON-RPC POSTs and upgrades WebSocketPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.AdminToken != "" && bearerIs(r, s.opts.AdminToken) {
+		r = r.WithContext(context.WithValue(r.Context(), adminKey{}, true))
+	}
 	if r.URL.Path == WebSocketPath || r.URL.Path == WebSocketPath+"/" {
 		s.serveWS(w, r)
 		return
@@ -228,6 +238,10 @@ func (s *Server) handleOne(ctx context.Context, raw json.RawMessage, c *call) []
 		return reply(nil, &Error{Code: CodeMethodNotFound,
 			Message: fmt.Sprintf("method %q is disabled: admin methods need rpc { admin = true } in the node's config", name)})
 	}
+	if meth.admin && s.opts.AdminToken != "" && ctx.Value(adminKey{}) == nil {
+		return reply(nil, &Error{Code: CodeUnauthorized,
+			Message: fmt.Sprintf("method %q needs the node's admin token: send the header Authorization: Bearer <token> (the node writes it to <data_dir>/%s)", name, AdminTokenFile)})
+	}
 	if meth.wsOnly && (c == nil || c.ws == nil) {
 		return reply(nil, &Error{Code: CodeMethodNotFound,
 			Message: fmt.Sprintf("method %q needs a WebSocket connection: connect to %s", name, WebSocketPath)})
@@ -354,4 +368,18 @@ func (s *Server) Close() {
 	for ws := range sessions {
 		ws.close()
 	}
+}
+
+// AdminTokenFile is the file in the node's data directory that holds the
+// admin token when rpc.admin is on.
+const AdminTokenFile = "admin_token"
+
+// adminKey marks a request context that presented the admin token.
+type adminKey struct{}
+
+// bearerIs reports whether r carries `Authorization: Bearer <token>`,
+// compared in constant time.
+func bearerIs(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }

@@ -325,9 +325,23 @@ func (c *Chain) blockByHash(h block.Hash) (*block.Block, error) {
 		if err != nil {
 			return fmt.Errorf("%w: block %s: %v", ErrCorrupt, h, err)
 		}
-		return nil
+		return checkStored(h, b)
 	})
 	return b, err
+}
+
+// checkStored verifies a block read from the file against the hash it is
+// stored under: the header must hash to it and the transactions to the
+// header's root. A flipped bit in a page is then a clear ErrCorrupt, never
+// a block served with another hash or altered transactions.
+func checkStored(h block.Hash, b *block.Block) error {
+	if got := b.Hash(); got != h {
+		return fmt.Errorf("%w: block stored under %s hashes to %s", ErrCorrupt, h, got)
+	}
+	if root := b.ComputeTxRoot(); root != b.Header.TxRoot {
+		return fmt.Errorf("%w: block %s: its transactions do not match its header's transaction root", ErrCorrupt, h)
+	}
+	return nil
 }
 
 // BlockByHash returns a committed block.

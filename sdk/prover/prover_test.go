@@ -252,3 +252,17 @@ func FuzzCheckJob(f *testing.F) {
 // cpuBackend is the pure-Go backend under the test plugin's name.
 var cpuBackend = Backend{Name: "cpu", Version: "test", Kind: "cpu",
 	New: func(w int) (stark.Backend, error) { return stark.NewCPU(w), nil }}
+
+// A backend that cannot start (a GPU backend without a usable device)
+// fails Configure with its reason, so the host can fall back.
+func TestBackendUnavailable(t *testing.T) {
+	p := New(nil, Backend{Name: "gpu", Version: "test", Kind: "gpu",
+		New: func(int) (stark.Backend, error) { return nil, errors.New("no usable CUDA device") }})
+	err := p.Configure(context.Background(), sdk.ConfigureRequest{Config: []byte(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "no usable CUDA device") || !strings.Contains(err.Error(), "gpu") {
+		t.Fatalf("Configure = %v, want the backend's reason", err)
+	}
+	if p.Info().Name != "gpu" {
+		t.Fatalf("Info %+v", p.Info())
+	}
+}

@@ -106,6 +106,9 @@ const (
 	ReasonProofRefused       = "proof_refused"
 	// ReasonTooManySubscriptions goes with CodeLimitExceeded.
 	ReasonTooManySubscriptions = "too_many_subscriptions"
+	// ReasonTooManyConnections goes with CodeLimitExceeded, at a WebSocket
+	// upgrade.
+	ReasonTooManyConnections = "too_many_connections"
 )
 
 // errorTable maps sentinel errors to codes: the one place where Go errors

@@ -29,6 +29,7 @@ const (
 	DefaultMaxBodyBytes     = 2*tx.MaxEncodedSize + 64<<10
 	DefaultMaxBatch         = 100
 	DefaultMaxSubscriptions = 64
+	DefaultMaxConnections   = 256
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	// WebSocketPath is where the server upgrades to WebSocket; every other
@@ -46,6 +47,10 @@ type Options struct {
 	MaxBatch int
 	// MaxSubscriptions bounds the subscriptions of one WebSocket connection.
 	MaxSubscriptions int
+	// MaxConnections bounds the open WebSocket connections; each holds
+	// one backend event stream while it has subscriptions. More are
+	// refused at the upgrade with HTTP 503.
+	MaxConnections int
 	// CallTimeout bounds one call's work in the backend.
 	CallTimeout time.Duration
 	// WriteTimeout bounds one WebSocket write; a client that reads nothing
@@ -69,6 +74,7 @@ func (o Options) withDefaults() Options {
 	defaults.Positive(&o.MaxBodyBytes, DefaultMaxBodyBytes)
 	defaults.Positive(&o.MaxBatch, DefaultMaxBatch)
 	defaults.Positive(&o.MaxSubscriptions, DefaultMaxSubscriptions)
+	defaults.Positive(&o.MaxConnections, DefaultMaxConnections)
 	defaults.Positive(&o.CallTimeout, DefaultCallTimeout)
 	defaults.Positive(&o.WriteTimeout, DefaultWriteTimeout)
 	if o.Logger == nil {

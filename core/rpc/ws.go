@@ -33,11 +33,32 @@ type wsSession struct {
 	out    chan []byte
 
 	mu     sync.Mutex
-	subs   map[string]context.CancelFunc
+	subs   map[string]*wsSub
 	nextID uint64
+	// stream is the connection's one backend event stream, shared by its
+	// subscriptions: open while it has any, so a connection costs one
+	// backend subscription however many it holds.
+	streamStop context.CancelFunc
+}
+
+// wsSub is one subscription of a connection.
+type wsSub struct {
+	id     string
+	kind   string
+	hash   tx.Hash       // txStatus only
+	ready  chan struct{} // closed once the subscribe answer is queued
+	missed uint64        // notifications dropped since the last one sent
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	full := len(s.sessions) >= s.opts.MaxConnections
+	s.mu.Unlock()
+	if full {
+		writeHTTP(w, http.StatusServiceUnavailable, errorResponse(nil, &Error{Code: CodeLimitExceeded, Reason: ReasonTooManyConnections,
+			Message: fmt.Sprintf("the node serves at most %d WebSocket connections; try again later", s.opts.MaxConnections)}))
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.OriginPatterns})
 	if err != nil {
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "error", err)
@@ -45,7 +66,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(s.opts.MaxBodyBytes)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	ws := &wsSession{s: s, conn: conn, ctx: ctx, cancel: cancel, out: make(chan []byte, s.queue), subs: map[string]context.CancelFunc{}}
+	ws := &wsSession{s: s, conn: conn, ctx: ctx, cancel: cancel, out: make(chan []byte, s.queue), subs: map[string]*wsSub{}}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -167,20 +188,28 @@ func wsSubscribe(_ context.Context, s *Server, p params, c *call) (any, error) {
 		return nil, &Error{Code: CodeLimitExceeded, Reason: ReasonTooManySubscriptions,
 			Message: fmt.Sprintf("this connection already has %d subscriptions, the limit", s.opts.MaxSubscriptions)}
 	}
-	ws.nextID++
-	id := "0x" + strconv.FormatUint(ws.nextID, 16)
-	ctx, cancel := context.WithCancel(ws.ctx)
-	ws.subs[id] = cancel
-	ws.mu.Unlock()
-	events, err := s.b.Subscribe(ctx)
-	if err != nil {
-		ws.dropSub(id)
-		return nil, fmt.Errorf("subscribe: %w", err)
+	if ws.streamStop == nil {
+		ctx, stop := context.WithCancel(ws.ctx)
+		events, err := s.b.Subscribe(ctx)
+		if err != nil {
+			stop()
+			ws.mu.Unlock()
+			return nil, fmt.Errorf("subscribe: %w", err)
+		}
+		ws.streamStop = stop
+		go ws.dispatch(ctx, events)
 	}
-	ready := make(chan struct{})
-	c.after = append(c.after, func() { close(ready) })
-	go ws.forward(ctx, id, kind, h, events, ready)
-	return id, nil
+	ws.nextID++
+	sub := &wsSub{id: "0x" + strconv.FormatUint(ws.nextID, 16), kind: kind, hash: h, ready: make(chan struct{})}
+	ws.subs[sub.id] = sub
+	ws.mu.Unlock()
+	c.after = append(c.after, func() {
+		close(sub.ready)
+		if kind == SubTxStatus {
+			go ws.currentStatus(sub)
+		}
+	})
+	return sub.id, nil
 }
 
 func wsUnsubscribe(_ context.Context, _ *Server, p params, c *call) (any, error) {
@@ -191,51 +220,59 @@ func wsUnsubscribe(_ context.Context, _ *Server, p params, c *call) (any, error)
 	return c.ws.dropSub(id), nil
 }
 
+// dropSub ends a subscription; the last one ends the connection's backend
+// stream before it returns.
 func (ws *wsSession) dropSub(id string) bool {
 	ws.mu.Lock()
-	cancel, ok := ws.subs[id]
-	delete(ws.subs, id)
-	ws.mu.Unlock()
-	if ok {
-		cancel()
+	defer ws.mu.Unlock()
+	if _, ok := ws.subs[id]; !ok {
+		return false
 	}
-	return ok
+	delete(ws.subs, id)
+	if len(ws.subs) == 0 && ws.streamStop != nil {
+		ws.streamStop()
+		ws.streamStop = nil
+	}
+	return true
 }
 
-// forward turns backend events into notifications until ctx ends.
-func (ws *wsSession) forward(ctx context.Context, id, kind string, h tx.Hash, events <-chan Event, ready <-chan struct{}) {
-	defer ws.dropSub(id)
-	select {
-	case <-ready:
-	case <-ctx.Done():
+// notify queues one notification of sub; a full queue drops it and counts
+// it in the next. ws.mu is held.
+func (ws *wsSession) notify(sub *wsSub, result any) {
+	b, err := json.Marshal(wsNotification{JSONRPC: "2.0", Method: "trellis_subscription",
+		Params: notifyParams{Subscription: sub.id, Result: result, Missed: sub.missed}})
+	if err != nil {
+		ws.s.log.Error("notification not encodable", "subscription", sub.id, "error", err)
+		sub.missed++
 		return
 	}
-	var missed uint64
-	send := func(result any) {
-		b, err := json.Marshal(wsNotification{JSONRPC: "2.0", Method: "trellis_subscription",
-			Params: notifyParams{Subscription: id, Result: result, Missed: missed}})
-		if err != nil {
-			ws.s.log.Error("notification not encodable", "subscription", id, "error", err)
-			missed++
-			return
-		}
-		select {
-		case ws.out <- b:
-			missed = 0
-		default:
-			missed++
-		}
+	select {
+	case ws.out <- b:
+		sub.missed = 0
+	default:
+		sub.missed++
 	}
-	if kind == SubTxStatus {
-		// The transaction may have moved before the subscription existed:
-		// send where it stands now.
-		qctx, cancel := context.WithTimeout(ctx, ws.s.opts.CallTimeout)
-		r, err := ws.s.b.Tx(qctx, h)
-		cancel()
-		if err == nil && r != nil {
-			send(newTxStatusUpdate(&TxEvent{Hash: h, Status: r.Status, Height: r.Height, BlockHash: r.BlockHash}))
-		}
+}
+
+// currentStatus sends a txStatus subscription where its transaction stands
+// now: it may have moved before the subscription existed.
+func (ws *wsSession) currentStatus(sub *wsSub) {
+	qctx, cancel := context.WithTimeout(ws.ctx, ws.s.opts.CallTimeout)
+	r, err := ws.s.b.Tx(qctx, sub.hash)
+	cancel()
+	if err != nil || r == nil {
+		return
 	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.subs[sub.id] == sub {
+		ws.notify(sub, newTxStatusUpdate(&TxEvent{Hash: sub.hash, Status: r.Status, Height: r.Height, BlockHash: r.BlockHash}))
+	}
+}
+
+// dispatch turns the connection's backend events into notifications of
+// every subscription they match, until the stream ends.
+func (ws *wsSession) dispatch(ctx context.Context, events <-chan Event) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,19 +280,34 @@ func (ws *wsSession) forward(ctx context.Context, id, kind string, h tx.Hash, ev
 		case ev, ok := <-events:
 			if !ok {
 				if ctx.Err() == nil {
-					ws.s.log.Warn("backend ended an event stream; subscription closed", "subscription", id)
+					ws.s.log.Warn("backend ended an event stream; closing the connection's subscriptions")
+					ws.mu.Lock()
+					for id := range ws.subs {
+						delete(ws.subs, id)
+					}
+					ws.streamStop = nil
+					ws.mu.Unlock()
 				}
 				return
 			}
-			missed += ev.Missed
-			switch {
-			case kind == SubNewHeads && ev.Kind == EventNewHead && ev.Block != nil && ev.Block.Block != nil:
-				send(NewBlock(ev.Block, false))
-			case kind == SubFinalizedHeads && ev.Kind == EventFinalized && ev.Block != nil && ev.Block.Block != nil:
-				send(NewBlock(ev.Block, false))
-			case kind == SubTxStatus && ev.Kind == EventTxStatus && ev.Tx != nil && ev.Tx.Hash == h:
-				send(newTxStatusUpdate(ev.Tx))
+			ws.mu.Lock()
+			for _, sub := range ws.subs {
+				select {
+				case <-sub.ready:
+				default:
+					continue // its subscribe answer is not queued yet
+				}
+				sub.missed += ev.Missed
+				switch {
+				case sub.kind == SubNewHeads && ev.Kind == EventNewHead && ev.Block != nil && ev.Block.Block != nil:
+					ws.notify(sub, NewBlock(ev.Block, false))
+				case sub.kind == SubFinalizedHeads && ev.Kind == EventFinalized && ev.Block != nil && ev.Block.Block != nil:
+					ws.notify(sub, NewBlock(ev.Block, false))
+				case sub.kind == SubTxStatus && ev.Kind == EventTxStatus && ev.Tx != nil && ev.Tx.Hash == sub.hash:
+					ws.notify(sub, newTxStatusUpdate(ev.Tx))
+				}
 			}
+			ws.mu.Unlock()
 		}
 	}
 }

@@ -95,17 +95,19 @@ func TestSubscriptions(t *testing.T) {
 				t.Errorf("finalized after a backend drop: height %d, missed %d", b.Height, final.Missed())
 			}
 
-			// Unsubscribing closes C and ends the backend stream before the
-			// call returns.
-			before := liveSubs(f)
+			// The connection's three subscriptions share one backend
+			// stream, so a connection costs one backend subscription
+			// however many it holds.
+			if live := liveSubs(f); live != 1 {
+				t.Errorf("%d live backend streams for one connection's 3 subscriptions, want 1", live)
+			}
+			// Unsubscribing closes C; the last one ends the backend stream
+			// before the call returns.
 			if err := heads.Unsubscribe(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if _, ok := <-heads.C; ok || heads.Err() != nil {
 				t.Errorf("after Unsubscribe: open or err %v", heads.Err())
-			}
-			if live := liveSubs(f); live != before-1 {
-				t.Errorf("%d live backend subscriptions after unsubscribing one of %d", live, before)
 			}
 			var ok bool
 			if err := c.Call(ctx, "trellis_unsubscribe", &ok, heads.ID); err != nil || ok {
@@ -114,8 +116,14 @@ func TestSubscriptions(t *testing.T) {
 			if err := final.Unsubscribe(ctx); err != nil {
 				t.Fatal(err)
 			}
+			if live := liveSubs(f); live != 1 {
+				t.Errorf("%d live backend streams with one subscription left, want 1", live)
+			}
 			if err := txs.Unsubscribe(ctx); err != nil {
 				t.Fatal(err)
+			}
+			if live := liveSubs(f); live != 0 {
+				t.Errorf("%d live backend streams after the last unsubscribe, want 0", live)
 			}
 		})
 	}
@@ -325,5 +333,38 @@ func TestWebSocketCallsAndLimits(t *testing.T) {
 	_, _, err = conn.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Errorf("oversized message: %v, want close 1009", err)
+	}
+}
+
+// WebSocket connections beyond Options.MaxConnections are refused at the
+// upgrade; a slot freed by a closed connection is taken again.
+func TestConnectionLimit(t *testing.T) {
+	f := newFakeBackend()
+	ts := startServer(t, f, Options{MaxConnections: 2})
+	ctx := context.Background()
+	a, b := dial(t, ts.wsURL()), dial(t, ts.wsURL())
+	for _, c := range []*Client{a, b} {
+		if _, err := c.ChainID(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := DialContext(ctx, ts.wsURL()); err == nil {
+		c.Close()
+		t.Fatal("a third connection was accepted")
+	} else if !strings.Contains(err.Error(), "503") {
+		t.Fatalf("third connection: %v, want HTTP 503", err)
+	}
+	a.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := DialContext(ctx, ts.wsURL())
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no connection after one closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

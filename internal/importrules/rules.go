@@ -49,12 +49,6 @@ func pluginRoot(p string) string {
 	return parts[0] + "/" + parts[1]
 }
 
-// Pending lists the imports that break a rule today and are being moved
-// off it, each with the work that removes it; TestPendingIsCurrent fails
-// once one is gone, so the list never hides a fixed rule.
-// Entries read "package -> import".
-var Pending = []string{}
-
 // Test-only helpers every layer's tests may use.
 var testHelpers = []string{"internal/testbin", "internal/testplugins"}
 
@@ -96,8 +90,7 @@ func Check(pkgs []Package) []Violation {
 				case !anyUnder(p.Path, "cmd", "plugins") && (under(imp, "cmd") || !test && under(imp, "plugins")):
 					add(p.Path, imp, "only cmd/ imports plugins or commands; the host loads plugins as processes", test)
 				}
-				if !test && anyUnder(p.Path, "core/exec", "core/chain", "core/statedb", "protocol") && under(imp, "sdk/proto") &&
-					!slices.Contains(Pending, p.Path+" -> "+imp) {
+				if !test && anyUnder(p.Path, "core/exec", "core/chain", "core/statedb", "protocol") && under(imp, "sdk/proto") {
 					add(p.Path, imp, "consensus-critical code takes its own types, not generated protobuf", test)
 				}
 			}

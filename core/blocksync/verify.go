@@ -21,17 +21,9 @@ type PluginVerifier struct {
 
 // VerifyFinal implements FinalityVerifier.
 func (v PluginVerifier) VerifyFinal(ctx context.Context, blk *block.Block, certificate []byte) error {
-	s := v.Plugin()
-	if s == nil {
-		return fmt.Errorf("%w: no consensus plugin to verify block %d", ErrLocal, blk.Header.Height)
-	}
-	p, err := s.Process(ctx)
+	cc, err := plugin.KindClient[consensusv1.ConsensusClient](ctx, v.Plugin(), "consensus")
 	if err != nil {
-		return fmt.Errorf("%w: consensus plugin: %w", ErrLocal, err)
-	}
-	cc, ok := p.Kind.(consensusv1.ConsensusClient)
-	if !ok {
-		return fmt.Errorf("%w: plugin %s is not a consensus plugin", ErrLocal, s.Status().Plugin)
+		return fmt.Errorf("%w: verifying block %d: %w", ErrLocal, blk.Header.Height, err)
 	}
 	set, err := hostsvc.ValidatorSetProto(v.Chain, blk.Header.Height-1)
 	if err != nil {

@@ -32,17 +32,9 @@ var errNoFee = errors.New("fee plugin unavailable")
 type fees struct{ n *Node }
 
 func (f fees) client(ctx context.Context) (feev1.FeeClient, error) {
-	s := f.n.Plugin(config.KindFee)
-	if s == nil {
-		return nil, fmt.Errorf("%w: none configured", errNoFee)
-	}
-	p, err := s.Process(ctx)
+	c, err := plugin.KindClient[feev1.FeeClient](ctx, f.n.Plugin(config.KindFee), config.KindFee)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoFee, err)
-	}
-	c, ok := p.Kind.(feev1.FeeClient)
-	if !ok {
-		return nil, fmt.Errorf("%w: plugin %s is not a fee plugin", errNoFee, s.Status().Plugin)
 	}
 	return c, nil
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/trellis-chain/trellis/core/metrics"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/internal/testbin"
+	feev1 "github.com/trellis-chain/trellis/sdk/proto/trellis/fee/v1"
 	pluginv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/plugin/v1"
+	proverv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/prover/v1"
 )
 
 const probePkg = "internal/testplugins/probe"
@@ -280,46 +282,41 @@ func TestSupervisorFallsBack(t *testing.T) {
 	}
 }
 
-func TestSupervisorGivesUp(t *testing.T) {
+// crashUntilGivenUp supervises a plugin that crashes 20 ms after every
+// start, under a policy of maxRestarts, until the supervisor gives up.
+func crashUntilGivenUp(t *testing.T, maxRestarts int) *Supervisor {
+	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
 	c := e.candidate(e.spec("fee", "probe", "-mode", "crash-after", "-after", "20ms"))
-	c.Restart.MaxRestarts = 2
+	c.Restart.MaxRestarts = maxRestarts
 	s, err := Supervise(ctx, Options{Primary: c, Services: e.services, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close(ctx) })
 	select {
 	case <-s.Done():
 	case <-time.After(30 * time.Second):
 		t.Fatal("supervisor never gave up")
 	}
+	return s
+}
+
+func TestSupervisorGivesUp(t *testing.T) {
+	s := crashUntilGivenUp(t, 2)
 	if err := s.Err(); !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "fee.probe") {
 		t.Fatalf("Err = %v", err)
 	}
-	if _, err := s.Process(ctx); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.Process(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Process after failure = %v", err)
 	}
-	s.Close(ctx)
 }
 
 // max_restarts = 0 means no restart: the first crash is final. (The zero
 // used to be taken for "unset" and replaced by the default of 5.)
 func TestSupervisorMaxRestartsZero(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	c := e.candidate(e.spec("fee", "probe", "-mode", "crash-after", "-after", "20ms"))
-	c.Restart.MaxRestarts = 0
-	s, err := Supervise(ctx, Options{Primary: c, Services: e.services, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	select {
-	case <-s.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("supervisor never gave up")
-	}
+	s := crashUntilGivenUp(t, 0)
 	if err := s.Err(); !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), ": 1 failures within") {
 		t.Fatalf("Err = %v, want failure after the first crash", err)
 	}
@@ -412,5 +409,26 @@ func TestBackoff(t *testing.T) {
 		if got := r.Backoff(n); got != want {
 			t.Errorf("Backoff(%d) = %s, want %s", n, got, want)
 		}
+	}
+}
+
+// KindClient gives the running plugin's kind client, and says so when no
+// plugin of the kind is configured or the running one is of another kind.
+func TestKindClient(t *testing.T) {
+	ctx := context.Background()
+	if _, err := KindClient[feev1.FeeClient](ctx, nil, "fee"); err == nil || !strings.Contains(err.Error(), "no fee plugin configured") {
+		t.Fatalf("nil supervisor: %v", err)
+	}
+	e := newEnv(t)
+	s, err := Supervise(ctx, Options{Primary: e.candidate(e.spec("fee", "probe")), Services: e.services, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if _, err := KindClient[feev1.FeeClient](ctx, s, "fee"); err != nil {
+		t.Fatalf("the fee plugin: %v", err)
+	}
+	if _, err := KindClient[proverv1.ProverClient](ctx, s, "prover"); err == nil || !strings.Contains(err.Error(), "fee.probe is not a prover plugin") {
+		t.Fatalf("a fee plugin asked for as a prover: %v", err)
 	}
 }

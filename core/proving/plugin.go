@@ -23,16 +23,9 @@ func PluginProver(get func() *plugin.Supervisor, log hclog.Logger) ProveFunc {
 }
 
 func proveWithPlugin(ctx context.Context, s *plugin.Supervisor, log hclog.Logger, height uint64, pub batch.Public, w *batch.Witness) (proof []byte, rows uint64, err error) {
-	if s == nil {
-		return nil, 0, fmt.Errorf("%w: none configured", ErrNoProver)
-	}
-	proc, err := s.Process(ctx)
+	pc, err := plugin.KindClient[proverv1.ProverClient](ctx, s, "prover")
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrNoProver, err)
-	}
-	pc, ok := proc.Kind.(proverv1.ProverClient)
-	if !ok {
-		return nil, 0, fmt.Errorf("%w: plugin %s is not a prover", ErrNoProver, s.Status().Plugin)
 	}
 	id := binary.BigEndian.AppendUint64(nil, height)
 	st, err := pc.Prove(ctx, &proverv1.ProveRequest{JobId: id, Statement: batch.Statement, PublicInputs: pub.Encode(), Witness: w.Encode()})

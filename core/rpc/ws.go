@@ -290,6 +290,18 @@ func (ws *wsSession) dispatch(ctx context.Context, events <-chan Event) {
 				}
 				return
 			}
+			// The kind of subscription this event is for; its result is
+			// built once, for the first subscription it matches.
+			var kind string
+			var result any
+			switch {
+			case ev.Kind == EventNewHead && ev.Block != nil && ev.Block.Block != nil:
+				kind = SubNewHeads
+			case ev.Kind == EventFinalized && ev.Block != nil && ev.Block.Block != nil:
+				kind = SubFinalizedHeads
+			case ev.Kind == EventTxStatus && ev.Tx != nil:
+				kind = SubTxStatus
+			}
 			ws.mu.Lock()
 			for _, sub := range ws.subs {
 				select {
@@ -298,14 +310,17 @@ func (ws *wsSession) dispatch(ctx context.Context, events <-chan Event) {
 					continue // its subscribe answer is not queued yet
 				}
 				sub.missed += ev.Missed
-				switch {
-				case sub.kind == SubNewHeads && ev.Kind == EventNewHead && ev.Block != nil && ev.Block.Block != nil:
-					ws.notify(sub, NewBlock(ev.Block, false))
-				case sub.kind == SubFinalizedHeads && ev.Kind == EventFinalized && ev.Block != nil && ev.Block.Block != nil:
-					ws.notify(sub, NewBlock(ev.Block, false))
-				case sub.kind == SubTxStatus && ev.Kind == EventTxStatus && ev.Tx != nil && ev.Tx.Hash == sub.hash:
-					ws.notify(sub, newTxStatusUpdate(ev.Tx))
+				if sub.kind != kind || (kind == SubTxStatus && ev.Tx.Hash != sub.hash) {
+					continue
 				}
+				if result == nil {
+					if kind == SubTxStatus {
+						result = newTxStatusUpdate(ev.Tx)
+					} else {
+						result = NewBlock(ev.Block, false)
+					}
+				}
+				ws.notify(sub, result)
 			}
 			ws.mu.Unlock()
 		}

@@ -38,21 +38,28 @@ type keyFile struct {
 	PrivateKey string `json:"private_key"`
 }
 
-// readKeyFile reads at most maxKeyFileSize bytes of path; bad wraps a file
-// that is too large. The caller clears the returned bytes after parsing.
+// readKeyFile reads path, refusing one over maxKeyFileSize; bad wraps a
+// file that is too large. The caller clears the returned bytes after
+// parsing.
 func readKeyFile(path, what string, bad error) ([]byte, error) {
+	return readBounded(path, what, maxKeyFileSize, bad)
+}
+
+// readBounded reads path, refusing one over max bytes before reading more;
+// bad wraps a file that is too large, os errors are wrapped as they are.
+func readBounded(path, what string, max int, bad error) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s file: %w", what, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s file %s: %w", what, path, err)
 	}
-	if len(data) > maxKeyFileSize {
+	if len(data) > max {
 		clear(data)
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", bad, path, maxKeyFileSize)
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", bad, path, max)
 	}
 	return data, nil
 }

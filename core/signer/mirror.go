@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/trellis-chain/trellis/internal/securefile"
@@ -36,20 +35,12 @@ type mirrorFile struct {
 // for the first time, or one upgraded from a release without the file).
 func openMirror(path string) (*mirror, error) {
 	m := &mirror{path: path, records: map[string][]byte{}}
-	f, err := os.Open(path)
+	b, err := readBounded(path, "signer state", maxStateFile, ErrCorrupt)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signer state %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("signer state %s: %w", path, err)
-	}
-	if len(b) > maxStateFile {
-		return nil, fmt.Errorf("%w: signer state %s is larger than %d bytes", ErrCorrupt, path, maxStateFile)
+		return nil, err
 	}
 	var mf mirrorFile
 	if err := json.Unmarshal(b, &mf); err != nil {

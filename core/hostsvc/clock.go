@@ -25,7 +25,7 @@ func (c *Clock) Now(context.Context, *hostv1.NowRequest) (*hostv1.NowResponse, e
 }
 
 func (c *Clock) Sleep(ctx context.Context, req *hostv1.SleepRequest) (*hostv1.SleepResponse, error) {
-	d := time.Until(time.Unix(0, req.GetUntilUnixNano()))
+	d := time.Unix(0, req.GetUntilUnixNano()).Sub(c.now()) // on this clock, which may be skewed
 	if d > MaxSleep {
 		return nil, toStatus(fmt.Errorf("%w: sleep of %s exceeds %s", errInvalid, d.Round(time.Second), MaxSleep))
 	}

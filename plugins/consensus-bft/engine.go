@@ -168,6 +168,10 @@ type nextHeightEvent struct {
 
 type retryEvent struct{ h uint64 }
 
+// resendEvent re-sends this node's messages of the current round while
+// height h is undecided.
+type resendEvent struct{ h uint64 }
+
 // view is what the network workers need to pre-verify signatures.
 type view struct {
 	height uint64
@@ -238,7 +242,7 @@ type engine struct {
 	futureBytes int
 	lastCommit  *Commit
 	commitSent  uint64
-	helped      map[string]bool // peers sent the decision of commitSent
+	helped      map[string]time.Time // when each peer was last sent the decision of commitSent
 	heightStart time.Time
 	maxRound    uint32
 	votesSeen   uint64
@@ -324,8 +328,35 @@ func (e *engine) post(ev any) {
 	}
 }
 
+// after posts ev once d has passed on the host's Clock (Go timers when
+// the host has none, or its Clock fails), so a simulated or skewed host
+// clock drives the rounds as it drives the timestamps.
 func (e *engine) after(d time.Duration, ev any) {
-	time.AfterFunc(d, func() { e.post(ev) })
+	if e.svc.Clock == nil {
+		time.AfterFunc(d, func() { e.post(ev) })
+		return
+	}
+	go func() {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(e.ctx, d+callTimeout)
+		defer cancel()
+		now, err := e.svc.Clock.Now(ctx, &hostv1.NowRequest{})
+		if err == nil {
+			_, err = e.svc.Clock.Sleep(ctx, &hostv1.SleepRequest{UntilUnixNano: now.GetUnixNano() + int64(d)})
+		}
+		if err != nil {
+			if e.ctx.Err() != nil {
+				return
+			}
+			e.log.Debug("host clock failed; timing with the plugin's own", "error", err)
+			select {
+			case <-time.After(d - time.Since(start)):
+			case <-e.ctx.Done():
+				return
+			}
+		}
+		e.post(ev)
+	}()
 }
 
 // subscribe streams one topic into jobs, resubscribing after errors.
@@ -666,6 +697,8 @@ func (e *engine) handle(ev any) {
 		if x.parent.GetHeader().GetHeight() == e.h && e.step == stepCommit {
 			e.startHeight(x.parent, x.cert)
 		}
+	case resendEvent:
+		e.resend(x.h)
 	case retryEvent:
 		if x.h == e.h {
 			if e.vals == nil {
@@ -765,8 +798,63 @@ func (e *engine) startHeight(parent *hostv1.Block, cert []byte) {
 		}
 		e.startRound(0)
 	}
+	e.after(e.resendInterval(), resendEvent{h: h})
 	e.replayFuture()
 	e.progress()
+}
+
+// resendInterval is how long a height may go undecided before this node
+// sends its messages of the current round again: the round's vote
+// timeout, so a healthy height (decided within it) sends nothing twice.
+func (e *engine) resendInterval() time.Duration { return e.cfg.voteTimeout(e.r) }
+
+// resend publishes again this node's proposal and votes of the current
+// round, and re-arms itself, while the height is undecided. Gossip
+// delivers each message once at most: a peer that was partitioned,
+// paused or restarting when a vote went out never gets it, and if enough
+// peers miss the same round, every node waits for votes nobody will send
+// again. Re-sending makes progress independent of one-shot delivery, as
+// CometBFT's per-peer vote gossip does; here each validator re-sends only
+// its own messages (the one that could be missing and that only it can
+// sign), peers drop the duplicates by signature, and the cost falls only
+// on heights that are already late.
+func (e *engine) resend(h uint64) {
+	if h != e.h || e.vals == nil || e.step == stepCommit || e.selfIdx < 0 {
+		if h == e.h && e.vals == nil {
+			e.after(e.resendInterval(), resendEvent{h: h})
+		}
+		return
+	}
+	n := 0
+	if p := e.proposals[e.r]; p != nil && p.Block != nil && e.proposerOf(e.r) == e.selfIdx {
+		e.publish(TopicProposal, p.Encode())
+		n++
+	}
+	// Besides this round's votes: the prevotes behind the proposal's
+	// proof-of-lock round and this node's own lock and valid value, which
+	// a peer needs to accept a re-proposed block (paper line 28) and which
+	// it may have missed in that earlier round.
+	rounds := map[uint32]bool{e.r: true}
+	if p := e.proposals[e.r]; p != nil && p.POLRound >= 0 {
+		rounds[uint32(p.POLRound)] = true
+	}
+	for _, r := range []int32{e.lockedRound, e.validRound} {
+		if r >= 0 {
+			rounds[uint32(r)] = true
+		}
+	}
+	for _, ov := range e.ownVotes {
+		if rounds[ov.Round] && (ov.Round == e.r || ov.Step == vote.StepPrevote) {
+			v := &Vote{Height: e.h, Round: ov.Round, Step: ov.Step, BlockHash: ov.BlockHash, Validator: e.self, Signature: ov.Signature}
+			e.publish(TopicVote, v.Encode())
+			n++
+		}
+	}
+	if n > 0 {
+		e.metrics.add("bft_resent_total", float64(n))
+		e.log.Debug("height undecided; re-sent this round's messages", "height", e.h, "round", e.r, "messages", n)
+	}
+	e.after(e.resendInterval(), resendEvent{h: h})
 }
 
 // restore resumes a height from the write-ahead log after a restart.
@@ -1128,8 +1216,8 @@ func (e *engine) replayFuture() {
 // helpLagging sends the last decision straight to a peer that is still
 // on that height in a later round than the one that decided it: late votes
 // of the deciding round are normal and need no help. The decision carries
-// the whole block, so it goes to that peer only, once per height, never by
-// gossip (sixteen validators re-gossiping every block cost ~25 MB per node
+// the whole block, so it goes to that peer only, at most once per vote
+// timeout (a direct send can be lost too), never by gossip (sixteen validators re-gossiping every block cost ~25 MB per node
 // per block). Peers further behind catch up through the host's sync.
 func (e *engine) helpLagging(in *inbound, h uint64) {
 	if e.lastCommit == nil || h+1 != e.h || in.from == "" {
@@ -1149,12 +1237,13 @@ func (e *engine) helpLagging(in *inbound, h uint64) {
 		return
 	}
 	if e.commitSent != h {
-		e.commitSent, e.helped = h, map[string]bool{}
+		e.commitSent, e.helped = h, map[string]time.Time{}
 	}
-	if e.helped[in.from] {
+	// Once per vote timeout per peer, not once: the first may be lost.
+	if last, ok := e.helped[in.from]; ok && time.Since(last) < max(e.cfg.TimeoutVote, 50*time.Millisecond) {
 		return
 	}
-	e.helped[in.from] = true
+	e.helped[in.from] = time.Now()
 	ctx, cancel := e.call()
 	defer cancel()
 	if _, err := e.svc.Network.Send(ctx, &hostv1.SendRequest{Peer: in.from, Topic: TopicProposal, Data: e.lastCommit.Encode()}); err != nil {

@@ -333,6 +333,26 @@ func (n *fakeNet) publish(from, topic string, data []byte) {
 	}
 }
 
+func (n *fakeNet) send(from, to, topic string, data []byte) {
+	n.mu.Lock()
+	drop := n.drop
+	subs := append([]*netSub(nil), n.subs[topic]...)
+	n.mu.Unlock()
+	if drop != nil && drop(from, to, topic, data) {
+		return
+	}
+	id := sha256.Sum256(data)
+	for _, s := range subs {
+		if s.node != to || s.ctx.Err() != nil {
+			continue
+		}
+		select {
+		case s.ch <- &hostv1.NetworkMessage{Topic: topic, Data: data, From: from, Id: id[:]}:
+		default:
+		}
+	}
+}
+
 func (n *fakeNet) reportsAbout(peer string) []report {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -364,6 +384,13 @@ type netClient struct {
 func (c *netClient) Publish(_ context.Context, r *hostv1.PublishRequest, _ ...grpc.CallOption) (*hostv1.PublishResponse, error) {
 	c.n.publish(c.node, r.GetTopic(), r.GetData())
 	return &hostv1.PublishResponse{}, nil
+}
+
+// Send delivers to one peer's subscription, as the host's direct stream
+// does.
+func (c *netClient) Send(_ context.Context, r *hostv1.SendRequest, _ ...grpc.CallOption) (*hostv1.SendResponse, error) {
+	c.n.send(c.node, r.GetPeer(), r.GetTopic(), r.GetData())
+	return &hostv1.SendResponse{}, nil
 }
 
 func (c *netClient) Subscribe(ctx context.Context, r *hostv1.SubscribeRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[hostv1.NetworkMessage], error) {
@@ -603,7 +630,7 @@ func (c *cluster) waitFinal(h uint64, nodes ...int) {
 	for _, i := range nodes {
 		for c.node[i].chain.finalHeight() < h {
 			if time.Now().After(deadline) {
-				c.t.Fatalf("node %d reached final height %d, not %d", i, c.node[i].chain.finalHeight(), h)
+				c.t.Fatalf("node %d reached final height %d, not %d; %s", i, c.node[i].chain.finalHeight(), h, c.describe())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -616,4 +643,45 @@ func all(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// syncHosts does what each host's block sync does until ctx ends: a node
+// behind a peer it can reach gets that peer's final blocks.
+func (c *cluster) syncHosts(ctx context.Context, reachable func(a, b int) bool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for i := range c.node {
+				for j := range c.node {
+					if i == j || !reachable(i, j) {
+						continue
+					}
+					for h := c.node[i].chain.finalHeight() + 1; h <= c.node[j].chain.finalHeight(); h++ {
+						r, err := c.node[j].chain.GetBlock(ctx, &hostv1.GetBlockRequest{Ref: &hostv1.BlockRef{Ref: &hostv1.BlockRef_Height{Height: h}}})
+						if err != nil {
+							break
+						}
+						c.node[i].chain.sync(r.GetBlock(), r.GetBlock().GetCertificate())
+					}
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return done
+}
+
+// describe says where every engine stands, for a failing test.
+func (c *cluster) describe() string {
+	var parts []string
+	for i, nd := range c.node {
+		if nd.eng == nil {
+			parts = append(parts, fmt.Sprintf("node %d stopped", i))
+			continue
+		}
+		st := nd.eng.status()
+		parts = append(parts, fmt.Sprintf("node %d: final %d, height %d round %d step %s, %d votes seen", i, nd.chain.finalHeight(), st.height, st.round, st.step, st.votes))
+	}
+	return strings.Join(parts, "; ")
 }

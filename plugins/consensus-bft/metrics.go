@@ -24,6 +24,7 @@ var metricHelp = map[string]string{
 	"bft_decision_seconds":  "Time from the start of a height to its decision.",
 	"bft_final_height":      "Last height this node decided.",
 	"bft_proposals_total":   "Proposals this node signed.",
+	"bft_resent_total":      "Own proposals and votes sent again because their height stayed undecided past the round's vote timeout.",
 }
 
 func newMetricSink(c hostv1.MetricsClient) *metricSink {
@@ -75,4 +76,8 @@ func (s *metricSink) set(name string, v float64) {
 
 func (s *metricSink) count(name, stepName string) {
 	s.put(&hostv1.Metric{Name: name, Type: hostv1.Metric_TYPE_COUNTER, Value: 1, Labels: map[string]string{"step": stepName}})
+}
+
+func (s *metricSink) add(name string, v float64) {
+	s.put(&hostv1.Metric{Name: name, Type: hostv1.Metric_TYPE_COUNTER, Value: v})
 }

@@ -70,6 +70,8 @@ type loadRun struct {
 	reasons     map[string]int
 	lastFinalAt time.Time
 	heights     map[uint64]string // final height -> block hash, to catch conflicts
+	seenFinal   []FinalTx
+	stop        <-chan struct{}
 	conflicts   int
 	lastHeight  uint64
 }
@@ -85,6 +87,9 @@ type LoadOptions struct {
 	Batch    int           // transactions per JSON-RPC batch
 	Drain    time.Duration // after sending, how long to wait for accepted transfers to finalize
 	Amount   uint64        // base units per transfer
+	// Stop, when it closes, ends the sending before Duration; the drain
+	// still runs.
+	Stop <-chan struct{}
 }
 
 // Load sends signed transfers from the genesis load accounts at o.Rate
@@ -114,7 +119,7 @@ func (t *Net) Load(ctx context.Context, o LoadOptions, progress io.Writer) (*Loa
 		return nil, fmt.Errorf("%w: -accounts %d: the genesis funds %d load accounts", ErrTestnet, nA, st.LoadAccounts)
 	}
 	r := &loadRun{dir: t.Dir, st: st, chainID: st.ChainID, amount: o.Amount, batchMax: o.Batch,
-		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}}
+		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}, stop: o.Stop}
 	for _, i := range o.Nodes {
 		n := st.Nodes[i]
 		cl, err := rpc.Dial(n.RPC)
@@ -160,7 +165,17 @@ type LoadReport struct {
 	Latency          latencyStats   `json:"latency"`
 	FinalBlocks      int64          `json:"final_blocks_seen"`
 	Conflicts        int            `json:"conflicting_final_blocks"`
-	Nodes            []nodeCost     `json:"nodes"`
+	// FinalTxs lists every sent transfer the load saw final, and where.
+	FinalTxs []FinalTx  `json:"-"`
+	Nodes    []nodeCost `json:"nodes"`
+}
+
+// FinalTx is a transfer the load saw final: in the block of that hash at
+// that height, on the node it followed.
+type FinalTx struct {
+	Tx     tx.Hash
+	Height uint64
+	Block  string
 }
 
 // nodeCost is a node's overhead over the run, per final block.
@@ -284,6 +299,15 @@ func (r *loadRun) run(ctx context.Context, nA int, rate float64, dur, drain time
 	start := time.Now()
 	sctx, scancel := context.WithTimeout(ctx, dur)
 	defer scancel()
+	if r.stop != nil {
+		go func() {
+			select {
+			case <-r.stop:
+				scancel()
+			case <-sctx.Done():
+			}
+		}()
+	}
 	ws := make([]*loadWorker, workers)
 	var wg sync.WaitGroup
 	for w := range ws {
@@ -358,7 +382,7 @@ loop:
 	rep := &LoadReport{ChainID: r.chainID, Consensus: r.st.Consensus, Rate: rate, DurationS: sendDur.Seconds(),
 		Sent: r.sent.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(), RejectedByReason: r.reasons,
 		Finalized: r.finalized.Load(), Unfinalized: len(r.pending), Latency: summarize(r.latencies),
-		FinalBlocks: r.finalBlocks.Load(), Conflicts: r.conflicts}
+		FinalBlocks: r.finalBlocks.Load(), Conflicts: r.conflicts, FinalTxs: r.seenFinal}
 	if rep.Finalized > 0 {
 		rep.FinalizedPerSec = float64(rep.Finalized) / r.lastFinalAt.Sub(start).Seconds()
 	}
@@ -710,6 +734,7 @@ func (r *loadRun) final(b *rpc.Block) {
 			continue
 		}
 		delete(r.pending, h)
+		r.seenFinal = append(r.seenFinal, FinalTx{Tx: h, Height: b.Height, Block: b.Hash.String()})
 		p.acct.outstanding.Add(-1)
 		r.latencies = append(r.latencies, now.Sub(p.sent))
 		r.finalized.Add(1)

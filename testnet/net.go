@@ -395,6 +395,12 @@ func (t *Net) Kill(nodes []int, wait time.Duration) []Outcome {
 // timeout), starts them again with binary, waits up to wait for their RPC
 // and re-applies the partition, if any.
 func (t *Net) Restart(nodes []int, binary string, wait, timeout time.Duration) ([]Outcome, error) {
+	return t.RestartEnv(nodes, binary, nil, wait, timeout)
+}
+
+// RestartEnv is Restart with env (NAME=value) added to the nodes'
+// environment, for fault injection.
+func (t *Net) RestartEnv(nodes []int, binary string, env []string, wait, timeout time.Duration) ([]Outcome, error) {
 	var out []Outcome
 	dones := map[int]<-chan struct{}{}
 	for _, i := range nodes {
@@ -406,7 +412,7 @@ func (t *Net) Restart(nodes []int, binary string, wait, timeout time.Duration) (
 			}
 			out = append(out, Outcome{Node: n.Name, Msg: msg})
 		}
-		pid, done, err := startNodeProcess(binary, n)
+		pid, done, err := startNodeProcess(binary, n, env...)
 		if err != nil {
 			return out, err
 		}

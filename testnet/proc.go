@@ -121,7 +121,7 @@ func NodeGroup(n Node) []procStat { return sessionProcs(n.PID) }
 // startNodeProcess starts `trellis run` for n in a new session, appending
 // its output to n.Log. It returns the PID and a channel closed when the
 // process exits (reaped by this process while it lives).
-func startNodeProcess(binary string, n Node) (int, <-chan struct{}, error) {
+func startNodeProcess(binary string, n Node, env ...string) (int, <-chan struct{}, error) {
 	logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, nil, err
@@ -133,6 +133,9 @@ func startNodeProcess(binary string, n Node) (int, <-chan struct{}, error) {
 	}
 	cmd := exec.Command(binary, "run", "-config", n.Config)
 	cmd.Dir = n.Dir
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -53,6 +53,10 @@ func newLogger(cfg *config.Config, w io.Writer) hclog.Logger {
 	})
 }
 
+// EnvClockSkew skews the Clock the node serves its plugins, for fault
+// injection (the robustness suite); never set it in production.
+const EnvClockSkew = "TRELLIS_FAULT_CLOCK_SKEW"
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run -config FILE [-var name=value]...", stderr)
 	cfgPath := fs.String("config", "", "node config file (HCL)")
@@ -73,8 +77,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	opts := node.Options{Logger: log, HostVersion: Version}
+	if v := os.Getenv(EnvClockSkew); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < -time.Minute || d > time.Minute {
+			fmt.Fprintf(stderr, "trellis run: %s=%q: want a duration between -1m and 1m\n", EnvClockSkew, v)
+			return 2
+		}
+		opts.ClockSkew = d
+		log.Warn("fault injection: the Clock served to plugins is skewed", "skew", d, "env", EnvClockSkew)
+	}
 	fmt.Fprintf(stdout, "trellis %s: node %q on chain %q (config %s)\n", Version, cfg.Node.Name, cfg.Node.ChainID, *cfgPath)
-	n, err := node.Start(ctx, cfg, node.Options{Logger: log, HostVersion: Version})
+	n, err := node.Start(ctx, cfg, opts)
 	if err != nil {
 		var de *node.DiagnosticsError
 		if errors.As(err, &de) {

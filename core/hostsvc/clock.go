@@ -20,6 +20,14 @@ type Clock struct {
 // NewClock serves time.Now.
 func NewClock() *Clock { return &Clock{now: time.Now} }
 
+// NewSkewedClock serves time.Now shifted by skew.
+func NewSkewedClock(skew time.Duration) *Clock {
+	if skew == 0 {
+		return NewClock()
+	}
+	return &Clock{now: func() time.Time { return time.Now().Add(skew) }}
+}
+
 func (c *Clock) Now(context.Context, *hostv1.NowRequest) (*hostv1.NowResponse, error) {
 	return &hostv1.NowResponse{UnixNano: c.now().UnixNano()}, nil
 }

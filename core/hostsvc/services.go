@@ -1,6 +1,8 @@
 package hostsvc
 
 import (
+	"time"
+
 	"google.golang.org/grpc"
 
 	"github.com/trellis-chain/trellis/core/chain"
@@ -17,6 +19,9 @@ type Services struct {
 	Metrics *metrics.Registry
 	Bus     *Bus
 	ChainID string
+	// ClockSkew shifts the Clock served to plugins (fault injection:
+	// the robustness suite's clock-skew fault); 0 in normal operation.
+	ClockSkew time.Duration
 	// Chain is the ledger; nil on a node without a genesis, which then
 	// neither serves nor advertises host.chain.
 	Chain *chain.Chain
@@ -57,7 +62,7 @@ func NamespaceName(kind, name string) string { return kind + "." + name }
 func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name string) *Network {
 	id := kind + "." + name
 	hostv1.RegisterStoreServer(srv, NewStore(ns))
-	hostv1.RegisterClockServer(srv, NewClock())
+	hostv1.RegisterClockServer(srv, NewSkewedClock(s.ClockSkew))
 	hostv1.RegisterMetricsServer(srv, NewMetrics(s.Metrics, id))
 	nw := NewNetwork(s.Bus, s.Transport, s.ChainID, id)
 	hostv1.RegisterNetworkServer(srv, nw)

@@ -37,6 +37,8 @@ type Options struct {
 	HostVersion string
 	// HealthInterval overrides how often plugins are health-checked.
 	HealthInterval time.Duration
+	// ClockSkew shifts the Clock served to plugins (fault injection).
+	ClockSkew time.Duration
 }
 
 // Node is a running Trellis host.
@@ -94,7 +96,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return n, n.storageDiag(err)
 	}
-	n.svc = &hostsvc.Services{DB: n.db, Metrics: n.reg, Bus: n.bus, ChainID: cfg.Node.ChainID}
+	n.svc = &hostsvc.Services{DB: n.db, Metrics: n.reg, Bus: n.bus, ChainID: cfg.Node.ChainID, ClockSkew: opts.ClockSkew}
 	if err := n.openLedger(); err != nil {
 		return n, err
 	}

@@ -107,7 +107,7 @@ func printAccount(w io.Writer, a *rpc.Account) {
 		if i == 0 {
 			label = "delegations:"
 		}
-		fmt.Fprintf(w, "%-12s %d to %s\n", label, d.Amount, d.Validator)
+		fmt.Fprintf(w, "%-12s %d to %s (%d shares of its pool)\n", label, d.Amount, d.Validator, d.Shares)
 	}
 	for i, u := range a.Unbonding {
 		label := ""

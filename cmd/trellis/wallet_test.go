@@ -699,13 +699,14 @@ func TestQuery(t *testing.T) {
 	mustCLI(t, "tx", "transfer", "-from", "alice", "-to", "bob", "-amount", "500", "-node", url, "-home", home)
 	sent := f.last()
 	f.mu.Lock()
-	f.accounts[alice].Account.Delegations = []account.Delegation{{Validator: bob, Amount: 40}}
+	f.accounts[alice].Account.Delegations = []account.Delegation{{Validator: bob, Shares: 40}}
+	f.accounts[alice].DelegationValues = []uint64{38}
 	f.accounts[alice].Account.Unbonding = []account.Unbonding{{Validator: bob, Amount: 2, Release: 99}}
 	f.mu.Unlock()
 
 	out := mustCLI(t, "query", "account", "alice", "-node", url, "-home", home)
 	for _, want := range []string{"address:     " + alice.String(), "balance:     999992000", "nonce:       1\n",
-		"delegations: 40 to " + bob.String(), "unbonding:   2 from " + bob.String() + ", released at height 99", "height:      1"} {
+		"delegations: 38 to " + bob.String() + " (40 shares of its pool)", "unbonding:   2 from " + bob.String() + ", released at height 99", "height:      1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("query account: no %q in:\n%s", want, out)
 		}

@@ -100,12 +100,17 @@ func delegate(d *statedb.Delta, idx account.Index, a *account.Account, b tx.Dele
 	if a.Delegation(b.Validator) < 0 && len(a.Delegations) >= account.MaxDelegations {
 		return fail("an account delegates to at most %d validators", account.MaxDelegations)
 	}
+	shares, ok := v.Validator.SharesFor(b.Amount)
+	if !ok || shares == 0 || v.Validator.Delegated+b.Amount < b.Amount {
+		return fail("delegating %d to %s overflows its delegation pool (%d tokens in %d shares)", b.Amount, b.Validator, v.Validator.Delegated, v.Validator.DelegatorShares)
+	}
 	a.Balance -= b.Amount
-	a.AddDelegation(b.Validator, b.Amount)
+	a.AddDelegation(b.Validator, shares)
 	if err := d.Put(idx, a); err != nil {
 		return err
 	}
 	v.Validator.Delegated += b.Amount
+	v.Validator.DelegatorShares += shares
 	return d.Put(vi, v)
 }
 
@@ -141,15 +146,27 @@ func unbond(d *statedb.Delta, p Params, env Env, idx account.Index, a *account.A
 	if i < 0 {
 		return fail("no delegation to %s", target)
 	}
-	if a.Delegations[i].Amount < b.Amount {
-		return fail("delegation to %s is %d, below the amount %d", target, a.Delegations[i].Amount, b.Amount)
-	}
 	vi, v, err := validatorAt(d, target)
 	if err != nil {
 		return err
 	}
-	a.Delegations[i].Amount -= b.Amount
-	if a.Delegations[i].Amount == 0 {
+	// The delegation is shares of the validator's pool; the amount is
+	// tokens. The shares that leave are rounded up, so that the pool never
+	// pays more than they are worth; the last shares take the whole pool.
+	held := a.Delegations[i].Shares
+	worth := v.Validator.Value(held)
+	if worth < b.Amount {
+		return fail("delegation to %s is worth %d, below the amount %d", target, worth, b.Amount)
+	}
+	burn, ok := v.Validator.SharesToWithdraw(b.Amount)
+	if !ok || burn > held {
+		burn = held // only when b.Amount == worth, by rounding
+	}
+	if burn == v.Validator.DelegatorShares {
+		entry.Amount = v.Validator.Delegated
+	}
+	a.Delegations[i].Shares -= burn
+	if a.Delegations[i].Shares == 0 {
 		a.Delegations = append(a.Delegations[:i], a.Delegations[i+1:]...)
 		if len(a.Delegations) == 0 {
 			a.Delegations = nil
@@ -161,6 +178,7 @@ func unbond(d *statedb.Delta, p Params, env Env, idx account.Index, a *account.A
 	if err := d.Put(idx, a); err != nil {
 		return err
 	}
-	v.Validator.Delegated -= b.Amount
+	v.Validator.Delegated -= entry.Amount
+	v.Validator.DelegatorShares -= burn
 	return d.Put(vi, v)
 }

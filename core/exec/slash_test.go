@@ -161,23 +161,107 @@ func TestSlashFailures(t *testing.T) {
 	}
 }
 
-// A validator that unbonded its whole self-bond has nothing to slash; the
-// report fails and can be sent again once it bonds.
-func TestSlashWithoutSelfBond(t *testing.T) {
+// A validator that unbonded its whole self-bond before the offence has
+// nothing at stake; the report fails and can be sent again once it bonds.
+func TestSlashNothingAtStake(t *testing.T) {
 	f := newFixture(t, 4)
-	sk := f.offender()
-	f.commit(sign(1, 1, tx.Unbond{Amount: slashBond}))
-	ev := doubleSign(t, sk, addrOf(1), testChain, 1, vote.StepPrevote)
-	rc := f.commit(sign(2, 0, tx.Slash{Evidence: ev})).Receipts[0]
+	sk := f.offender()                                 // height 1
+	f.commit(sign(1, 1, tx.Unbond{Amount: slashBond})) // height 2: left before the offence
+	ev := doubleSign(t, sk, addrOf(1), testChain, 3, vote.StepPrevote)
+	rc := f.commit(sign(2, 0, tx.Slash{Evidence: ev})).Receipts[0] // height 3
 	if rc.Status != block.StatusFailed {
-		t.Fatal("slashed a validator without self-bond")
+		t.Fatal("slashed a validator with nothing at stake at the offence")
 	}
-	hasAll(t, "receipt reason", rc.Reason, []string{"no self-bond to slash"})
-	f.commit(sign(1, 2, tx.Bond{Amount: 40}))
+	hasAll(t, "receipt reason", rc.Reason, []string{"nothing at stake"})
+	bal := f.account(f.db, addrOf(1)).Balance
+	fee := f.commit(sign(1, 2, tx.Bond{Amount: 40})).Receipts[0].FeePaid // height 4: the entry is released
 	if rc := f.commit(sign(2, 1, tx.Slash{Evidence: ev})).Receipts[0]; rc.Status != block.StatusOK {
 		t.Fatalf("the same evidence after a new bond: %s", rc.Reason)
 	}
-	if a := f.account(f.db, addrOf(1)); a.Bonded != 38 || a.Validator.Slashed != 2 {
-		t.Fatalf("bonded %d slashed %d, want 38 and 2", a.Bonded, a.Validator.Slashed)
+	if a := f.account(f.db, addrOf(1)); a.Bonded != 38 || a.Validator.Slashed != 2 || a.Balance != bal+slashBond-40-fee {
+		t.Fatalf("bonded %d slashed %d balance %d: the entry that left before the offence must come back whole", a.Bonded, a.Validator.Slashed, a.Balance)
 	}
+}
+
+// TestSlashReachesDelegationsAndUnbonding: what was bonded to the
+// offender at the offence loses the slash fraction wherever it is now: the
+// self-bond, the delegation pool (every delegator alike) and the unbonding
+// entries created at the offence height or later, the offender's and its
+// delegators'. An entry that left before the offence is untouched, and
+// supply falls by exactly what was slashed (checked after every block).
+func TestSlashReachesDelegationsAndUnbonding(t *testing.T) {
+	f := newFixture(t, 5)
+	sk := f.offender() // height 1: self-bond 100,000
+	off := addrOf(1)
+	f.commit(sign(2, 0, tx.Delegate{Validator: off, Amount: 20_000}), sign(3, 0, tx.Delegate{Validator: off, Amount: 40_000})) // 2
+	f.commit(sign(3, 1, tx.Unbond{Validator: off, Amount: 10_000}))                                                            // 3: before the offence
+	f.commit(sign(2, 1, tx.Unbond{Validator: off, Amount: 8_000}), sign(1, 1, tx.Unbond{Amount: 30_000}))                      // 4: the offence height
+	if v := f.account(f.db, off).Validator; v.Delegated != 42_000 || v.DelegatorShares != 42_000 {
+		t.Fatalf("pool %d tokens in %d shares before the slash, want 42000 in 42000", v.Delegated, v.DelegatorShares)
+	}
+	before, bal3 := f.db.Globals(), f.account(f.db, addrOf(3)).Balance
+	res := f.commit(sign(4, 0, tx.Slash{Evidence: doubleSign(t, sk, off, testChain, 4, vote.StepPrecommit)})) // 5
+	if rc := res.Receipts[0]; rc.Status != block.StatusOK {
+		t.Fatalf("slash: %s", rc.Reason)
+	}
+	// 5% of: self-bond 70,000 (3,500), pool 42,000 (2,100), the
+	// offender's entry 30,000 (1,500), delegator 2's entry 8,000 (400).
+	const slashed = 3_500 + 2_100 + 1_500 + 400
+	a := f.account(f.db, off)
+	if a.Bonded != 66_500 || a.Validator.Delegated != 39_900 || a.Validator.DelegatorShares != 42_000 || a.Validator.Slashed != slashed {
+		t.Fatalf("offender: bonded %d pool %d/%d shares slashed %d", a.Bonded, a.Validator.Delegated, a.Validator.DelegatorShares, a.Validator.Slashed)
+	}
+	if len(a.Unbonding) != 1 || a.Unbonding[0].Amount != 28_500 {
+		t.Fatalf("offender's own unbonding: %+v, want 28500", a.Unbonding)
+	}
+	d2, d3 := f.account(f.db, addrOf(2)), f.account(f.db, addrOf(3))
+	if len(d2.Unbonding) != 1 || d2.Unbonding[0].Amount != 7_600 {
+		t.Fatalf("delegator 2's unbonding after the offence: %+v, want 7600", d2.Unbonding)
+	}
+	if len(d3.Unbonding) != 0 || d3.Balance != bal3+10_000 {
+		t.Fatalf("delegator 3's entry from before the offence: unbonding %+v balance %d", d3.Unbonding, d3.Balance)
+	}
+	if got := a.Validator.Value(d2.Delegations[0].Shares); got != 11_400 {
+		t.Fatalf("delegator 2's 12,000 shares are worth %d, want 11400", got)
+	}
+	if got := a.Validator.Value(d3.Delegations[0].Shares); got != 28_500 {
+		t.Fatalf("delegator 3's 30,000 shares are worth %d, want 28500", got)
+	}
+	after := f.db.Globals()
+	if before.Supply-after.Supply != slashed+res.Totals.Burn {
+		t.Fatalf("supply fell by %d, want %d slashed + %d fee burn", before.Supply-after.Supply, slashed, res.Totals.Burn)
+	}
+	// A delegator withdraws what its shares are worth now, and no more.
+	if rc := f.commit(sign(2, 2, tx.Unbond{Validator: off, Amount: 11_401})).Receipts[0]; rc.Status != block.StatusFailed {
+		t.Fatal("withdrew more than the shares are worth")
+	}
+	if rc := f.commit(sign(2, 3, tx.Unbond{Validator: off, Amount: 11_400})).Receipts[0]; rc.Status != block.StatusOK {
+		t.Fatalf("withdrawing the whole worth: %s", rc.Reason)
+	}
+	if d2 := f.account(f.db, addrOf(2)); len(d2.Delegations) != 0 {
+		t.Fatalf("a delegation withdrawn whole remains: %+v", d2.Delegations)
+	}
+	if v := f.account(f.db, off).Validator; v.Delegated != 28_500 || v.DelegatorShares != 30_000 {
+		t.Fatalf("pool after the withdrawal: %d tokens in %d shares", v.Delegated, v.DelegatorShares)
+	}
+	// New delegations buy shares at the slashed price: 950 tokens per 1,000 shares.
+	f.commit(sign(4, 1, tx.Delegate{Validator: off, Amount: 9_500}))
+	if d4 := f.account(f.db, addrOf(4)); len(d4.Delegations) != 1 || d4.Delegations[0].Shares != 10_000 {
+		t.Fatalf("9,500 tokens bought %+v, want 10000 shares", d4.Delegations)
+	}
+}
+
+// Evidence older than the unbonding delay is refused: the stake bonded at
+// the offence may have left.
+func TestSlashEvidenceTooOld(t *testing.T) {
+	f := newFixture(t, 4)
+	sk := f.offender() // 1
+	f.commit()         // 2
+	f.commit()         // 3
+	ev := doubleSign(t, sk, addrOf(1), testChain, 1, vote.StepPrevote)
+	rc := f.commit(sign(2, 0, tx.Slash{Evidence: ev})).Receipts[0] // 4: 3 blocks after, delay 2
+	if rc.Status != block.StatusFailed {
+		t.Fatal("slashed on evidence older than the unbonding delay")
+	}
+	hasAll(t, "receipt reason", rc.Reason, []string{"offence at height 1", "older than the unbonding delay"})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/state"
 )
 
 func validJSON() string {
@@ -188,4 +189,4 @@ func (emptyState) Lookup(account.Address) (account.Index, bool, error) {
 func (emptyState) Account(i account.Index) (*account.Account, error) {
 	return nil, fmt.Errorf("%w: %d", statedb.ErrNoAccount, i)
 }
-func (emptyState) Due(uint64) ([]account.Index, error) { return nil, nil }
+func (emptyState) QueueBetween(uint64, uint64) ([]state.QueueKey, error) { return nil, nil }

@@ -114,6 +114,13 @@ func (b backend) Account(_ context.Context, addr account.Address) (*rpc.AccountR
 		return nil, err
 	}
 	res.Exists, res.Index, res.Account = true, uint32(idx), *a
+	for _, d := range a.Delegations {
+		var worth uint64
+		if _, v, err := statedb.AccountAt(c.State(), d.Validator); err == nil && v.Validator != nil {
+			worth = v.Validator.Value(d.Shares)
+		}
+		res.DelegationValues = append(res.DelegationValues, worth)
+	}
 	return res, nil
 }
 

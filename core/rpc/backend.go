@@ -99,6 +99,9 @@ type AccountResult struct {
 	// counting its transactions waiting in the mempool.
 	PendingNonce uint64
 	Height       uint64
+	// DelegationValues is what each of Account.Delegations is worth in
+	// tokens at Height.
+	DelegationValues []uint64
 }
 
 // BlockResult is a block with its hash, finality and receipts (in

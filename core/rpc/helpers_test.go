@@ -145,16 +145,17 @@ func newFakeBackend() *fakeBackend {
 	}
 	f.finalized = 1
 	f.txs[f.pending.Hash()] = &TxResult{Tx: f.pending, Status: TxPending}
-	v := &account.Validator{Delegated: bigAmount + 11, Slashed: 1<<53 + 1}
+	v := &account.Validator{Delegated: bigAmount + 11, DelegatorShares: bigAmount + 12, Slashed: 1<<53 + 1}
 	fill(v.BLSPublicKey[:], 0x10)
 	fill(v.ProofOfPossession[:], 0x20)
 	acct := account.Account{
 		Address: f.rich, Balance: 1<<63 + 1, Nonce: bigNonce + 4, Bonded: bigAmount + 1,
-		Delegations: []account.Delegation{{Validator: testAddr(3), Amount: bigAmount + 2}},
+		Delegations: []account.Delegation{{Validator: testAddr(3), Shares: bigAmount + 2}},
 		Unbonding:   []account.Unbonding{{Validator: testAddr(1), Amount: 1<<54 + 1, Release: 1234}},
 		Validator:   v,
 	}
-	f.accounts[f.rich] = &AccountResult{Address: f.rich, Exists: true, Index: 7, Account: acct, PendingNonce: bigNonce + 5, Height: 2}
+	f.accounts[f.rich] = &AccountResult{Address: f.rich, Exists: true, Index: 7, Account: acct, PendingNonce: bigNonce + 5, Height: 2,
+		DelegationValues: []uint64{bigAmount - 3}}
 	return f
 }
 

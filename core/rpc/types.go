@@ -328,7 +328,10 @@ func (b *Block) Header() (block.Header, error) {
 // Delegation is stake delegated to a validator.
 type Delegation struct {
 	Validator account.Address `json:"validator"`
-	Amount    uint64          `json:"amount,string"`
+	// Shares of the validator's delegation pool; Amount is what they are
+	// worth now (slashes of the validator lower it).
+	Shares uint64 `json:"shares,string"`
+	Amount uint64 `json:"amount,string"`
 }
 
 // Unbonding is stake on its way back to the balance.
@@ -342,7 +345,8 @@ type Unbonding struct {
 type Validator struct {
 	BLSPublicKey      Bytes  `json:"blsPublicKey"`
 	ProofOfPossession Bytes  `json:"proofOfPossession"`
-	Delegated         uint64 `json:"delegated,string"` // stake others delegated to it
+	Delegated         uint64 `json:"delegated,string"` // stake others delegated to it (its delegation pool)
+	DelegatorShares   uint64 `json:"delegatorShares,string"`
 	Slashed           uint64 `json:"slashed,string"`
 	Stake             uint64 `json:"stake,string"` // voting stake: own bond + delegated
 }
@@ -381,7 +385,10 @@ func NewAccount(r *AccountResult) *Account {
 		Height: r.Height,
 	}
 	for i, d := range a.Delegations {
-		out.Delegations[i] = Delegation{Validator: d.Validator, Amount: d.Amount}
+		out.Delegations[i] = Delegation{Validator: d.Validator, Shares: d.Shares}
+		if i < len(r.DelegationValues) {
+			out.Delegations[i].Amount = r.DelegationValues[i]
+		}
 	}
 	for i, u := range a.Unbonding {
 		out.Unbonding[i] = Unbonding{Validator: u.Validator, Amount: u.Amount, ReleaseHeight: u.Release}
@@ -389,7 +396,7 @@ func NewAccount(r *AccountResult) *Account {
 	if v := a.Validator; v != nil {
 		out.Validator = &Validator{
 			BLSPublicKey: Bytes(v.BLSPublicKey[:]), ProofOfPossession: Bytes(v.ProofOfPossession[:]),
-			Delegated: v.Delegated, Slashed: v.Slashed, Stake: a.Stake(),
+			Delegated: v.Delegated, DelegatorShares: v.DelegatorShares, Slashed: v.Slashed, Stake: a.Stake(),
 		}
 	}
 	return out
@@ -407,7 +414,7 @@ func (a *Account) Account() (account.Account, error) {
 	if len(a.Delegations) > 0 {
 		out.Delegations = make([]account.Delegation, len(a.Delegations))
 		for i, d := range a.Delegations {
-			out.Delegations[i] = account.Delegation{Validator: d.Validator, Amount: d.Amount}
+			out.Delegations[i] = account.Delegation{Validator: d.Validator, Shares: d.Shares}
 		}
 	}
 	if len(a.Unbonding) > 0 {
@@ -417,7 +424,7 @@ func (a *Account) Account() (account.Account, error) {
 		}
 	}
 	if v := a.Validator; v != nil {
-		rv := &account.Validator{Delegated: v.Delegated, Slashed: v.Slashed}
+		rv := &account.Validator{Delegated: v.Delegated, DelegatorShares: v.DelegatorShares, Slashed: v.Slashed}
 		if len(v.BLSPublicKey) != len(rv.BLSPublicKey) || len(v.ProofOfPossession) != len(rv.ProofOfPossession) {
 			return out, fmt.Errorf("rpc: validator key of %d bytes and proof of %d bytes, want %d and %d",
 				len(v.BLSPublicKey), len(v.ProofOfPossession), len(rv.BLSPublicKey), len(rv.ProofOfPossession))

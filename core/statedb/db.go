@@ -159,13 +159,29 @@ func (s *DB) Account(idx account.Index) (a *account.Account, err error) {
 	return a, err
 }
 
-// Due implements Reader.
-func (s *DB) Due(height uint64) (out []account.Index, err error) {
-	prefix := binary.BigEndian.AppendUint64(nil, height)
+// Due returns the accounts with unbonding entries released at height.
+func (s *DB) Due(height uint64) ([]account.Index, error) {
+	keys, err := s.QueueBetween(height, height)
+	out := make([]account.Index, len(keys))
+	for i, k := range keys {
+		out[i] = k.Index
+	}
+	return out, err
+}
+
+// QueueBetween implements Reader.
+func (s *DB) QueueBetween(from, to uint64) (out []state.QueueKey, err error) {
+	if from > to {
+		return nil, nil
+	}
 	err = s.st.View(func(tx *store.Tx) error {
 		c := tx.Bucket(store.BucketState).Bucket(bucketQueue).Cursor()
-		for k, _ := c.Seek(prefix); len(k) == 12 && string(k[:8]) == string(prefix); k, _ = c.Next() {
-			out = append(out, account.Index(binary.BigEndian.Uint32(k[8:])))
+		for k, _ := c.Seek(binary.BigEndian.AppendUint64(nil, from)); len(k) == 12; k, _ = c.Next() {
+			r := binary.BigEndian.Uint64(k[:8])
+			if r > to {
+				break
+			}
+			out = append(out, state.QueueKey{Release: r, Index: account.Index(binary.BigEndian.Uint32(k[8:]))})
 		}
 		return nil
 	})

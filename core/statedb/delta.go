@@ -1,6 +1,7 @@
 package statedb
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,9 +20,9 @@ type Reader interface {
 	// Account returns the record at idx; ErrNoAccount if none. The caller
 	// owns the result.
 	Account(idx account.Index) (*account.Account, error)
-	// Due returns the accounts with unbonding entries released at height,
-	// in index order.
-	Due(height uint64) ([]account.Index, error)
+	// QueueBetween returns the unbonding queue's keys whose release
+	// height is in [from, to], in (release, index) order.
+	QueueBetween(from, to uint64) ([]state.QueueKey, error)
 }
 
 // ErrNoAccount reports an index or address without an account.
@@ -101,28 +102,56 @@ func (d *Delta) Account(idx account.Index) (*account.Account, error) {
 	return a, nil
 }
 
-// Due implements Reader.
-func (d *Delta) Due(height uint64) ([]account.Index, error) {
-	base, err := d.base.Due(height)
+// Due returns the accounts with unbonding entries released at height,
+// in index order.
+func (d *Delta) Due(height uint64) ([]account.Index, error) { return d.DueBetween(height, height) }
+
+// DueBetween returns the accounts with unbonding entries released at a
+// height in [from, to], each once, in index order.
+func (d *Delta) DueBetween(from, to uint64) ([]account.Index, error) {
+	keys, err := d.QueueBetween(from, to)
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[account.Index]bool, len(base))
-	for _, i := range base {
-		set[i] = true
-	}
-	for k, op := range d.queue {
-		if k.Release == height {
-			set[k.Index] = op.last
-		}
-	}
-	out := make([]account.Index, 0, len(set))
-	for i, in := range set {
-		if in {
-			out = append(out, i)
+	seen := make(map[account.Index]bool, len(keys))
+	out := make([]account.Index, 0, len(keys))
+	for _, k := range keys {
+		if !seen[k.Index] {
+			seen[k.Index] = true
+			out = append(out, k.Index)
 		}
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// QueueBetween implements Reader.
+func (d *Delta) QueueBetween(from, to uint64) ([]state.QueueKey, error) {
+	base, err := d.base.QueueBetween(from, to)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[state.QueueKey]bool, len(base))
+	for _, k := range base {
+		set[k] = true
+	}
+	for k, op := range d.queue {
+		if k.Release >= from && k.Release <= to {
+			set[k] = op.last
+		}
+	}
+	out := make([]state.QueueKey, 0, len(set))
+	for k, in := range set {
+		if in {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b state.QueueKey) int {
+		if a.Release != b.Release {
+			return cmp.Compare(a.Release, b.Release)
+		}
+		return cmp.Compare(a.Index, b.Index)
+	})
 	return out, nil
 }
 

@@ -316,14 +316,26 @@ func readView(t *testing.T, r Reader, maxIdx, maxAddr int) view {
 			v.Lookups[addr(i)] = idx
 		}
 	}
+	all, err := r.QueueBetween(0, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
 	for h := range uint64(40) {
-		due, err := r.Due(h)
+		keys, err := r.QueueBetween(h, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(due) > 0 {
-			v.Due[h] = due
+		for _, k := range keys {
+			if k.Release != h {
+				t.Fatalf("QueueBetween(%d, %d) returned release %d", h, h, k.Release)
+			}
+			v.Due[h] = append(v.Due[h], k.Index)
 		}
+		n += len(keys)
+	}
+	if len(all) != n {
+		t.Fatalf("QueueBetween(0, 40) returned %d keys, the single heights %d", len(all), n)
 	}
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/consensys/gnark-crypto/field/koalabear"
@@ -52,7 +53,7 @@ type Account struct {
 	Nonce   uint64
 	// Bonded is stake the account bonded to itself as a validator.
 	Bonded      uint64
-	Delegations []Delegation // sorted by validator; amounts > 0
+	Delegations []Delegation // sorted by validator; shares > 0
 	Unbonding   []Unbonding  // sorted by release height, then validator
 	Validator   *Validator   // nil unless the account ever bonded as a validator
 	// Prover is nil unless the account ever registered as a prover.
@@ -63,10 +64,12 @@ type Account struct {
 	Jobs    []Job
 }
 
-// Delegation is stake delegated to a validator.
+// Delegation is a holding in a validator's delegation pool, in shares:
+// Validator.Value converts them to tokens. Shares, not tokens, so that a
+// slash cuts every delegation to a validator at once, by cutting the pool.
 type Delegation struct {
 	Validator Address
-	Amount    uint64
+	Shares    uint64
 }
 
 // Unbonding is stake leaving a validator; it returns to the balance at Release.
@@ -80,13 +83,75 @@ type Unbonding struct {
 type Validator struct {
 	BLSPublicKey      [BLSPublicKeySize]byte
 	ProofOfPossession [BLSSignatureSize]byte
-	// Delegated is stake other accounts delegated to this validator.
+	// Delegated is the tokens of the delegation pool: stake other
+	// accounts delegated to this validator, less what slashes took. The
+	// validator's record holds them (Locked counts them here).
 	Delegated uint64
-	// Slashed counts tokens slashed from this validator, for queries.
+	// DelegatorShares is the shares outstanding in the pool; zero exactly
+	// when Delegated is.
+	DelegatorShares uint64
+	// Slashed counts tokens slashed from this validator, its delegation
+	// pool and the unbonding entries leaving it, for queries.
 	Slashed uint64
 }
 
-// Stake returns a validator's voting stake: self-bond plus delegations.
+// Value is what shares of v's delegation pool are worth, rounded down;
+// all of the pool for all of the shares.
+func (v *Validator) Value(shares uint64) uint64 {
+	if shares >= v.DelegatorShares {
+		return v.Delegated
+	}
+	q, _ := MulDiv(shares, v.Delegated, v.DelegatorShares)
+	return q
+}
+
+// SharesFor is how many shares amount tokens buy in v's pool (rounded
+// down); ok is false if the pool's shares would overflow.
+func (v *Validator) SharesFor(amount uint64) (uint64, bool) {
+	if v.DelegatorShares == 0 {
+		return amount, true
+	}
+	s, ok := MulDiv(amount, v.DelegatorShares, v.Delegated)
+	if !ok || v.DelegatorShares+s < s {
+		return 0, false
+	}
+	return s, true
+}
+
+// SharesToWithdraw is how many shares leave the pool for amount tokens
+// (rounded up, so that the pool never pays more than the shares are
+// worth); ok is false on overflow.
+func (v *Validator) SharesToWithdraw(amount uint64) (uint64, bool) {
+	if v.Delegated == 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(amount, v.DelegatorShares)
+	if hi >= v.Delegated {
+		return 0, false
+	}
+	q, r := bits.Div64(hi, lo, v.Delegated)
+	if r != 0 {
+		q++
+	}
+	return q, q != 0
+}
+
+// MulDiv returns a*b/c rounded down; ok is false if c is 0 or the
+// quotient does not fit 64 bits.
+func MulDiv(a, b, c uint64) (uint64, bool) {
+	if c == 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return 0, false
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q, true
+}
+
+// Stake returns a validator's voting stake: self-bond plus its
+// delegation pool.
 func (a *Account) Stake() uint64 {
 	if a.Validator == nil {
 		return 0
@@ -102,8 +167,8 @@ func (a *Account) Locked() uint64 {
 	if a.Prover != nil {
 		t += a.Prover.Bond
 	}
-	for _, d := range a.Delegations {
-		t += d.Amount
+	if a.Validator != nil {
+		t += a.Validator.Delegated
 	}
 	for _, u := range a.Unbonding {
 		t += u.Amount
@@ -133,16 +198,18 @@ func (a *Account) Clone() *Account {
 //
 //	version u8 | address [32] | balance u64 | nonce u64 | extra
 //	extra = bonded u64
-//	        n u16 | n × (validator [32] | amount u64)
+//	        n u16 | n × (validator [32] | shares u64)
 //	        m u16 | m × (validator [32] | amount u64 | release u64)
-//	        has u8 | [has=1] bls [48] | pop [96] | delegated u64 | slashed u64
+//	        has u8 | [has=1] bls [48] | pop [96] | delegated u64 | delegator shares u64 | slashed u64
 //	        has u8 | [has=1] kind len u8 (1..16) | kind | throughput u64 | price u64 |
 //	                         bond u64 | reputation u64 | proved u64 | missed u64 | slashed u64
 //	        p u16 | p × prover address [32]                  (escrow only; sorted)
 //	        j u16 | j × (height u64 | old root [32] | new root [32] | batch hash [32] |
 //	                     updates u32 | reward u64 | pay u64 | prover [32] |
 //	                     deadline u64 | attempts u32)          (escrow only; by height)
-const recordVersion = 1
+//
+// Version 2 added the delegation pool's shares: delegations hold shares.
+const recordVersion = 2
 
 // ErrRecord reports a malformed account record.
 var ErrRecord = errors.New("malformed account record")
@@ -166,7 +233,7 @@ func (a *Account) appendExtra(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Delegations)))
 	for _, d := range a.Delegations {
 		b = append(b, d.Validator[:]...)
-		b = binary.BigEndian.AppendUint64(b, d.Amount)
+		b = binary.BigEndian.AppendUint64(b, d.Shares)
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Unbonding)))
 	for _, u := range a.Unbonding {
@@ -181,6 +248,7 @@ func (a *Account) appendExtra(b []byte) []byte {
 		b = append(b, a.Validator.BLSPublicKey[:]...)
 		b = append(b, a.Validator.ProofOfPossession[:]...)
 		b = binary.BigEndian.AppendUint64(b, a.Validator.Delegated)
+		b = binary.BigEndian.AppendUint64(b, a.Validator.DelegatorShares)
 		b = binary.BigEndian.AppendUint64(b, a.Validator.Slashed)
 	}
 	return a.appendMarket(b)
@@ -206,7 +274,7 @@ func Decode(b []byte) (*Account, error) {
 		a.Delegations = make([]Delegation, n)
 		for i := range a.Delegations {
 			r.address(&a.Delegations[i].Validator)
-			a.Delegations[i].Amount = r.U64()
+			a.Delegations[i].Shares = r.U64()
 		}
 	}
 	if n := int(r.U16()); n > 0 {
@@ -226,7 +294,7 @@ func Decode(b []byte) (*Account, error) {
 		v := &Validator{}
 		r.Fixed(v.BLSPublicKey[:])
 		r.Fixed(v.ProofOfPossession[:])
-		v.Delegated, v.Slashed = r.U64(), r.U64()
+		v.Delegated, v.DelegatorShares, v.Slashed = r.U64(), r.U64(), r.U64()
 		a.Validator = v
 	default:
 		if r.Err() == nil {
@@ -253,8 +321,11 @@ func (a *Account) Check() error {
 	if len(a.Delegations) > MaxDelegations || len(a.Unbonding) > MaxUnbonding {
 		return fmt.Errorf("%w: too many stake entries", ErrRecord)
 	}
+	if v := a.Validator; v != nil && (v.Delegated == 0) != (v.DelegatorShares == 0) {
+		return fmt.Errorf("%w: delegation pool of %d tokens in %d shares", ErrRecord, v.Delegated, v.DelegatorShares)
+	}
 	for i, d := range a.Delegations {
-		if d.Amount == 0 {
+		if d.Shares == 0 {
 			return fmt.Errorf("%w: delegation %d is empty", ErrRecord, i)
 		}
 		if i > 0 && compareAddr(a.Delegations[i-1].Validator, d.Validator) >= 0 {
@@ -315,14 +386,14 @@ func (a *Account) Delegation(v Address) int {
 	return i
 }
 
-// AddDelegation adds amount to the delegation to v, creating it in order.
-func (a *Account) AddDelegation(v Address, amount uint64) {
+// AddDelegation adds shares to the delegation to v, creating it in order.
+func (a *Account) AddDelegation(v Address, shares uint64) {
 	i, ok := slices.BinarySearchFunc(a.Delegations, v, func(d Delegation, v Address) int { return compareAddr(d.Validator, v) })
 	if ok {
-		a.Delegations[i].Amount += amount
+		a.Delegations[i].Shares += shares
 		return
 	}
-	a.Delegations = slices.Insert(a.Delegations, i, Delegation{Validator: v, Amount: amount})
+	a.Delegations = slices.Insert(a.Delegations, i, Delegation{Validator: v, Shares: shares})
 }
 
 // Leaf kinds: the first element of every state-tree leaf.

@@ -35,7 +35,7 @@ func staked() *Account {
 		{Validator: addr(2), Amount: 30, Release: 250},
 	}
 	a.SortUnbonding()
-	v := &Validator{Delegated: 123456, Slashed: 9}
+	v := &Validator{Delegated: 123456, DelegatorShares: 130000, Slashed: 9}
 	for i := range v.BLSPublicKey {
 		v.BLSPublicKey[i] = byte(i + 1)
 	}
@@ -78,7 +78,7 @@ func escrow() *Account {
 func samples() map[string]*Account {
 	onlyValidator := &Account{Address: addr(5), Bonded: 1, Validator: &Validator{}}
 	onlyUnbonding := &Account{Address: addr(6), Unbonding: []Unbonding{{Validator: addr(6), Amount: 1, Release: 1}}}
-	onlyDelegation := &Account{Address: addr(7), Delegations: []Delegation{{Validator: addr(8), Amount: math.MaxUint64}}}
+	onlyDelegation := &Account{Address: addr(7), Delegations: []Delegation{{Validator: addr(8), Shares: math.MaxUint64}}}
 	return map[string]*Account{
 		"zero":            {},
 		"plain":           {Address: addr(1), Balance: 42, Nonce: 3},
@@ -109,7 +109,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			enc := a.Encode()
 			want := baseSize + 2 + 40*len(a.Delegations) + 2 + 48*len(a.Unbonding) + 1 + 1 + 2 + 32*len(a.Provers) + 2 + JobSize*len(a.Jobs)
 			if a.Validator != nil {
-				want += BLSPublicKeySize + BLSSignatureSize + 16
+				want += BLSPublicKeySize + BLSSignatureSize + 24
 			}
 			if a.Prover != nil {
 				want += 1 + len(a.Prover.Kind) + 7*8
@@ -153,7 +153,7 @@ func TestDecodeRejects(t *testing.T) {
 	many := func(n int) []Delegation {
 		d := make([]Delegation, n)
 		for i := range d {
-			d[i] = Delegation{Validator: Address{byte(i / 256), byte(i)}, Amount: 1}
+			d[i] = Delegation{Validator: Address{byte(i / 256), byte(i)}, Shares: 1}
 		}
 		return d
 	}
@@ -173,7 +173,7 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty", nil, "truncated"},
 		{"version 0", set(good, 0, 0), "version 0"},
-		{"version 2", set(good, 0, 2), "version 2"},
+		{"version 1", set(good, 0, 1), "version 1"}, {"version 3", set(good, 0, 3), "version 3"},
 		{"only a version", good[:1], "truncated"},
 		{"truncated by one", good[:len(good)-1], "truncated"},
 		{"trailing byte", append(append([]byte(nil), good...), 0), "1 trailing bytes"},
@@ -186,7 +186,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"unbonding validator malformed", set(good, baseSize+2+3*40+2, badWord...), "invalid address"},
 		{"delegations unsorted", raw(func(a *Account) { a.Delegations[0], a.Delegations[1] = a.Delegations[1], a.Delegations[0] }), "delegations not sorted"},
 		{"delegations duplicate", raw(func(a *Account) { a.Delegations[1].Validator = a.Delegations[0].Validator }), "delegations not sorted"},
-		{"delegation zero amount", raw(func(a *Account) { a.Delegations[2].Amount = 0 }), "delegation 2 is empty"},
+		{"delegation zero amount", raw(func(a *Account) { a.Delegations[2].Shares = 0 }), "delegation 2 is empty"},
 		{"unbonding unsorted by release", raw(func(a *Account) { a.Unbonding[0], a.Unbonding[2] = a.Unbonding[2], a.Unbonding[0] }), "unbonding entries not sorted"},
 		{"unbonding unsorted by validator", raw(func(a *Account) { a.Unbonding[0], a.Unbonding[1] = a.Unbonding[1], a.Unbonding[0] }), "unbonding entries not sorted"},
 		{"unbonding duplicate", raw(func(a *Account) { a.Unbonding[1] = a.Unbonding[0] }), "unbonding entries not sorted"},
@@ -251,7 +251,7 @@ func TestAddDelegation(t *testing.T) {
 	}
 	for v, amt := range want {
 		i := a.Delegation(v)
-		if i < 0 || a.Delegations[i].Amount != amt {
+		if i < 0 || a.Delegations[i].Shares != amt {
 			t.Fatalf("delegation to %s: index %d, want amount %d", v, i, amt)
 		}
 	}
@@ -299,7 +299,7 @@ func TestStakeLockedClone(t *testing.T) {
 	if got, want := a.Stake(), uint64(5000+123456); got != want {
 		t.Errorf("Stake = %d, want %d", got, want)
 	}
-	if got, want := a.Locked(), uint64(5000+300+400+500+10+20+30); got != want {
+	if got, want := a.Locked(), uint64(5000+123456+10+20+30); got != want { // own shares in other pools count there
 		t.Errorf("Locked = %d, want %d", got, want)
 	}
 	if (&Account{Bonded: 9}).Stake() != 0 {
@@ -309,7 +309,7 @@ func TestStakeLockedClone(t *testing.T) {
 	if !reflect.DeepEqual(a, c) {
 		t.Fatal("clone differs")
 	}
-	c.Delegations[0].Amount++
+	c.Delegations[0].Shares++
 	c.Unbonding[0].Amount++
 	c.Validator.Slashed++
 	if !reflect.DeepEqual(a, staked()) {
@@ -329,7 +329,7 @@ func leafChanges() map[string]func(a *Account) {
 		"bonded":               func(a *Account) { a.Bonded++ },
 		"bonded limb 1":        func(a *Account) { a.Bonded ^= 1 << 16 },
 		"delegation validator": func(a *Account) { a.Delegations[0].Validator[31] ^= 1 },
-		"delegation amount":    func(a *Account) { a.Delegations[1].Amount++ },
+		"delegation shares":    func(a *Account) { a.Delegations[1].Shares++ },
 		"delegation dropped":   func(a *Account) { a.Delegations = a.Delegations[:2] },
 		"unbonding validator":  func(a *Account) { a.Unbonding[0].Validator[0] ^= 1 },
 		"unbonding amount":     func(a *Account) { a.Unbonding[1].Amount++ },
@@ -338,6 +338,7 @@ func leafChanges() map[string]func(a *Account) {
 		"bls key":              func(a *Account) { a.Validator.BLSPublicKey[47] ^= 1 },
 		"proof of possession":  func(a *Account) { a.Validator.ProofOfPossession[0] ^= 1 },
 		"delegated":            func(a *Account) { a.Validator.Delegated++ },
+		"delegator shares":     func(a *Account) { a.Validator.DelegatorShares++ },
 		"slashed":              func(a *Account) { a.Validator.Slashed++ },
 		"validator dropped":    func(a *Account) { a.Validator = nil },
 		"validator zeroed":     func(a *Account) { a.Validator = &Validator{} },
@@ -426,7 +427,7 @@ func TestExtraDigestZeroExactlyWithoutStakeRecords(t *testing.T) {
 	for _, a := range []*Account{
 		{Bonded: 100},
 		{Validator: &Validator{}},
-		{Delegations: []Delegation{{Amount: 1}}},
+		{Delegations: []Delegation{{Shares: 1}}},
 		{Unbonding: []Unbonding{{Amount: 1}}},
 		{Prover: &Prover{Kind: "cpu"}},
 		{Provers: []Address{addr(1)}},

@@ -19,7 +19,7 @@ func FuzzDecodeAccount(f *testing.F) {
 	f.Add([]byte{recordVersion})
 	f.Add(raw(func(a *Account) { a.Delegations[0], a.Delegations[1] = a.Delegations[1], a.Delegations[0] }))
 	f.Add(raw(func(a *Account) { a.Unbonding[1] = a.Unbonding[0] }))
-	f.Add(raw(func(a *Account) { a.Delegations[0].Amount = 0 }))
+	f.Add(raw(func(a *Account) { a.Delegations[0].Shares = 0 }))
 	f.Add(raw(func(a *Account) { a.Prover = &Prover{Kind: "cpu", Bond: 1} }))
 	f.Add(raw(func(a *Account) { a.Prover = &Prover{Kind: "CPU"} }))
 	e := escrow()

@@ -29,6 +29,9 @@ type Options struct {
 	MinHold   time.Duration
 	MaxHold   time.Duration
 	Rate      float64 // transfers per second sent throughout
+	// Duration, when set, ends the schedule at the first fault that would
+	// start after it (a soak draws more faults than it will use).
+	Duration time.Duration
 	// ResumeBound is how long finality may take to resume after a fault
 	// heals before the run counts a violation.
 	ResumeBound time.Duration
@@ -121,11 +124,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Report, error) {
 	}()
 
 	for k, f := range sched {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (o.Duration > 0 && time.Since(start) > o.Duration) {
 			break
 		}
 		fr := FaultResult{Fault: f.String(), Kind: f.Kind}
-		fmt.Fprintf(out, "[%s] fault %d/%d: %s\n", since(start), k+1, len(sched), f)
+		fmt.Fprintf(out, "[%s] fault %d: %s\n", since(start), k+1, f)
 		heal, err := apply(net, o, f)
 		if err != nil {
 			fr.Err = err.Error()

@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trellis-chain/trellis/protocol/vote"
+
+	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 
 // TestFirstDeliveryLost loses the first delivery of every message to
@@ -140,4 +144,50 @@ func TestPartitionSchedule(t *testing.T) {
 	}
 	c.waitFinal(top+2, all(4)...)
 	checkSameChain(t, c, top+2, all(4)...)
+}
+
+// TestEquivocatingProposer: validator 3 (a quarter of the stake) signs two
+// different proposals for one round. The honest three hand the host
+// evidence that verifies under its key, and keep deciding.
+func TestEquivocatingProposer(t *testing.T) {
+	c := newCluster(t, 4, testConfig())
+	set, err := NewValidatorSet(c.set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := uint32(0)
+	for set.Proposer(testChain, 1, r) != 3 {
+		r++
+	}
+	byz := c.vals[3]
+	c.net.pause() // the honest engines are at height 1 when the proposals arrive
+	for i := range 3 {
+		c.start(i)
+	}
+	for _, ts := range []int64{1000, 2000} {
+		blk, hash := encodeBlock(&hostv1.Header{ChainId: testChain, Height: 1, ParentHash: genesisHash, TimestampMs: ts, Proposer: byz.addr[:]})
+		c.net.publish("byz", TopicProposal, signProposal(byz, 1, r, -1, blk, hash).Encode())
+	}
+	c.net.resume()
+	c.waitFinal(3, 0, 1, 2)
+	for i := range 3 {
+		deadline := time.Now().Add(30 * time.Second)
+		for len(c.node[i].chain.evidenceList()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d reported no evidence of the double proposal", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ev, err := vote.DecodeEvidence(c.node[i].chain.evidenceList()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Validator != byz.addr || ev.A.Step != vote.StepProposal {
+			t.Fatalf("node %d: evidence against %s at step %v, want %s's proposal", i, ev.Validator, ev.A.Step, byz.addr)
+		}
+		if err := ev.Verify(testChain, byz.sk.PublicKey()); err != nil {
+			t.Fatalf("node %d: evidence does not verify: %v", i, err)
+		}
+	}
+	checkSameChain(t, c, 3, 0, 1, 2)
 }

@@ -184,16 +184,20 @@ func resolveAddress(home, s string) (account.Address, error) {
 var systemAccounts = map[string]account.Address{"treasury": account.TreasuryAddress, "escrow": account.EscrowAddress}
 
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
-	sub := map[string]func([]string, io.Writer, io.Writer) int{"new": keysNew, "list": keysList, "show": keysShow, "import": keysImport}
+	sub := map[string]func([]string, io.Writer, io.Writer) int{"new": keysNew, "list": keysList, "show": keysShow, "import": keysImport,
+		"encrypt-node": keysNodeCrypt(true), "decrypt-node": keysNodeCrypt(false)}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprint(stderr, `Usage:
   trellis keys new NAME [-home DIR]                 create a key (asks for a passphrase twice)
   trellis keys list [-home DIR] [-json]             list the keys
   trellis keys show NAME [-home DIR] [-json]        print a key's address and public key
   trellis keys import NAME -file FILE [-home DIR]   import an ed25519 private key
+  trellis keys encrypt-node -dir KEYDIR             encrypt a node's key files at rest
+  trellis keys decrypt-node -dir KEYDIR             write them back in plaintext
 
 Keys are stored encrypted in DIR/keys (DIR: -home, else $TRELLIS_HOME, else ~/.trellis).
 The passphrase is read from $TRELLIS_PASSPHRASE if set, else asked on the terminal.
+A node's own key files (encrypt-node) use $TRELLIS_KEY_PASSPHRASE, which 'trellis run' reads.
 Run 'trellis keys <command> -h' for examples.
 `)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {

@@ -27,7 +27,7 @@ func commands() []command {
 		{"init", "write a single-node config, keys and genesis into a directory", cmdInit},
 		{"config", "check a config file (validate)", cmdConfig},
 		{"plugin", "list, verify or test plugin binaries", cmdPlugin},
-		{"keys", "create, import, list and show wallet keys", cmdKeys},
+		{"keys", "create, import, list and show wallet keys; encrypt a node's key files", cmdKeys},
 		{"tx", "sign and send a transaction: transfer, bond, unbond, delegate", cmdTx},
 		{"query", "read an account, block or transaction from a node", cmdQuery},
 		{"prove", "prove a block on this machine from a node's witness", cmdProve},

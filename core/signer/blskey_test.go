@@ -21,7 +21,7 @@ import (
 func keyFileJSON(t testing.TB, sk *bls.SecretKey) []byte {
 	t.Helper()
 	skb, pkb := sk.Bytes(), sk.PublicKey().Bytes()
-	b, err := json.MarshalIndent(keyFile{BLSKeyType, hex.EncodeToString(pkb[:]), hex.EncodeToString(skb[:])}, "", "  ")
+	b, err := json.MarshalIndent(keyFile{Type: BLSKeyType, PublicKey: hex.EncodeToString(pkb[:]), PrivateKey: hex.EncodeToString(skb[:])}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

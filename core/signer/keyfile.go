@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/internal/securefile"
 	"github.com/trellis-chain/trellis/protocol/bls"
 )
@@ -35,7 +37,48 @@ const maxKeyFileSize = 64 << 10
 type keyFile struct {
 	Type       string `json:"type"`
 	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
+	PrivateKey string `json:"private_key,omitempty"`
+	// Encrypted replaces PrivateKey in an encrypted file: the same scheme
+	// as wallet keys (scrypt, XChaCha20-Poly1305), bound to the type and
+	// public key.
+	Encrypted *keystore.Sealed `json:"encrypted,omitempty"`
+}
+
+// PassphraseEnv names the variable an encrypted node or validator key
+// file's passphrase comes from, so that a node starts unattended.
+const PassphraseEnv = "TRELLIS_KEY_PASSPHRASE"
+
+// ErrKeyLocked reports an encrypted key file without its passphrase.
+var ErrKeyLocked = errors.New("key file is encrypted")
+
+// keyFileAD binds an encrypted secret to the file's type and public key.
+func keyFileAD(kf keyFile) []byte {
+	return []byte("trellis/keyfile/v1\x00" + kf.Type + "\x00" + kf.PublicKey)
+}
+
+// secretOf returns the file's private key bytes, decrypting them with the
+// passphrase in PassphraseEnv if the file is encrypted. The caller clears
+// them.
+func secretOf(kf keyFile, bad error) ([]byte, error) {
+	if kf.Encrypted == nil {
+		b, err := hex.DecodeString(kf.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: private_key is not hex", bad)
+		}
+		return b, nil
+	}
+	if kf.PrivateKey != "" {
+		return nil, fmt.Errorf("%w: both private_key and encrypted are set", bad)
+	}
+	pass := os.Getenv(PassphraseEnv)
+	if pass == "" {
+		return nil, fmt.Errorf("%w: set %s to its passphrase", ErrKeyLocked, PassphraseEnv)
+	}
+	b, err := kf.Encrypted.Open(pass, keyFileAD(kf))
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypting with %s: %w", bad, PassphraseEnv, err)
+	}
+	return b, nil
 }
 
 // readKeyFile reads path, refusing one over maxKeyFileSize; bad wraps a
@@ -127,9 +170,12 @@ func parseNodeKey(data []byte) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	seed, err := hex.DecodeString(kf.PrivateKey)
+	seed, err := secretOf(kf, ErrKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	defer clear(seed)
-	if err != nil || len(seed) != ed25519.SeedSize {
+	if len(seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("%w: private_key must be %d bytes of hex (the seed)", ErrKeyFile, ed25519.SeedSize)
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
@@ -169,11 +215,11 @@ func parseBLSKey(data []byte) (*bls.SecretKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	skb, err := hex.DecodeString(kf.PrivateKey)
-	defer clear(skb)
+	skb, err := secretOf(kf, bls.ErrSecretKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: private_key is not hex", bls.ErrSecretKey)
+		return nil, err
 	}
+	defer clear(skb)
 	sk, err := bls.SecretKeyFromBytes(skb)
 	if err != nil {
 		return nil, fmt.Errorf("private_key: %w", err)
@@ -214,4 +260,68 @@ func NewBLSKeyFile(path string) (pub, pop []byte, err error) {
 	}
 	pk, sig := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
 	return pk[:], sig[:], nil
+}
+
+// EncryptKeyFile rewrites the plaintext node or validator key file at path
+// encrypted under passphrase (scrypt parameters p), after checking that it
+// loads. The public key stays readable.
+func EncryptKeyFile(path, passphrase string, p keystore.Params) error {
+	return rewriteKeyFile(path, func(kf *keyFile) error {
+		if kf.Encrypted != nil {
+			return fmt.Errorf("%w: %s is already encrypted", ErrKeyFile, path)
+		}
+		secret, err := hex.DecodeString(kf.PrivateKey)
+		if err != nil {
+			return fmt.Errorf("%w: %s: private_key is not hex", ErrKeyFile, path)
+		}
+		defer clear(secret)
+		if kf.Encrypted, err = keystore.Seal(secret, passphrase, keyFileAD(*kf), p); err != nil {
+			return err
+		}
+		kf.PrivateKey = ""
+		return nil
+	})
+}
+
+// DecryptKeyFile rewrites the encrypted key file at path as plaintext.
+func DecryptKeyFile(path, passphrase string) error {
+	return rewriteKeyFile(path, func(kf *keyFile) error {
+		if kf.Encrypted == nil {
+			return fmt.Errorf("%w: %s is not encrypted", ErrKeyFile, path)
+		}
+		secret, err := kf.Encrypted.Open(passphrase, keyFileAD(*kf))
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer clear(secret)
+		kf.PrivateKey, kf.Encrypted = hex.EncodeToString(secret), nil
+		return nil
+	})
+}
+
+// rewriteKeyFile applies edit to the key file at path and writes it back
+// atomically, refusing a file that is neither key type.
+func rewriteKeyFile(path string, edit func(*keyFile) error) error {
+	data, err := readKeyFile(path, "key", ErrKeyFile)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	var kf keyFile
+	if err := json.Unmarshal(data, &kf); err != nil {
+		return fmt.Errorf("%w: %s: not a key file: %v", ErrKeyFile, path, err)
+	}
+	if kf.Type != NodeKeyType && kf.Type != BLSKeyType {
+		return fmt.Errorf("%w: %s: type %q", ErrKeyFile, path, kf.Type)
+	}
+	if err := edit(&kf); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(kf, "", "  ")
+	if err != nil {
+		return err
+	}
+	out = append(out, '\n')
+	defer clear(out)
+	return securefile.WriteAtomic(path, out)
 }

@@ -44,7 +44,7 @@ func TestLoadNodeKey(t *testing.T) {
 	}{
 		{"not json", "ed25519 " + seed, "not a key file"},
 		{"wrong type", strings.Replace(good, `"ed25519"`, `"bls12-381-g1"`, 1), `type "bls12-381-g1"`},
-		{"seed not hex", strings.Replace(good, seed, "zz"+seed[2:], 1), "private_key must be 32 bytes"},
+		{"seed not hex", strings.Replace(good, seed, "zz"+seed[2:], 1), "private_key is not hex"},
 		{"full private key instead of seed", strings.Replace(good, seed, hex.EncodeToString(k), 1), "private_key must be 32 bytes"},
 		{"short seed", strings.Replace(good, seed, seed[:62], 1), "private_key must be 32 bytes"},
 		{"public key of another seed", strings.Replace(good, pub, hex.EncodeToString(nodeKey(5).Public().(ed25519.PublicKey)), 1), "is not the private key's"},

@@ -305,6 +305,9 @@ func (c *Chain) Header(h block.Hash) (*block.Header, error) {
 		if err != nil {
 			return fmt.Errorf("%w: header %s: %v", ErrCorrupt, h, err)
 		}
+		if got := hd.Hash(); got != h {
+			return fmt.Errorf("%w: header stored under %s hashes to %s", ErrCorrupt, h, got)
+		}
 		return nil
 	})
 	return hd, err
@@ -394,6 +397,19 @@ func (c *Chain) Receipts(h block.Hash) ([]*block.Receipt, error) {
 			}
 			out = append(out, r)
 			v = v[2+l:]
+		}
+		if len(v) != 0 {
+			return fmt.Errorf("%w: receipts of %s: %d trailing bytes", ErrCorrupt, h, len(v))
+		}
+		// The header's receipts root is the checksum: a flipped bit in a
+		// receipt page is refused, never served as the block's outcome.
+		hv := t.Bucket(store.BucketHeaders).Get(h[:])
+		hd, err := block.DecodeHeader(hv)
+		if hv == nil || err != nil || hd.Hash() != h {
+			return fmt.Errorf("%w: header of %s, needed to check its receipts", ErrCorrupt, h)
+		}
+		if rr := block.ReceiptsRoot(out); rr != hd.ReceiptsRoot {
+			return fmt.Errorf("%w: receipts of %s hash to root %x, the header says %x", ErrCorrupt, h, rr, hd.ReceiptsRoot)
 		}
 		return nil
 	})

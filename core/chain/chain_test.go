@@ -319,3 +319,43 @@ func TestDamagedBlockIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Receipts and headers damaged on disk are refused the same way: the
+// header's receipts root and the header's own hash are their checksums.
+func TestDamagedReceiptsAndHeaderAreRefused(t *testing.T) {
+	h := newHarness(t, 3)
+	defer h.close()
+	b := h.extend(h.transfer(1, h.addrs[2], 10, 0))
+	hh := b.Hash()
+	for _, bucket := range []string{store.BucketReceipts, store.BucketHeaders} {
+		var orig []byte
+		if err := h.db.View(func(tx *store.Tx) error {
+			orig = bytes.Clone(tx.Bucket(bucket).Get(hh[:]))
+			return nil
+		}); err != nil || orig == nil {
+			t.Fatalf("%s: %v", bucket, err)
+		}
+		for _, at := range []int{len(orig) - 1, len(orig) / 2} {
+			bad := bytes.Clone(orig)
+			bad[at] ^= 1
+			if err := h.db.Update(func(tx *store.Tx) error { return tx.Bucket(bucket).Put(hh[:], bad) }); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if bucket == store.BucketReceipts {
+				_, err = h.c.Receipts(hh)
+			} else {
+				_, err = h.c.Header(hh)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), hh.String()) {
+				t.Fatalf("%s byte %d flipped: %v; want ErrCorrupt naming the block", bucket, at, err)
+			}
+		}
+		if err := h.db.Update(func(tx *store.Tx) error { return tx.Bucket(bucket).Put(hh[:], orig) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.c.Receipts(hh); err != nil {
+			t.Fatalf("repaired %s: %v", bucket, err)
+		}
+	}
+}

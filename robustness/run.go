@@ -56,16 +56,19 @@ type FaultResult struct {
 
 // Report is a run's outcome.
 type Report struct {
-	Seed       uint64                 `json:"seed"`
-	Nodes      int                    `json:"nodes"`
-	Wall       time.Duration          `json:"wall_ns"`
-	Faults     []FaultResult          `json:"faults"`
-	Sent       int64                  `json:"sent"`
-	Accepted   int64                  `json:"accepted"`
-	Final      int64                  `json:"final"`
-	Unfinal    int                    `json:"accepted_not_final"`
-	Lost       int                    `json:"lost"`
-	Heights    uint64                 `json:"final_height"`
+	Seed     uint64        `json:"seed"`
+	Nodes    int           `json:"nodes"`
+	Wall     time.Duration `json:"wall_ns"`
+	Faults   []FaultResult `json:"faults"`
+	Sent     int64         `json:"sent"`
+	Accepted int64         `json:"accepted"`
+	Final    int64         `json:"final"`
+	Unfinal  int           `json:"accepted_not_final"`
+	Lost     int           `json:"lost"`
+	Heights  uint64        `json:"final_height"`
+	// WALResumes counts BFT plugins that resumed a height from their
+	// write-ahead log after a kill or restart, read from the node logs.
+	WALResumes int                    `json:"wal_resumes"`
 	Violations []string               `json:"violations"`
 	RSS        map[string][]rssSample `json:"rss"`
 	Load       *testnet.LoadReport    `json:"load"`
@@ -185,6 +188,16 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Report, error) {
 		rep.RSS[n.Name] = chk.rss[i]
 	}
 	rep.Violations = append(rep.Violations, chk.memoryViolations(names)...)
+	for _, n := range net.State.Nodes {
+		l, err := os.ReadFile(n.Log)
+		if err != nil {
+			continue
+		}
+		rep.WALResumes += bytes.Count(l, []byte("resuming from the write-ahead log"))
+		if k := bytes.Count(l, []byte("write-ahead log unreadable")); k > 0 {
+			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: the BFT write-ahead log was unreadable after %d restart(s)", n.Name, k))
+		}
+	}
 	rep.Heights = chk.highest()
 	rep.Wall = time.Since(start)
 	if b, err := json.MarshalIndent(rep, "", "  "); err == nil {
@@ -363,6 +376,7 @@ func (r *Report) Write(w io.Writer) {
 			s.CatchUpP50.Round(time.Millisecond), s.CMx.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "transfers: sent %d, accepted %d, final %d, accepted but not final %d, lost %d\n", r.Sent, r.Accepted, r.Final, r.Unfinal, r.Lost)
+	fmt.Fprintf(w, "BFT plugins that resumed a height from the write-ahead log: %d (none unreadable unless listed below)\n", r.WALResumes)
 	for _, name := range slices.Sorted(maps.Keys(r.RSS)) {
 		s := r.RSS[name]
 		if len(s) == 0 {

@@ -378,3 +378,18 @@ func TestParamsSecurity(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityFigures computes batch/v1's soundness for every size a block
+// can have and holds it to today's floor (conjectured ≥ 100; proven ≥ 58,
+// the figure docs/stark.md states), so a change that weakens a proof
+// fails here. It logs the table docs/stark.md carries.
+func TestSecurityFigures(t *testing.T) {
+	for u := 1; u <= batch.MaxUpdates; u *= 4 {
+		s := batch.Security(u)
+		t.Logf("%6d updates: conjectured %.1f, proven %.1f (unique decoding %.1f, Johnson %.1f; queries %.1f, batching %.1f, DEEP %.1f, ALI %.1f)",
+			u, s.Conjectured, s.Proven(), s.UniqueDecoding, s.Johnson, s.Terms["queries"], s.Terms["batching"], s.Terms["DEEP"], s.Terms["ALI"])
+		if s.Conjectured < 100 || s.Proven() < 58 {
+			t.Errorf("%d updates: conjectured %.1f, proven %.1f", u, s.Conjectured, s.Proven())
+		}
+	}
+}

@@ -16,6 +16,15 @@ func Params() stark.Params {
 	return stark.Params{LogBlowup: 2, NumQueries: 40, GrindingBits: 20, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 6}
 }
 
+// Security is the soundness of a batch/v1 proof of a block of updates
+// leaf updates, computed by stark.Params.Security for the statement's
+// shape and the E4 challenge field. batch/v1 gives 100 conjectured bits
+// but only ~58 proven (docs/stark.md): a proof of it is evidence, not a
+// proof at a security level anyone should rely on alone.
+func Security(updates int) stark.Security {
+	return Params().Security(stark.ShapeOf(newAIR(Public{Updates: uint32(updates)})), stark.ChallengeFieldBits)
+}
+
 // traceShare is the fraction of Prove's progress given to building the trace.
 const traceShare = 0.08
 

@@ -51,8 +51,8 @@ func (s Security) Proven() float64 { return max(s.UniqueDecoding, s.Johnson) }
 
 // regime is a proximity regime of Reed-Solomon codes of rate rho.
 type regime struct {
-	theta float64                  // FRI's proximity parameter
-	list  float64                  // list size at theta
+	theta float64                   // FRI's proximity parameter
+	list  float64                   // list size at theta
 	lin   func(dim float64) float64 // MCA error of a batch with independent coefficients
 }
 

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -395,8 +396,11 @@ func verifyFile(stdout, stderr io.Writer, what string, f *batch.File) int {
 	if err != nil {
 		return walletError(stderr, "%s is not valid: %v", what, err)
 	}
+	sec := batch.Security(int(f.Public.Updates))
 	fmt.Fprintf(stdout, "valid:       %d updates with this batch hash take the old root to the new root\n", f.Public.Updates)
 	printPublic(stdout, f.Public)
 	fmt.Fprintf(stdout, "proof:       %d bytes, verified in %s\n", len(f.Proof), roundDur(took))
+	fmt.Fprintf(stdout, "security:    %.0f bits proven, %.0f conjectured (docs/stark.md)\n", math.Floor(sec.Proven()), math.Floor(sec.Conjectured))
+	fmt.Fprintln(stdout, "not proven:  that the block's transactions produce these updates (batch/v1 binds no transactions; the validators' certificate attests execution)")
 	return 0
 }

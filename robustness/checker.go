@@ -48,14 +48,6 @@ func newChecker(net *testnet.Net, interval time.Duration) *checker {
 		checked: make([]uint64, n), rss: make([][]rssSample, n)}
 }
 
-func (c *checker) violate(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.violations) < 100 {
-		c.violations = append(c.violations, fmt.Sprintf(format, args...))
-	}
-}
-
 // run polls until ctx ends.
 func (c *checker) run(ctx context.Context, start time.Time) {
 	clients := make([]*rpc.Client, len(c.net.State.Nodes))

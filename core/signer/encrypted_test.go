@@ -2,6 +2,7 @@ package signer
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -78,9 +79,10 @@ func TestEncryptedKeyFiles(t *testing.T) {
 	}
 	other, _ := bls.GenerateKey(strings.NewReader(strings.Repeat("x", 64)))
 	otherPub := other.PublicKey().Bytes()
+	otherHex := hex.EncodeToString(otherPub[:])
 	for name, data := range map[string][]byte{
 		"flipped ciphertext": edit(func(kf *keyFile) { kf.Encrypted.Ciphertext[3] ^= 1 }),
-		"another public key": edit(func(kf *keyFile) { kf.PublicKey = strings.Repeat("ab", len(otherPub)) }),
+		"another public key": edit(func(kf *keyFile) { kf.PublicKey = otherHex }),
 		"hostile scrypt":     edit(func(kf *keyFile) { kf.Encrypted.KDF.N = 1 << 30 }),
 		"short salt":         edit(func(kf *keyFile) { kf.Encrypted.KDF.Salt = kf.Encrypted.KDF.Salt[:4] }),
 		"both forms":         edit(func(kf *keyFile) { kf.PrivateKey = "00" }),

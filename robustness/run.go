@@ -125,6 +125,13 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Report, error) {
 			Workers: 8, Batch: 16, Drain: drain, Amount: 1, Stop: stop}, io.Discard)
 		loaded <- loadResult{r, err}
 	}()
+	// Let the load connect to every node before the first fault.
+	sleep(ctx, 3*time.Second)
+	select {
+	case lr := <-loaded:
+		return nil, fmt.Errorf("load: %w", lr.err)
+	default:
+	}
 
 	for k, f := range sched {
 		if ctx.Err() != nil || (o.Duration > 0 && time.Since(start) > o.Duration) {

@@ -642,9 +642,12 @@ func (r *loadRun) track(ctx context.Context, watch int, ready chan<- error) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		n := order[attempt%len(order)]
 		err := r.follow(ctx, n, &first, ready)
-		if first {
+		if first && attempt == len(order)-1 { // no node could be followed
 			ready <- fmt.Errorf("following final blocks on %s: %w", n.Name, err)
 			return
+		}
+		if first {
+			continue // the watch node may be down right now: try the next
 		}
 		select {
 		case <-ctx.Done():

@@ -3,7 +3,6 @@ package keystore
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -85,13 +84,11 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 
 // keyFile is the JSON form of a key file, version 1.
 type keyFile struct {
-	Version    int             `json:"version"`
-	Name       string          `json:"name"`
-	Address    account.Address `json:"address"`
-	PublicKey  hexBytes        `json:"public_key"`
-	KDF        kdfSection      `json:"kdf"`
-	Cipher     cipherSection   `json:"cipher"`
-	Ciphertext hexBytes        `json:"ciphertext"`
+	Version   int             `json:"version"`
+	Name      string          `json:"name"`
+	Address   account.Address `json:"address"`
+	PublicKey hexBytes        `json:"public_key"`
+	Sealed                    // kdf, cipher, ciphertext
 }
 
 type kdfSection struct {
@@ -163,30 +160,12 @@ func deriveKey(passphrase string, salt []byte, p Params) ([]byte, error) {
 // seal encrypts seed under passphrase into a new key file.
 func seal(name string, seed []byte, passphrase string, p Params) (*keyFile, error) {
 	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-	f := &keyFile{
-		Version:   FormatVersion,
-		Name:      name,
-		Address:   account.FromPublicKey(pub),
-		PublicKey: hexBytes(pub),
-		KDF:       kdfSection{Name: KDFName, N: p.N, R: p.R, P: p.P, Salt: make(hexBytes, saltSize)},
-		Cipher:    cipherSection{Name: CipherName, Nonce: make(hexBytes, chacha20poly1305.NonceSizeX)},
-	}
-	if _, err := rand.Read(f.KDF.Salt); err != nil {
-		return nil, fmt.Errorf("keystore: salt: %w", err)
-	}
-	if _, err := rand.Read(f.Cipher.Nonce); err != nil {
-		return nil, fmt.Errorf("keystore: nonce: %w", err)
-	}
-	key, err := deriveKey(passphrase, f.KDF.Salt, p)
+	f := &keyFile{Version: FormatVersion, Name: name, Address: account.FromPublicKey(pub), PublicKey: hexBytes(pub)}
+	s, err := sealRaw(seed, passphrase, associatedData(name, f.Address, pub), p)
 	if err != nil {
 		return nil, err
 	}
-	defer clear(key)
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
-	}
-	f.Ciphertext = aead.Seal(nil, f.Cipher.Nonce, seed, associatedData(name, f.Address, pub))
+	f.Sealed = *s
 	return f, nil
 }
 
@@ -194,14 +173,9 @@ func seal(name string, seed []byte, passphrase string, p Params) (*keyFile, erro
 // public key or ciphertext was altered look the same to the AEAD: both are
 // reported as ErrWrongPassphrase.
 func (f *keyFile) open(path, passphrase string) (ed25519.PrivateKey, error) {
-	key, err := deriveKey(passphrase, f.KDF.Salt, Params{N: f.KDF.N, R: f.KDF.R, P: f.KDF.P})
+	aead, err := f.aead(passphrase)
 	if err != nil {
 		return nil, &CorruptError{Path: path, What: err.Error()}
-	}
-	defer clear(key)
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	seed, err := aead.Open(nil, f.Cipher.Nonce, f.Ciphertext, associatedData(f.Name, f.Address, f.PublicKey))
 	if err != nil {

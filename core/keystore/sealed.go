@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
 
@@ -28,9 +29,11 @@ func Seal(secret []byte, passphrase string, ad []byte, p Params) (*Sealed, error
 	if len(secret) == 0 || len(secret) > maxSecret {
 		return nil, fmt.Errorf("keystore: a secret of %d bytes; 1 to %d", len(secret), maxSecret)
 	}
-	if passphrase == "" {
-		return nil, fmt.Errorf("keystore: empty passphrase")
-	}
+	return sealRaw(secret, passphrase, ad, p)
+}
+
+// sealRaw encrypts with a fresh salt and nonce; the caller checked p.
+func sealRaw(secret []byte, passphrase string, ad []byte, p Params) (*Sealed, error) {
 	s := &Sealed{
 		KDF:    kdfSection{Name: KDFName, N: p.N, R: p.R, P: p.P, Salt: make(hexBytes, saltSize)},
 		Cipher: cipherSection{Name: CipherName, Nonce: make(hexBytes, chacha20poly1305.NonceSizeX)},
@@ -41,7 +44,18 @@ func Seal(secret []byte, passphrase string, ad []byte, p Params) (*Sealed, error
 	if _, err := rand.Read(s.Cipher.Nonce); err != nil {
 		return nil, fmt.Errorf("keystore: nonce: %w", err)
 	}
-	key, err := deriveKey(passphrase, s.KDF.Salt, p)
+	aead, err := s.aead(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	s.Ciphertext = aead.Seal(nil, s.Cipher.Nonce, secret, ad)
+	return s, nil
+}
+
+// aead derives s's key from passphrase (scrypt with s's parameters, which
+// the caller checked) and returns the cipher.
+func (s *Sealed) aead(passphrase string) (cipher.AEAD, error) {
+	key, err := deriveKey(passphrase, s.KDF.Salt, Params{N: s.KDF.N, R: s.KDF.R, P: s.KDF.P})
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +64,7 @@ func Seal(secret []byte, passphrase string, ad []byte, p Params) (*Sealed, error
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %w", err)
 	}
-	s.Ciphertext = aead.Seal(nil, s.Cipher.Nonce, secret, ad)
-	return s, nil
+	return aead, nil
 }
 
 // Open decrypts s. Its parameters are checked before any work, so a
@@ -71,18 +84,12 @@ func (s *Sealed) Open(passphrase string, ad []byte) ([]byte, error) {
 	case len(s.Ciphertext) <= chacha20poly1305.Overhead || len(s.Ciphertext) > maxSecret+chacha20poly1305.Overhead:
 		return nil, fmt.Errorf("%w: ciphertext of %d bytes", ErrCorrupt, len(s.Ciphertext))
 	}
-	p := Params{N: s.KDF.N, R: s.KDF.R, P: s.KDF.P}
-	if err := p.check(); err != nil {
+	if err := (Params{N: s.KDF.N, R: s.KDF.R, P: s.KDF.P}).check(); err != nil {
 		return nil, err
 	}
-	key, err := deriveKey(passphrase, s.KDF.Salt, p)
+	aead, err := s.aead(passphrase)
 	if err != nil {
 		return nil, err
-	}
-	defer clear(key)
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	out, err := aead.Open(nil, s.Cipher.Nonce, s.Ciphertext, ad)
 	if err != nil {

@@ -266,6 +266,9 @@ func NewBLSKeyFile(path string) (pub, pop []byte, err error) {
 // encrypted under passphrase (scrypt parameters p), after checking that it
 // loads. The public key stays readable.
 func EncryptKeyFile(path, passphrase string, p keystore.Params) error {
+	if passphrase == "" {
+		return fmt.Errorf("%w: %s: an empty passphrase encrypts nothing", ErrKeyFile, path)
+	}
 	return rewriteKeyFile(path, func(kf *keyFile) error {
 		if kf.Encrypted != nil {
 			return fmt.Errorf("%w: %s is already encrypted", ErrKeyFile, path)

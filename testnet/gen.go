@@ -288,10 +288,10 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 		tp := config.TemplatePlugin{Kind: p.kind, Name: p.name, SHA256: p.sum}
 		switch p.kind { // the fee plugin runs on the defaults it declares
 		case config.KindConsensus:
-			if !n.Sequencer {
-				continue // a solo testnet's followers sync from node 0
-			}
-			tp.Config = consensusConfig(spec, n)
+			// A solo testnet's followers run the plugin in follow mode:
+			// the host syncs node0's blocks and the plugin checks node0's
+			// signature on each.
+			tp.Config = consensusConfig(spec, n, nodes[0])
 		case config.KindProver:
 			if !n.Sequencer {
 				continue // only validators hold an account key to submit proofs with
@@ -344,7 +344,7 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 
 	role := "a BFT validator"
 	if spec.Consensus == ConsensusSolo {
-		role = "a follower: it syncs from node0, the solo sequencer"
+		role = "a follower: it syncs node0's blocks and checks node0's signature on each"
 		if n.Sequencer {
 			role = "the solo sequencer"
 		}
@@ -355,12 +355,18 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 }
 
 // consensusConfig writes the consensus plugin's settings: block_interval,
-// the proposer for solo, then the -plugin-config overrides in name order.
-func consensusConfig(spec Spec, n Node) func(*hclwrite.Body) {
+// for solo the sequencer's fee address (and, on followers, follow mode
+// and the sequencer whose signature they check), then the -plugin-config
+// overrides in name order.
+func consensusConfig(spec Spec, n, sequencer Node) func(*hclwrite.Body) {
 	return func(b *hclwrite.Body) {
 		b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
 		if spec.Consensus == ConsensusSolo {
-			b.SetAttributeValue("proposer", cty.StringVal(n.Validator))
+			b.SetAttributeValue("proposer", cty.StringVal(sequencer.Validator))
+			if !n.Sequencer {
+				b.SetAttributeValue("follow", cty.True)
+				b.SetAttributeValue("sequencer", cty.StringVal(sequencer.Validator))
+			}
 		}
 		names := make([]string, 0, len(spec.PluginConfig))
 		for k := range spec.PluginConfig {

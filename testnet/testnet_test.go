@@ -227,9 +227,6 @@ func TestTestnetConfig(t *testing.T) {
 					kinds = append(kinds, p.Kind+"."+p.Name)
 				}
 				want := []string{"fee.eip1559", "consensus." + consensus}
-				if consensus == ConsensusSolo && i > 0 {
-					want = want[:1]
-				}
 				if !slices.Equal(kinds, want) {
 					t.Errorf("node%d plugins %v, want %v", i, kinds, want)
 				}
@@ -245,6 +242,9 @@ func TestTestnetConfig(t *testing.T) {
 					want := []string{"block_interval", "timeout_vote"}
 					if consensus == ConsensusSolo {
 						want = []string{"block_interval", "proposer", "timeout_vote"}
+						if i > 0 {
+							want = []string{"block_interval", "follow", "proposer", "sequencer", "timeout_vote"}
+						}
 					}
 					if !slices.Equal(names, want) {
 						t.Errorf("node%d consensus settings %v, want %v", i, names, want)

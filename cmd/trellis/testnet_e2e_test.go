@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,11 @@ func startTestnet(t *testing.T, extra ...string) *e2eTestnet {
 	args := append([]string{"up", "-n", "4", "-consensus", "bft", "-dir", tn.dir, "-base-port", "0",
 		"-block-interval", "200ms", "-load-accounts", "64", "-wait", "120s"}, extra...)
 	out := tn.cli(args...)
-	for _, want := range []string{"every node answers RPC", "node3", "validator"} {
+	role := "validator"
+	if slices.Contains(extra, "solo") {
+		role = "follower"
+	}
+	for _, want := range []string{"every node answers RPC", "node3", role} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("testnet up output lacks %q:\n%s", want, out)
 		}
@@ -430,4 +435,16 @@ func openState(dir string) (*testnet.State, error) {
 		return nil, err
 	}
 	return n.State, nil
+}
+
+// TestE2ESoloTestnetFollowers: in a solo testnet node0 sequences and signs
+// each block; nodes 1–3 run the solo plugin in follow mode, sync node0's
+// blocks and check its signature on each, so every node holds the same
+// final chain.
+func TestE2ESoloTestnetFollowers(t *testing.T) {
+	testbin.Build(t, "plugins/consensus-solo/cmd/trellis-consensus-solo")
+	tn := startTestnet(t, "-consensus", "solo")
+	all := []int{0, 1, 2, 3}
+	tn.waitFinal(5, all...)
+	tn.checkAgreement(5)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/sdk"
@@ -31,11 +33,20 @@ type Plugin struct {
 	host     *sdk.Host
 	interval time.Duration
 	proposer account.Address
-	cancel   context.CancelFunc
-	done     chan struct{}
-	height   uint64
-	final    uint64
-	lastErr  string
+	follow   bool
+	// sequencer, when set, is the one validator whose signature makes a
+	// block final; unset, the signer must hold > 2/3 of the stake.
+	sequencer account.Address
+	chainID   string
+	// signer signs each block for followers; nil on a node without keys,
+	// whose blocks then carry no certificate and cannot be followed.
+	signer  hostv1.SignerClient
+	self    account.Address
+	cancel  context.CancelFunc
+	done    chan struct{}
+	height  uint64
+	final   uint64
+	lastErr string
 }
 
 // New returns an unconfigured plugin logging to log.
@@ -53,12 +64,18 @@ func (p *Plugin) ConfigSchema() *schema.Schema {
 			Describe("Time between blocks, a Go duration such as \"500ms\" or \"2s\"."),
 		schema.String("proposer").DefaultTo(cty.StringVal("")).
 			Describe("Address credited with the sequencer's share of fees; empty sends it to the treasury."),
+		schema.String("sequencer").DefaultTo(cty.StringVal("")).
+			Describe("Validator address whose signature makes a block final (a follower's trust anchor); empty: any validator holding more than two thirds of the stake."),
+		schema.Bool("follow").DefaultTo(cty.False).
+			Describe("Follow the sequencer instead of producing blocks: the host syncs its blocks and this plugin verifies their certificates (the sequencer's BLS signature, checked against the validator set)."),
 	)
 }
 
 type config struct {
 	BlockInterval string `json:"block_interval"`
 	Proposer      string `json:"proposer"`
+	Follow        bool   `json:"follow"`
+	Sequencer     string `json:"sequencer"`
 }
 
 // Configure implements sdk.Plugin.
@@ -78,12 +95,31 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 			return &sdk.ConfigError{Path: []string{"proposer"}, Summary: "Invalid proposer address", Detail: err.Error()}
 		}
 	}
+	var seq account.Address
+	if c.Sequencer != "" {
+		if seq, err = account.ParseAddress(c.Sequencer); err != nil {
+			return &sdk.ConfigError{Path: []string{"sequencer"}, Summary: "Invalid sequencer address", Detail: err.Error()}
+		}
+	}
 	if req.Host == nil || req.Host.Chain == nil || !req.Node.HasHostCapability(sdk.CapHostChain) {
 		return errors.New("the host offers no Chain service (host.chain): give the node a genesis file")
 	}
+	var signer hostv1.SignerClient
+	var self account.Address
+	if !c.Follow && req.Host.Signer != nil && req.Node.HasHostCapability(sdk.CapHostSigner) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		keys, err := req.Host.Signer.PublicKeys(ctx, &hostv1.PublicKeysRequest{})
+		cancel()
+		if err != nil || len(keys.GetAddress()) != account.AddressSize {
+			return fmt.Errorf("the host's Signer gave no validator address: %v", err)
+		}
+		signer = req.Host.Signer
+		copy(self[:], keys.GetAddress())
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.host, p.interval, p.proposer = req.Host, iv, prop
+	p.host, p.interval, p.proposer, p.follow, p.chainID = req.Host, iv, prop, c.Follow, req.Node.ChainID
+	p.signer, p.self, p.sequencer = signer, self, seq
 	return nil
 }
 
@@ -108,6 +144,9 @@ func (p *Plugin) Start(_ context.Context, req *consensusv1.StartRequest) (*conse
 		return &consensusv1.StartResponse{}, nil
 	}
 	p.height, p.final = req.GetHead().GetHeader().GetHeight(), req.GetFinalized().GetHeader().GetHeight()
+	if p.follow {
+		return &consensusv1.StartResponse{}, nil // the host's sync brings the blocks; VerifyBlock checks them
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan struct{})
 	go p.run(ctx, p.host.Chain, p.interval, p.done)
@@ -172,7 +211,11 @@ func (p *Plugin) step(ctx context.Context, c hostv1.ChainClient) error {
 	if _, err := c.SetHead(ctx, &hostv1.SetHeadRequest{Hash: blk.GetHash()}); err != nil {
 		return fmt.Errorf("set head %d: %w", blk.GetHeader().GetHeight(), err)
 	}
-	if _, err := c.Finalize(ctx, &hostv1.FinalizeRequest{Hash: blk.GetHash()}); err != nil {
+	cert, err := p.certify(ctx, blk)
+	if err != nil {
+		return fmt.Errorf("certify %d: %w", blk.GetHeader().GetHeight(), err)
+	}
+	if _, err := c.Finalize(ctx, &hostv1.FinalizeRequest{Hash: blk.GetHash(), Certificate: cert}); err != nil {
 		return fmt.Errorf("finalize %d: %w", blk.GetHeader().GetHeight(), err)
 	}
 	p.mu.Lock()
@@ -184,15 +227,62 @@ func (p *Plugin) step(ctx context.Context, c hostv1.ChainClient) error {
 	return nil
 }
 
-// VerifyBlock implements sdk.Consensus: a solo block is valid if its
-// proposer is this network's sequencer; it is final as soon as it is.
+// certify signs blk for followers, in the first round the Signer accepts;
+// nil without a signer.
+func (p *Plugin) certify(ctx context.Context, blk *hostv1.Block) ([]byte, error) {
+	p.mu.Lock()
+	signer, self := p.signer, p.self
+	p.mu.Unlock()
+	if signer == nil {
+		return nil, nil
+	}
+	h := blk.GetHeader().GetHeight()
+	for r := uint32(0); r < maxRounds; r++ {
+		res, err := signer.SignConsensus(ctx, &hostv1.SignConsensusRequest{Height: h, Round: r,
+			Step: hostv1.SignConsensusRequest_STEP_PRECOMMIT, BlockHash: blk.GetHash()})
+		if status.Code(err) == codes.FailedPrecondition {
+			continue // another block was signed in this round before a crash
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := &certificate{round: r, signer: self}
+		if len(res.GetSignature()) != len(c.sig) {
+			return nil, fmt.Errorf("the Signer returned %d signature bytes", len(res.GetSignature()))
+		}
+		copy(c.sig[:], res.GetSignature())
+		return c.encode(), nil
+	}
+	return nil, fmt.Errorf("the Signer refused height %d in all %d rounds", h, maxRounds)
+}
+
+// VerifyBlock implements sdk.Consensus: a solo block is final if its
+// certificate is the signature of a validator holding more than two
+// thirds of the stake of the set the host passes (the sequencer) and,
+// when this node is configured with one, its proposer is the sequencer's
+// fee address.
 func (p *Plugin) VerifyBlock(_ context.Context, req *consensusv1.VerifyBlockRequest) (*consensusv1.VerifyBlockResponse, error) {
 	p.mu.Lock()
-	prop := p.proposer
+	prop, chainID, seq := p.proposer, p.chainID, p.sequencer
 	p.mu.Unlock()
-	got := req.GetBlock().GetHeader().GetProposer()
+	hd := req.GetBlock().GetHeader()
+	got := hd.GetProposer()
 	if !prop.IsZero() && string(got) != string(prop[:]) {
 		return &consensusv1.VerifyBlockResponse{Reason: fmt.Sprintf("proposer %x is not the sequencer %s", got, prop)}, nil
+	}
+	cert := req.GetBlock().GetCertificate()
+	if len(cert) == 0 {
+		return &consensusv1.VerifyBlockResponse{Reason: fmt.Sprintf("block %d carries no certificate: its sequencer runs without a validator key, so it cannot be followed", hd.GetHeight())}, nil
+	}
+	c, err := decodeCertificate(cert)
+	if err != nil {
+		return &consensusv1.VerifyBlockResponse{Reason: err.Error()}, nil
+	}
+	if chainID == "" {
+		chainID = hd.GetChainId()
+	}
+	if err := c.verify(chainID, hd.GetHeight(), req.GetBlock().GetHash(), req.GetValidators(), seq); err != nil {
+		return &consensusv1.VerifyBlockResponse{Reason: err.Error()}, nil
 	}
 	return &consensusv1.VerifyBlockResponse{Valid: true, Final: true}, nil
 }
@@ -217,6 +307,10 @@ func (p *Plugin) ForkChoice(_ context.Context, req *consensusv1.ForkChoiceReques
 func (p *Plugin) Status(context.Context, *consensusv1.StatusRequest) (*consensusv1.StatusResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return &consensusv1.StatusResponse{Height: p.height, FinalHeight: p.final, Validator: true, Step: "produce",
+	step := "produce"
+	if p.follow {
+		step = "follow"
+	}
+	return &consensusv1.StatusResponse{Height: p.height, FinalHeight: p.final, Validator: !p.follow, Step: step,
 		Details: map[string]string{"interval": p.interval.String(), "last_error": p.lastErr}}, nil
 }

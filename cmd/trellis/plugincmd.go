@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,16 +11,18 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/conformance"
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/sdk"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func cmdPlugin(args []string, stdout, stderr io.Writer) int {
-	sub := map[string]func([]string, io.Writer, io.Writer) int{"list": pluginList, "verify": pluginVerify, "test": pluginTest}
+	sub := map[string]func([]string, io.Writer, io.Writer) int{"list": pluginList, "verify": pluginVerify, "test": pluginTest, "schema": pluginSchema}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(stderr, "Usage:\n  trellis plugin list [-config FILE | -dir DIR]\n  trellis plugin verify -config FILE | BINARY...\n  trellis plugin test -kind KIND [-name NAME] [-config-json JSON] BINARY [-- PLUGIN ARGS...]")
+		fmt.Fprintln(stderr, "Usage:\n  trellis plugin list [-config FILE | -dir DIR]\n  trellis plugin verify -config FILE | BINARY...\n  trellis plugin test -kind KIND [-name NAME] [-config-json JSON] BINARY [-- PLUGIN ARGS...]\n  trellis plugin schema [-kind KIND -name NAME] BINARY")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return 0
 		}
@@ -184,6 +187,61 @@ func pluginTest(args []string, stdout, stderr io.Writer) int {
 	}
 	if !rep.Passed() {
 		return 1
+	}
+	return 0
+}
+
+// pluginSchema starts a plugin binary just long enough to read the
+// settings its config block accepts, and prints them.
+func pluginSchema(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("plugin schema", "plugin schema [-kind KIND -name NAME] BINARY", stderr)
+	kind := fs.String("kind", "", "plugin kind (default: from the file name trellis-<kind>-<name>)")
+	name := fs.String("name", "", "plugin name (default: from the file name)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	path, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	if *kind == "" || *name == "" {
+		k, n, ok := splitBinaryName(filepath.Base(path))
+		if !ok {
+			return walletError(stderr, "%s is not named trellis-<kind>-<name>: give -kind and -name", path)
+		}
+		*kind, *name = cmp.Or(*kind, k), cmp.Or(*name, n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := plugin.Start(ctx, plugin.Spec{Kind: *kind, Name: *name, Path: path})
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	defer p.Close()
+	fmt.Fprintf(stdout, "plugin %q %q %s: settings of its config {} block\n", *kind, *name, p.Info.GetVersion())
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tDEFAULT\tDESCRIPTION")
+	for _, a := range p.Schema.Attributes {
+		def := "-"
+		switch {
+		case a.Required:
+			def = "(required)"
+		case a.Sensitive:
+			def = "(sensitive)"
+		case a.Default != cty.NilVal && !a.Default.IsNull():
+			def = string(hclwrite.TokensForValue(a.Default).Bytes())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Type.FriendlyName(), def, a.Description)
+	}
+	for _, b := range p.Schema.Blocks {
+		fmt.Fprintf(tw, "%s {}\tblock\t-\t%s\n", b.TypeName, b.Description)
+	}
+	if err := tw.Flush(); err != nil {
+		return walletError(stderr, "%v", err)
 	}
 	return 0
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/core/store"
@@ -356,6 +358,34 @@ func TestDamagedReceiptsAndHeaderAreRefused(t *testing.T) {
 		}
 		if _, err := h.c.Receipts(hh); err != nil {
 			t.Fatalf("repaired %s: %v", bucket, err)
+		}
+	}
+}
+
+// TestBlockLogLines: every new head and final block is one info line with
+// height, hash prefix and transactions; blocks from
+// long ago (a sync catching up) log at debug only.
+func TestBlockLogLines(t *testing.T) {
+	h := newHarness(t, 3)
+	defer h.close()
+	var buf bytes.Buffer
+	h.c.log = hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Trace})
+	old := h.extend(h.transfer(1, h.addrs[2], 10, 0)) // genesis-relative timestamps: long ago
+	if !strings.Contains(buf.String(), "[DEBUG] head: height=1") || !strings.Contains(buf.String(), "[DEBUG] final: height=1") {
+		t.Fatalf("an old block's lines:\n%s", buf.String())
+	}
+	buf.Reset()
+	b := h.build(old.Hash(), time.Now().UnixMilli(), h.transfer(1, h.addrs[2], 10, 1))
+	if _, err := h.c.SetHead(ctx, b.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.Finalize(ctx, b.Hash(), []byte("cert")); err != nil {
+		t.Fatal(err)
+	}
+	short := b.Hash().String()[:12]
+	for _, want := range []string{"[INFO]  head: height=2 hash=\"" + short, "txs=1", "[INFO]  final: height=2 hash=\"" + short} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no %q in:\n%s", want, buf.String())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/protocol/block"
@@ -121,8 +122,27 @@ func (c *Chain) SetHead(ctx context.Context, h block.Hash) (reverted []block.Has
 		}
 	}
 	c.subs.publish(Event{Kind: EventHead, Block: target, Reverted: reverted, Applied: appBlocks})
+	if len(revBlocks) > 0 {
+		c.log.Warn("reorg", "reverted", len(revBlocks), "applied", len(appBlocks), "height", target.Header.Height, "hash", shortHash(h))
+	} else {
+		c.blockLog(target)("head", "height", target.Header.Height, "hash", shortHash(h), "txs", len(target.Txs),
+			"interval", time.Duration(target.Header.TimestampMs-head.Header.TimestampMs)*time.Millisecond)
+	}
 	return reverted, nil
 }
+
+// blockLog is how a block's head and final lines are logged: at info for
+// live blocks, at debug for blocks more than a minute old (a sync catching
+// up, which reports its progress itself).
+func (c *Chain) blockLog(b *block.Block) func(msg string, args ...any) {
+	if time.Since(time.UnixMilli(b.Header.TimestampMs)) > time.Minute {
+		return c.log.Debug
+	}
+	return c.log.Info
+}
+
+// shortHash is a hash prefix for log lines, as explorers print it.
+func shortHash(h block.Hash) string { return h.String()[:12] + "…" }
 
 // Finalize marks a canonical block, and so its ancestors, final, keeping
 // the certificate with it. Finalizing an already final block is a no-op.
@@ -177,5 +197,6 @@ func (c *Chain) Finalize(ctx context.Context, h block.Hash, cert []byte) error {
 	c.final = b
 	c.rmu.Unlock()
 	c.subs.publish(Event{Kind: EventFinal, Block: b})
+	c.blockLog(b)("final", "height", hd.Height, "hash", shortHash(h), "txs", len(b.Txs), "blocks", hd.Height-final.Header.Height)
 	return nil
 }

@@ -103,6 +103,7 @@ type txFlags struct {
 	gasLimit optUint
 	maxFee   optUint
 	tip      optUint
+	belowFee *bool
 	wait     *bool
 	timeout  *time.Duration
 }
@@ -118,6 +119,7 @@ func newTxFlags(name, usageLine, example string, stderr io.Writer) *txFlags {
 	fs.Var(&f.gasLimit, "gas-limit", "`gas` limit (default: the gas this type of transaction uses)")
 	fs.Var(&f.maxFee, "max-fee", "max `fee` per gas (default: the node's fee quote)")
 	fs.Var(&f.tip, "tip", "max priority `fee` per gas (default: the node's fee quote)")
+	f.belowFee = fs.Bool("below-base-fee", false, "send even if -max-fee is below the current base fee (it waits until the base fee falls that low, and holds back the account's later transactions)")
 	f.wait = fs.Bool("wait", true, "wait for the transaction to be included and print its receipt")
 	f.timeout = fs.Duration("timeout", 2*time.Minute, "how long to wait for inclusion")
 	return f
@@ -313,11 +315,14 @@ func (f *txFlags) send(stdout, stderr io.Writer, build bodyFunc) int {
 		t.GasLimit = f.gasLimit.v
 	}
 	t.MaxFeePerGas, t.MaxPriorityFeePerGas = f.maxFee.v, f.tip.v
+	q, err := client.FeeQuote(ctx, 0)
+	if err != nil {
+		return nodeError(stderr, *f.node, err)
+	}
+	if f.maxFee.set && f.maxFee.v < q.BaseFee && !*f.belowFee {
+		return walletError(stderr, "-max-fee %d is below the current base fee %d: the transaction could not be included now, and would hold back this account's later transactions until the base fee fell that low; raise -max-fee, or pass -below-base-fee to send it anyway", f.maxFee.v, q.BaseFee)
+	}
 	if !f.maxFee.set || !f.tip.set {
-		q, err := client.FeeQuote(ctx, 0)
-		if err != nil {
-			return nodeError(stderr, *f.node, err)
-		}
 		switch {
 		case !f.maxFee.set && !f.tip.set:
 			t.MaxFeePerGas, t.MaxPriorityFeePerGas = q.MaxFeePerGas, q.MaxPriorityFeePerGas

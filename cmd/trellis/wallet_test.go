@@ -569,7 +569,7 @@ func TestTxFees(t *testing.T) {
 		gasLimit, nonc uint64
 	}{
 		{[]string{"-max-fee", "100"}, 100, 1, tx.GasTransfer, 0},
-		{[]string{"-max-fee", "3"}, 3, 1, tx.GasTransfer, 1},
+		{[]string{"-max-fee", "3", "-below-base-fee"}, 3, 1, tx.GasTransfer, 1},
 		{[]string{"-tip", "20"}, 27, 20, tx.GasTransfer, 2},
 		{[]string{"-tip", "2", "-max-fee", "9", "-gas-limit", "5000"}, 9, 2, 5000, 3},
 	} {
@@ -580,9 +580,17 @@ func TestTxFees(t *testing.T) {
 			t.Errorf("%v: max fee %d tip %d gas %d nonce %d", tc.flags, s.MaxFeePerGas, s.MaxPriorityFeePerGas, s.GasLimit, s.Nonce)
 		}
 	}
-	// A tip above the max fee is refused before anything is sent.
+	// A max fee below the base fee (7) is refused unless asked for: it
+	// could not be included now and would block the account's later nonces.
 	n := len(f.submitted)
-	_, errOut, code := cli(t, "tx", "transfer", "-from", "alice", "-to", "bob", "-amount", "1", "-tip", "5", "-max-fee", "4", "-node", url, "-home", home)
+	for _, mf := range []string{"0", "6"} {
+		_, errOut, code := cli(t, "tx", "transfer", "-from", "alice", "-to", "bob", "-amount", "1", "-max-fee", mf, "-node", url, "-home", home)
+		if code != 1 || !strings.Contains(errOut, "-max-fee "+mf+" is below the current base fee 7") || !strings.Contains(errOut, "-below-base-fee") || len(f.submitted) != n {
+			t.Errorf("max fee %s below the base fee: exit %d\n%s", mf, code, errOut)
+		}
+	}
+	// A tip above the max fee is refused before anything is sent.
+	_, errOut, code := cli(t, "tx", "transfer", "-from", "alice", "-to", "bob", "-amount", "1", "-tip", "5", "-max-fee", "4", "-below-base-fee", "-node", url, "-home", home)
 	if code != 1 || !strings.Contains(errOut, "invalid transaction, not sent: invalid fee: max priority fee 5 exceeds max fee 4") || len(f.submitted) != n {
 		t.Errorf("tip above max fee: exit %d\n%s", code, errOut)
 	}

@@ -13,6 +13,7 @@
 //	stark    the STARK prover and verifier
 //	batch    the block statement proven by the provers
 //	wire     the reader every big-endian decoder of untrusted bytes uses
+//	leader   the longest-chain slot-leader lottery (BLS VRF, Praos threshold)
 //
 // Stability rule: a byte that these packages hash, sign or send is part of
 // the protocol. Changing an encoding, a sign-bytes layout, a domain tag or a

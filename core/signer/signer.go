@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/trellis-chain/trellis/protocol/leader"
+
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
@@ -24,9 +26,9 @@ const Namespace = "host.signer"
 const (
 	// LeaderDomain prefixes the message of a leader proof, so that it can
 	// never be a consensus message or anything else the key signs.
-	LeaderDomain = "trellis/leader/v1"
+	LeaderDomain = leader.ProofDomain
 	// MaxSeedLen bounds an epoch seed.
-	MaxSeedLen = 64
+	MaxSeedLen = leader.MaxSeedLen
 )
 
 // Signer holds the validator's BLS key and the node's ed25519 key, and
@@ -169,15 +171,13 @@ func (s *Signer) Last(chainID string) (Slot, bool, error) {
 
 // LeaderMessage is what a leader proof signs: LeaderDomain, the seed
 // (length-prefixed) and the slot.
+// The bytes are protocol/leader's, which the lottery verifies.
 func LeaderMessage(seed []byte, slot uint64) ([]byte, error) {
-	if len(seed) > MaxSeedLen {
+	b, err := leader.ProofMessage(seed, slot)
+	if err != nil {
 		return nil, fmt.Errorf("%w: epoch seed of %d bytes (limit %d)", ErrInvalid, len(seed), MaxSeedLen)
 	}
-	b := make([]byte, 0, len(LeaderDomain)+1+len(seed)+8)
-	b = append(b, LeaderDomain...)
-	b = append(b, byte(len(seed)))
-	b = append(b, seed...)
-	return binary.BigEndian.AppendUint64(b, slot), nil
+	return b, nil
 }
 
 // SignLeaderProof signs LeaderMessage(seed, slot). BLS signatures are

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/trellis-chain/trellis/protocol/leader"
+
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
@@ -333,6 +335,10 @@ func TestLeaderProof(t *testing.T) {
 	sig, _ := bls.SignatureFromBytes(a[:])
 	if err := bls.Verify(pk, msg, sig); err != nil {
 		t.Fatal(err)
+	}
+	// The lottery accepts what the host signs.
+	if out, err := leader.Verify(pk, seed, 77, sig); err != nil || out != leader.OutputOf(sig) {
+		t.Fatalf("protocol/leader refuses the host's proof: %v", err)
 	}
 	// A leader proof is never a consensus signature.
 	if bytes.HasPrefix(msg, []byte(vote.Domain)) {

@@ -16,21 +16,35 @@ const OutputSize = sha256.Size
 // Output is a VRF output: 256 bits read big-endian as a number in [0, 2^256).
 type Output [OutputSize]byte
 
-// Sign-bytes and output domains (version 1).
+// Domains (version 1). ProofDomain differs from the consensus vote
+// domain, so a ticket is never a vote (the host's Signer signs tickets
+// without slashing protection for that reason).
 const (
-	proofDomain  = "trellis/leader-proof/v1\x00"
+	ProofDomain  = "trellis/leader/v1"
 	outputDomain = "trellis/leader-output/v1\x00"
 	nonceDomain  = "trellis/epoch-nonce/v1\x00"
 )
 
-// ProofMessage is what a validator signs to draw its ticket for a slot.
-func ProofMessage(chainID string, nonce [32]byte, slot uint64) []byte {
-	b := make([]byte, 0, len(proofDomain)+1+len(chainID)+32+8)
-	b = append(b, proofDomain...)
-	b = append(b, byte(len(chainID)))
-	b = append(b, chainID...)
-	b = append(b, nonce[:]...)
-	return binary.BigEndian.AppendUint64(b, slot)
+// MaxSeedLen bounds an epoch seed.
+const MaxSeedLen = 64
+
+// ErrSeed reports an epoch seed over MaxSeedLen.
+var ErrSeed = errors.New("leader: epoch seed too long")
+
+// ProofMessage is what a validator signs to draw its ticket for a slot:
+// ProofDomain | len(seed) u8 | seed | slot u64. The seed is the epoch
+// nonce, which the chain's genesis hash starts, so tickets of one chain
+// are worthless on another. The host's Signer signs exactly these bytes
+// (SignLeaderProof).
+func ProofMessage(seed []byte, slot uint64) ([]byte, error) {
+	if len(seed) > MaxSeedLen {
+		return nil, fmt.Errorf("%w: %d bytes (limit %d)", ErrSeed, len(seed), MaxSeedLen)
+	}
+	b := make([]byte, 0, len(ProofDomain)+1+len(seed)+8)
+	b = append(b, ProofDomain...)
+	b = append(b, byte(len(seed)))
+	b = append(b, seed...)
+	return binary.BigEndian.AppendUint64(b, slot), nil
 }
 
 // OutputOf is the VRF output of a leader proof (a BLS signature).
@@ -48,8 +62,12 @@ func OutputOf(proof bls.Signature) Output {
 var ErrProof = errors.New("leader: invalid leader proof")
 
 // Verify checks proof under pk for the slot and returns its output.
-func Verify(pk bls.PublicKey, chainID string, nonce [32]byte, slot uint64, proof bls.Signature) (Output, error) {
-	if err := bls.Verify(pk, ProofMessage(chainID, nonce, slot), proof); err != nil {
+func Verify(pk bls.PublicKey, seed []byte, slot uint64, proof bls.Signature) (Output, error) {
+	msg, err := ProofMessage(seed, slot)
+	if err != nil {
+		return Output{}, err
+	}
+	if err := bls.Verify(pk, msg, proof); err != nil {
 		return Output{}, fmt.Errorf("%w: slot %d: %v", ErrProof, slot, err)
 	}
 	return OutputOf(proof), nil

@@ -113,9 +113,16 @@ func TestLeaderProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := bls.GenerateKey(rand.Reader)
-	nonce := [32]byte{7}
-	proof := bls.Sign(sk, ProofMessage("c", nonce, 42))
-	out, err := Verify(sk.PublicKey(), "c", nonce, 42, proof)
+	msg := func(seed []byte, slot uint64) []byte {
+		m, err := ProofMessage(seed, slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	seed := []byte("epoch 3 nonce")
+	proof := bls.Sign(sk, msg(seed, 42))
+	out, err := Verify(sk.PublicKey(), seed, 42, proof)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,16 +130,16 @@ func TestLeaderProof(t *testing.T) {
 		t.Fatal("Verify's output is not OutputOf the proof")
 	}
 	for name, check := range map[string]func() error{
-		"another slot":  func() error { _, err := Verify(sk.PublicKey(), "c", nonce, 43, proof); return err },
-		"another nonce": func() error { _, err := Verify(sk.PublicKey(), "c", [32]byte{8}, 42, proof); return err },
-		"another chain": func() error { _, err := Verify(sk.PublicKey(), "d", nonce, 42, proof); return err },
-		"another key":   func() error { _, err := Verify(other.PublicKey(), "c", nonce, 42, proof); return err },
+		"another slot": func() error { _, err := Verify(sk.PublicKey(), seed, 43, proof); return err },
+		"another seed": func() error { _, err := Verify(sk.PublicKey(), []byte("epoch 4 nonce"), 42, proof); return err },
+		"another key":  func() error { _, err := Verify(other.PublicKey(), seed, 42, proof); return err },
+		"a long seed":  func() error { _, err := Verify(sk.PublicKey(), make([]byte, MaxSeedLen+1), 42, proof); return err },
 	} {
 		if err := check(); err == nil {
 			t.Errorf("%s: verified", name)
 		}
 	}
-	if OutputOf(bls.Sign(sk, ProofMessage("c", nonce, 43))) == out {
+	if OutputOf(bls.Sign(sk, msg(seed, 43))) == out {
 		t.Error("two slots gave one output")
 	}
 }

@@ -37,6 +37,7 @@ var pollInterval = 500 * time.Millisecond
 func cmdTx(args []string, stdout, stderr io.Writer) int {
 	sub := map[string]func([]string, io.Writer, io.Writer) int{
 		"transfer": txTransfer, "bond": txBond, "unbond": txUnbond, "delegate": txDelegate,
+		"prover-register": txProverRegister, "prover-exit": txProverExit,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprint(stderr, `Usage:
@@ -44,6 +45,8 @@ func cmdTx(args []string, stdout, stderr io.Writer) int {
   trellis tx bond     -from NAME -amount N [-bls-key FILE] [flags]
   trellis tx unbond   -from NAME [-validator ADDR|NAME] -amount N [flags]
   trellis tx delegate -from NAME -validator ADDR|NAME -amount N [flags]
+  trellis tx prover-register -from NAME -amount BOND -kind KIND -throughput N -price N [flags]
+  trellis tx prover-exit -from NAME [flags]
 
 Amounts are plain integers in base units of the native token.
 The transaction is signed with the key NAME of the wallet (see 'trellis keys'),
@@ -104,6 +107,7 @@ type txFlags struct {
 	maxFee   optUint
 	tip      optUint
 	belowFee *bool
+	noAmount bool // the transaction moves no amount (-amount refused)
 	wait     *bool
 	timeout  *time.Duration
 }
@@ -132,8 +136,14 @@ func (f *txFlags) parse(args []string) (int, bool) {
 	if !ok {
 		return code, false
 	}
-	if len(pos) > 0 || len(extra) > 0 || *f.from == "" || !f.amount.set {
-		if len(pos) == 0 && len(extra) == 0 {
+	if len(pos) > 0 || len(extra) > 0 || *f.from == "" || f.amount.set == f.noAmount {
+		switch {
+		case len(pos) > 0 || len(extra) > 0:
+		case f.noAmount && f.amount.set:
+			fmt.Fprintln(f.fs.Output(), "error: this transaction moves no amount: drop -amount")
+		case f.noAmount:
+			fmt.Fprintln(f.fs.Output(), "error: -from is required")
+		default:
 			fmt.Fprintln(f.fs.Output(), "error: -from and -amount are required")
 		}
 		f.fs.Usage()
@@ -255,6 +265,37 @@ func txDelegate(args []string, stdout, stderr io.Writer) int {
 	})
 }
 
+func txProverRegister(args []string, stdout, stderr io.Writer) int {
+	f := newTxFlags("tx prover-register", "tx prover-register -from NAME -amount BOND -kind KIND -throughput N -price N [flags]",
+		"  trellis tx prover-register -from alice -amount 10000000 -kind cpu -throughput 100000 -price 1000", stderr)
+	kind := f.fs.String("kind", "", "hardware class the prover declares, 1-16 of a-z 0-9 - _ . (required)")
+	throughput := f.fs.Uint64("throughput", 0, "Poseidon2 `permutations` per second the prover claims (required)")
+	price := f.fs.Uint64("price", 0, "tokens asked per proof `job`")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	if *kind == "" || *throughput == 0 {
+		fmt.Fprintln(stderr, "error: -kind and -throughput are required")
+		f.fs.Usage()
+		return 2
+	}
+	return f.send(stdout, stderr, func(account.Address, *rpc.Account) (tx.Body, error) {
+		return tx.ProverRegister{Kind: *kind, Throughput: *throughput, Price: *price, Bond: f.amount.v}, nil
+	})
+}
+
+func txProverExit(args []string, stdout, stderr io.Writer) int {
+	f := newTxFlags("tx prover-exit", "tx prover-exit -from NAME [flags]",
+		"  trellis tx prover-exit -from alice", stderr)
+	f.noAmount = true
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	return f.send(stdout, stderr, func(account.Address, *rpc.Account) (tx.Body, error) {
+		return tx.ProverExit{}, nil
+	})
+}
+
 // nodeError prints an error from talking to the node: a rejection with the
 // node's reason, an unreachable node with a hint.
 func nodeError(stderr io.Writer, nodeURL string, err error) int {
@@ -273,7 +314,7 @@ func nodeError(stderr io.Writer, nodeURL string, err error) int {
 
 // send builds, signs and sends the transaction, then waits for it.
 func (f *txFlags) send(stdout, stderr io.Writer, build bodyFunc) int {
-	if f.amount.v == 0 {
+	if f.amount.v == 0 && !f.noAmount {
 		return walletError(stderr, "-amount must be positive")
 	}
 	ks, err := openKeystore(*f.home)
@@ -372,6 +413,8 @@ func printSent(w io.Writer, t *tx.Tx, from keystore.Info) {
 		if b.HasKey() {
 			fmt.Fprintf(w, ", registering BLS key 0x%x", b.BLSPublicKey)
 		}
+	case tx.ProverRegister:
+		fmt.Fprintf(w, " bond, kind %s, %d permutations/s, price %d per job", b.Kind, b.Throughput, b.Price)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "from:      %s (%s), nonce %d\n", from.Address, from.Name, t.Nonce)

@@ -805,3 +805,29 @@ func TestWalletInUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestTxProver: the wallet registers a prover and exits it, with the
+// flags each needs and nothing else.
+func TestTxProver(t *testing.T) {
+	f, url, home, _, _ := walletNode(t, false)
+	out := mustCLI(t, "tx", "prover-register", "-from", "alice", "-amount", "10000000", "-kind", "cpu", "-throughput", "100000", "-price", "1000", "-node", url, "-home", home)
+	if !strings.Contains(out, "type:      prover_register of 10000000 bond, kind cpu, 100000 permutations/s, price 1000 per job") {
+		t.Errorf("output:\n%s", out)
+	}
+	if b, ok := f.last().Body.(tx.ProverRegister); !ok || b != (tx.ProverRegister{Kind: "cpu", Throughput: 100000, Price: 1000, Bond: 10000000}) {
+		t.Errorf("sent %+v", f.last().Body)
+	}
+	mustCLI(t, "tx", "prover-exit", "-from", "alice", "-node", url, "-home", home)
+	if _, ok := f.last().Body.(tx.ProverExit); !ok {
+		t.Errorf("sent %+v", f.last().Body)
+	}
+	for _, bad := range [][]string{
+		{"prover-exit", "-from", "alice", "-amount", "5"},
+		{"prover-register", "-from", "alice", "-amount", "5", "-kind", "cpu"},
+		{"prover-register", "-from", "alice", "-kind", "cpu", "-throughput", "1"},
+	} {
+		if _, errOut, code := cli(t, append(append([]string{"tx"}, bad...), "-node", url, "-home", home)...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, code, errOut)
+		}
+	}
+}

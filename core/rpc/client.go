@@ -76,6 +76,7 @@ func (c *Client) authHeader() http.Header {
 
 // Dial returns a client for an http://, https://, ws:// or wss:// URL. A
 // WebSocket URL is connected at once (within 10 s); an HTTP one is not.
+// A URL without a scheme ("127.0.0.1:8545") is taken as http://.
 func Dial(rawURL string) (*Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
@@ -84,9 +85,15 @@ func Dial(rawURL string) (*Client, error) {
 
 // DialContext is Dial with a context for the WebSocket handshake.
 func DialContext(ctx context.Context, rawURL string) (*Client, error) {
+	if !strings.Contains(rawURL, "://") {
+		rawURL = "http://" + rawURL // "127.0.0.1:8545" is what people type
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("rpc: dial %q: %w", rawURL, err)
+		return nil, fmt.Errorf("rpc: node URL %q: %w (want http://host:port)", rawURL, err)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("rpc: node URL %q has no host (want http://host:port)", rawURL)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64 // keep connections of concurrent callers alive

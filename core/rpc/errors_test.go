@@ -284,6 +284,15 @@ func TestHTTPMethodAndClientErrors(t *testing.T) {
 	if _, err := Dial("ftp://x"); err == nil {
 		t.Error("Dial accepted ftp://")
 	}
+	// What people type: host:port without a scheme is http.
+	if c, err := Dial(ts.addr); err != nil {
+		t.Errorf("Dial(%q): %v", ts.addr, err)
+	} else if _, err := c.ChainID(context.Background()); err != nil {
+		t.Errorf("a URL without a scheme: %v", err)
+	}
+	if _, err := Dial("http://"); err == nil || !strings.Contains(err.Error(), "no host") {
+		t.Errorf("a URL without a host: %v", err)
+	}
 	c := dial(t, "http://"+ts.addr+"/nowhere-but-still-rpc")
 	if _, err := c.ChainID(context.Background()); err != nil {
 		t.Errorf("any path takes JSON-RPC: %v", err)

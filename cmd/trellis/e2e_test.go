@@ -537,6 +537,10 @@ func TestE2ERunRestartAndStop(t *testing.T) {
 		return ok && p.State == "running" && p.Pid > 0 && p.Pid != first.Pid && p.Restarts >= 1
 	})
 	second, _ := h.plugin("fee.eip1559")
+	eventually(t, "trellis_plugin_restarts_total to count the restart", func() bool {
+		code, body, err := httpGet(strings.TrimSuffix(url, "/health") + "/metrics")
+		return err == nil && code == http.StatusOK && strings.Contains(body, `trellis_plugin_restarts_total{plugin="fee.eip1559"} 1`)
+	})
 
 	// SIGTERM stops the node cleanly, and the plugin with it.
 	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -302,8 +302,9 @@ func (n *Node) Wait(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	restarts := map[string]int{}
 	for {
-		n.recordPluginMetrics()
+		n.recordPluginMetrics(restarts)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -314,7 +315,9 @@ func (n *Node) Wait(ctx context.Context) error {
 	}
 }
 
-func (n *Node) recordPluginMetrics() {
+// recordPluginMetrics runs on the health loop's goroutine only, which
+// owns seen: restarts are a counter, so each round adds what is new.
+func (n *Node) recordPluginMetrics(seen map[string]int) {
 	for _, st := range n.Status().Plugins {
 		up := 0.0
 		if st.State == plugin.StateRunning {
@@ -322,7 +325,8 @@ func (n *Node) recordPluginMetrics() {
 		}
 		l := map[string]string{"plugin": st.Plugin}
 		_ = n.reg.Record("trellis_plugin_up", metrics.Gauge, up, l, "1 while the plugin is running.")
-		_ = n.reg.Record("trellis_plugin_restarts", metrics.Gauge, float64(st.Restarts), l, "Restarts since the node started.")
+		_ = n.reg.Record("trellis_plugin_restarts_total", metrics.Counter, float64(max(int(st.Restarts)-seen[st.Plugin], 0)), l, "Times the host restarted the plugin since the node started.")
+		seen[st.Plugin] = max(seen[st.Plugin], int(st.Restarts))
 	}
 }
 

@@ -106,8 +106,8 @@ func QueryNode(n Node) NodeStatus {
 // nodeHealth is the part of a node's /health JSON that status shows.
 type nodeHealth struct {
 	Plugins []struct {
-		Plugin string
-		State  string
+		Plugin string `json:"plugin"`
+		State  string `json:"state"`
 	} `json:"plugins"`
 }
 

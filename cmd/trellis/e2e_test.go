@@ -226,12 +226,12 @@ func (n *runningNode) healthURL(tb testing.TB) string {
 
 // pluginStatus mirrors plugin.Status as /health encodes it.
 type pluginStatus struct {
-	Plugin    string
-	State     string
-	Pid       int
-	Restarts  int
-	Fallback  bool
-	LastError string
+	Plugin    string `json:"plugin"`
+	State     string `json:"state"`
+	Pid       int    `json:"pid"`
+	Restarts  int    `json:"restarts"`
+	Fallback  bool   `json:"fallback"`
+	LastError string `json:"last_error"`
 }
 
 type health struct {

@@ -101,13 +101,13 @@ const (
 
 // Status is a snapshot for operators.
 type Status struct {
-	Plugin    string // kind.name of the candidate running now
-	State     State
-	Pid       int
-	Restarts  int
-	Fallback  bool
-	LastError string
-	Since     time.Time
+	Plugin    string    `json:"plugin"` // kind.name of the candidate running now
+	State     State     `json:"state"`
+	Pid       int       `json:"pid"`
+	Restarts  int       `json:"restarts"`
+	Fallback  bool      `json:"fallback"`
+	LastError string    `json:"last_error"`
+	Since     time.Time `json:"since"`
 }
 
 // Supervisor keeps one plugin kind running.

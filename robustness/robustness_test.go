@@ -19,6 +19,7 @@ var (
 	faultsFlag = flag.Int("robustness.faults", 12, "faults in the schedule")
 	soakFlag   = flag.Duration("robustness.soak", 0, "run TestSoak for about this long (0: skip it)")
 	rateFlag   = flag.Float64("robustness.rate", 40, "transfers per second sent throughout")
+	keepFlag   = flag.Bool("robustness.keep", false, "keep the testnet directory (logs, robustness-report.json with every memory sample) after a run that passed")
 )
 
 func seed() uint64 {
@@ -53,6 +54,10 @@ func run(t *testing.T, o Options) *Report {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return rep
+	}
+	if *keepFlag {
+		t.Logf("kept %s (report: %s)", o.Dir, filepath.Join(o.Dir, "robustness-report.json"))
 		return rep
 	}
 	if err := os.RemoveAll(dir); err != nil {

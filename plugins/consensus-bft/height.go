@@ -155,9 +155,13 @@ func (e *engine) startHeight(parent *hostv1.Block, cert []byte) {
 }
 
 // resendInterval is how long a height may go undecided before this node
-// sends its messages of the current round again: the round's vote
-// timeout, so a healthy height (decided within it) sends nothing twice.
-func (e *engine) resendInterval() time.Duration { return e.cfg.voteTimeout(e.r) }
+// sends its messages of the current round again: the round's propose and
+// vote timeouts together, what a round with a silent proposer takes, so a
+// height that is merely slow (16 validators on two cores) sends nothing
+// twice and only a stalled one pays for re-sending.
+func (e *engine) resendInterval() time.Duration {
+	return e.cfg.proposeTimeout(e.r) + e.cfg.voteTimeout(e.r)
+}
 
 // resend publishes again this node's proposal and votes of the current
 // round, and re-arms itself, while the height is undecided. Gossip

@@ -281,16 +281,13 @@ func apply(net *testnet.Net, o Options, f Fault) (func() error, error) {
 			return errors.Join(err, outcomeErr(outs))
 		}, nil
 	case RestartSkew:
-		if err := restart(EnvClockSkew + "=" + f.Skew.String()); err != nil {
+		if err := restart(testnet.EnvClockSkew + "=" + f.Skew.String()); err != nil {
 			return nil, err
 		}
 		return func() error { return restart() }, nil
 	}
 	return nil, fmt.Errorf("unknown fault kind %q", f.Kind)
 }
-
-// EnvClockSkew is the variable `trellis run` reads its Clock skew from.
-const EnvClockSkew = "TRELLIS_FAULT_CLOCK_SKEW"
 
 // killPlugin sends SIGKILL to the node's plugin process whose command is
 // name.

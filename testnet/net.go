@@ -398,6 +398,11 @@ func (t *Net) Restart(nodes []int, binary string, wait, timeout time.Duration) (
 	return t.RestartEnv(nodes, binary, nil, wait, timeout)
 }
 
+// EnvClockSkew, set to a Go duration within ±1m in a node's environment,
+// skews the Clock that `trellis run` serves its plugins: fault injection
+// for the robustness suite, never for production.
+const EnvClockSkew = "TRELLIS_FAULT_CLOCK_SKEW"
+
 // RestartEnv is Restart with env (NAME=value) added to the nodes'
 // environment, for fault injection.
 func (t *Net) RestartEnv(nodes []int, binary string, env []string, wait, timeout time.Duration) ([]Outcome, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/core/node"
+	"github.com/trellis-chain/trellis/testnet"
 )
 
 // loadConfig loads a config file and renders its diagnostics; it returns
@@ -53,9 +54,8 @@ func newLogger(cfg *config.Config, w io.Writer) hclog.Logger {
 	})
 }
 
-// EnvClockSkew skews the Clock the node serves its plugins, for fault
-// injection (the robustness suite); never set it in production.
-const EnvClockSkew = "TRELLIS_FAULT_CLOCK_SKEW"
+// EnvClockSkew is read here and set by fault injection (testnet.RestartEnv).
+const EnvClockSkew = testnet.EnvClockSkew
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run -config FILE [-var name=value]...", stderr)

@@ -42,6 +42,13 @@ plugin "fee" "eip1559" {
   }
 }
 `, dir, bin, sum, body)
+	return startFromHCL(t, dir, src)
+}
+
+// startFromHCL writes src as dir/node.hcl, loads it and starts the node,
+// stopped when the test ends.
+func startFromHCL(t *testing.T, dir, src string) (*node.Node, *config.Config, error) {
+	t.Helper()
 	path := filepath.Join(dir, "node.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)

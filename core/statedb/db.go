@@ -162,11 +162,17 @@ func (s *DB) Account(idx account.Index) (a *account.Account, err error) {
 // Due returns the accounts with unbonding entries released at height.
 func (s *DB) Due(height uint64) ([]account.Index, error) {
 	keys, err := s.QueueBetween(height, height)
+	return indexes(keys), err
+}
+
+// indexes lists the accounts of queue keys of one release height, where
+// each account has one key, in the keys' (index) order.
+func indexes(keys []state.QueueKey) []account.Index {
 	out := make([]account.Index, len(keys))
 	for i, k := range keys {
 		out[i] = k.Index
 	}
-	return out, err
+	return out
 }
 
 // QueueBetween implements Reader.

@@ -104,25 +104,12 @@ func (d *Delta) Account(idx account.Index) (*account.Account, error) {
 
 // Due returns the accounts with unbonding entries released at height,
 // in index order.
-func (d *Delta) Due(height uint64) ([]account.Index, error) { return d.DueBetween(height, height) }
-
-// DueBetween returns the accounts with unbonding entries released at a
-// height in [from, to], each once, in index order.
-func (d *Delta) DueBetween(from, to uint64) ([]account.Index, error) {
-	keys, err := d.QueueBetween(from, to)
+func (d *Delta) Due(height uint64) ([]account.Index, error) {
+	keys, err := d.QueueBetween(height, height)
 	if err != nil {
 		return nil, err
 	}
-	seen := make(map[account.Index]bool, len(keys))
-	out := make([]account.Index, 0, len(keys))
-	for _, k := range keys {
-		if !seen[k.Index] {
-			seen[k.Index] = true
-			out = append(out, k.Index)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return indexes(keys), nil
 }
 
 // QueueBetween implements Reader.

@@ -175,9 +175,6 @@ func (e *engine) resendInterval() time.Duration {
 // on heights that are already late.
 func (e *engine) resend(h uint64) {
 	if h != e.h || e.vals == nil || e.step == stepCommit || e.selfIdx < 0 {
-		if h == e.h && e.vals == nil {
-			e.after(e.resendInterval(), resendEvent{h: h})
-		}
 		return
 	}
 	n := 0

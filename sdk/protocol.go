@@ -56,6 +56,9 @@ const (
 	CapHostStore   = "host.store"
 	CapHostClock   = "host.clock"
 	CapHostMetrics = "host.metrics"
+	// CapHostSignerBlock adds SignConsensus STEP_BLOCK (longest-chain
+	// block signatures, one per slot).
+	CapHostSignerBlock = "host.signer.block"
 	// CapHostChainEvidence adds Chain.ReportEvidence.
 	CapHostChainEvidence = "host.chain.evidence"
 )

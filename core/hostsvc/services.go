@@ -47,7 +47,7 @@ func (s *Services) Capabilities() []string {
 		caps = append(caps, sdk.CapHostNetwork)
 	}
 	if s.Signer != nil {
-		caps = append(caps, sdk.CapHostSigner)
+		caps = append(caps, sdk.CapHostSigner, sdk.CapHostSignerBlock)
 	}
 	if s.Chain != nil && s.Evidence != nil {
 		caps = append(caps, sdk.CapHostChainEvidence)

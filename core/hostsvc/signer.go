@@ -40,6 +40,7 @@ var stepOf = map[hostv1.SignConsensusRequest_Step]vote.Step{
 	hostv1.SignConsensusRequest_STEP_PROPOSAL:  vote.StepProposal,
 	hostv1.SignConsensusRequest_STEP_PREVOTE:   vote.StepPrevote,
 	hostv1.SignConsensusRequest_STEP_PRECOMMIT: vote.StepPrecommit,
+	hostv1.SignConsensusRequest_STEP_BLOCK:     vote.StepBlock,
 }
 
 // SignConsensus implements hostv1.SignerServer. A refused signature is

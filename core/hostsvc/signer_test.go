@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -187,6 +188,48 @@ func TestSignerService(t *testing.T) {
 	}
 	if _, err := c.SignConsensus(ctx, prevote(4, 2)); err != nil {
 		t.Fatalf("next height after a restart: %v", err)
+	}
+}
+
+// TestSignerBlockPerSlot: a longest-chain leader gets one block signature
+// per slot, whatever height the plugin names, and not a second one after a
+// restart.
+func TestSignerBlockPerSlot(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "node.db")
+	h := startSignerHost(t, path, true)
+	c := h.client()
+	if !slices.Contains(h.svc.Capabilities(), sdk.CapHostSignerBlock) {
+		t.Fatalf("capabilities %v lack %s", h.svc.Capabilities(), sdk.CapHostSignerBlock)
+	}
+	blk := func(slot, height uint64, b byte) *hostv1.SignConsensusRequest {
+		return &hostv1.SignConsensusRequest{Height: slot, Step: hostv1.SignConsensusRequest_STEP_BLOCK,
+			BlockHash: bytes.Repeat([]byte{b}, 32), Extra: binary.BigEndian.AppendUint64(nil, height)}
+	}
+	if _, err := c.SignConsensus(ctx, blk(100, 10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for name, req := range map[string]*hostv1.SignConsensusRequest{
+		"other block, same slot":   blk(100, 10, 2),
+		"same block, other height": blk(100, 11, 1),
+		"earlier slot":             blk(99, 9, 3),
+	} {
+		if _, err := c.SignConsensus(ctx, req); code(err) != codes.FailedPrecondition {
+			t.Errorf("%s: %v, want FailedPrecondition", name, err)
+		}
+	}
+	if _, err := c.SignConsensus(ctx, &hostv1.SignConsensusRequest{Height: 101, Step: hostv1.SignConsensusRequest_STEP_BLOCK,
+		BlockHash: bytes.Repeat([]byte{1}, 32)}); code(err) != codes.InvalidArgument {
+		t.Errorf("block without its height: %v", err)
+	}
+	h.stop()
+	h = startSignerHost(t, path, true)
+	c = h.client()
+	if _, err := c.SignConsensus(ctx, blk(100, 10, 2)); code(err) != codes.FailedPrecondition {
+		t.Fatalf("second block for the slot after a restart: %v", err)
+	}
+	if _, err := c.SignConsensus(ctx, blk(101, 10, 2)); err != nil {
+		t.Fatalf("next slot: %v", err)
 	}
 }
 

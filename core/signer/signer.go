@@ -303,7 +303,7 @@ func decodeRecord(b []byte, chainID string) (record, error) {
 		return r, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, b[0], recordVersion)
 	}
 	r.slot = Slot{Height: binary.BigEndian.Uint64(b[1:]), Round: binary.BigEndian.Uint32(b[9:]), Step: vote.Step(b[13])}
-	if r.slot.Step < vote.StepProposal || r.slot.Step > vote.StepPrecommit {
+	if r.slot.Step < vote.StepProposal || r.slot.Step > vote.StepBlock {
 		return r, fmt.Errorf("%w: %v", ErrCorrupt, r.slot.Step)
 	}
 	copy(r.sig[:], b[14:])

@@ -86,8 +86,10 @@ func (e *Evidence) Verify(chainID string, pk bls.PublicKey) error {
 	return nil
 }
 
-// Height is the height of the offence.
-func (e *Evidence) Height() uint64 { return e.A.Height }
+// Height is the height of the offence: the block height of the messages,
+// the lower of the two for longest-chain blocks (whose slot may hold
+// blocks at different heights).
+func (e *Evidence) Height() uint64 { return min(e.A.BlockHeight(), e.B.BlockHeight()) }
 
 // Encode returns the canonical encoding.
 func (e *Evidence) Encode() []byte {

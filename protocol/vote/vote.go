@@ -15,6 +15,10 @@ const (
 	StepProposal  Step = 1
 	StepPrevote   Step = 2
 	StepPrecommit Step = 3
+	// StepBlock is a longest-chain leader's signature of its block: Height
+	// is the slot, Round is 0, Extra is the block's height (8 bytes), so
+	// one leader signs one block per slot and evidence names the height.
+	StepBlock Step = 4
 )
 
 func (s Step) String() string {
@@ -25,6 +29,8 @@ func (s Step) String() string {
 		return "prevote"
 	case StepPrecommit:
 		return "precommit"
+	case StepBlock:
+		return "block"
 	}
 	return fmt.Sprintf("step %d", uint8(s))
 }
@@ -59,8 +65,10 @@ func (m *Message) Check() error {
 	switch {
 	case m.ChainID == "" || len(m.ChainID) > MaxChainIDLen:
 		return fmt.Errorf("%w: chain id of %d bytes (want 1..%d)", ErrInvalid, len(m.ChainID), MaxChainIDLen)
-	case m.Step < StepProposal || m.Step > StepPrecommit:
+	case m.Step < StepProposal || m.Step > StepBlock:
 		return fmt.Errorf("%w: %v", ErrInvalid, m.Step)
+	case m.Step == StepBlock && (len(m.BlockHash) == 0 || m.Round != 0 || len(m.Extra) != 8):
+		return fmt.Errorf("%w: a block signature needs a block hash, round 0 and the height as 8 bytes of extra", ErrInvalid)
 	case len(m.BlockHash) != 0 && len(m.BlockHash) != HashSize:
 		return fmt.Errorf("%w: block hash of %d bytes (want 0 or %d)", ErrInvalid, len(m.BlockHash), HashSize)
 	case m.Step == StepProposal && len(m.BlockHash) == 0:
@@ -85,6 +93,15 @@ func (m *Message) SignBytes() []byte {
 	b = append(b, m.BlockHash...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Extra)))
 	return append(b, m.Extra...)
+}
+
+// BlockHeight is the block height a StepBlock message names (0 for other
+// steps, whose Height is already the block height).
+func (m *Message) BlockHeight() uint64 {
+	if m.Step != StepBlock || len(m.Extra) != 8 {
+		return m.Height
+	}
+	return binary.BigEndian.Uint64(m.Extra)
 }
 
 // SameSlot reports whether two messages are for one chain, height, round

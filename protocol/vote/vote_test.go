@@ -38,7 +38,10 @@ func TestSignBytesDistinct(t *testing.T) {
 func TestCheck(t *testing.T) {
 	for name, m := range map[string]Message{
 		"no chain":      {Step: StepPrevote},
-		"bad step":      {ChainID: "c", Step: 4},
+		"bad step":      {ChainID: "c", Step: 5},
+		"block no hash": {ChainID: "c", Step: StepBlock, Extra: make([]byte, 8)},
+		"block round":   {ChainID: "c", Step: StepBlock, Round: 1, BlockHash: hash(1), Extra: make([]byte, 8)},
+		"block extra":   {ChainID: "c", Step: StepBlock, BlockHash: hash(1), Extra: make([]byte, 4)},
 		"short hash":    {ChainID: "c", Step: StepPrevote, BlockHash: []byte{1}},
 		"nil proposal":  {ChainID: "c", Step: StepProposal},
 		"extra too big": {ChainID: "c", Step: StepPrevote, Extra: make([]byte, MaxExtra+1)},
@@ -97,6 +100,33 @@ func TestEvidence(t *testing.T) {
 		if _, err := DecodeEvidence(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("decode of %d bytes: %v", len(bad), err)
 		}
+	}
+}
+
+// TestBlockEvidence: two blocks signed for one slot are evidence even at
+// different heights, and the offence is at the lower height.
+func TestBlockEvidence(t *testing.T) {
+	sk, err := bls.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	height := func(h byte) []byte { return []byte{0, 0, 0, 0, 0, 0, 0, h} }
+	a := Message{ChainID: "c", Height: 1000, Step: StepBlock, BlockHash: hash(1), Extra: height(40)}
+	b := Message{ChainID: "c", Height: 1000, Step: StepBlock, BlockHash: hash(2), Extra: height(37)}
+	e, err := NewEvidence([32]byte{9}, a, signed(t, sk, a), b, signed(t, sk, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Verify("c", sk.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if e.Height() != 37 {
+		t.Fatalf("offence height %d, want 37", e.Height())
+	}
+	c := b
+	c.Height = 1001 // another slot: no offence
+	if _, err := NewEvidence([32]byte{9}, a, signed(t, sk, a), c, signed(t, sk, c)); !errors.Is(err, ErrNoConflict) {
+		t.Fatalf("other slot: %v", err)
 	}
 }
 

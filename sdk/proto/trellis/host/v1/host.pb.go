@@ -33,6 +33,10 @@ const (
 	SignConsensusRequest_STEP_PROPOSAL    SignConsensusRequest_Step = 1
 	SignConsensusRequest_STEP_PREVOTE     SignConsensusRequest_Step = 2
 	SignConsensusRequest_STEP_PRECOMMIT   SignConsensusRequest_Step = 3
+	// STEP_BLOCK is a longest-chain leader signing its block: height is
+	// the slot, round 0, extra the block height as 8 big-endian bytes
+	// (capability "host.signer.block").
+	SignConsensusRequest_STEP_BLOCK SignConsensusRequest_Step = 4
 )
 
 // Enum value maps for SignConsensusRequest_Step.
@@ -42,12 +46,14 @@ var (
 		1: "STEP_PROPOSAL",
 		2: "STEP_PREVOTE",
 		3: "STEP_PRECOMMIT",
+		4: "STEP_BLOCK",
 	}
 	SignConsensusRequest_Step_value = map[string]int32{
 		"STEP_UNSPECIFIED": 0,
 		"STEP_PROPOSAL":    1,
 		"STEP_PREVOTE":     2,
 		"STEP_PRECOMMIT":   3,
+		"STEP_BLOCK":       4,
 	}
 )
 
@@ -3020,19 +3026,21 @@ const file_trellis_host_v1_host_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\fR\aaddress\x12$\n" +
 	"\x0ebls_public_key\x18\x02 \x01(\fR\fblsPublicKey\x12.\n" +
 	"\x13proof_of_possession\x18\x03 \x01(\fR\x11proofOfPossession\x12,\n" +
-	"\x12ed25519_public_key\x18\x04 \x01(\fR\x10ed25519PublicKey\"\x90\x02\n" +
+	"\x12ed25519_public_key\x18\x04 \x01(\fR\x10ed25519PublicKey\"\xa0\x02\n" +
 	"\x14SignConsensusRequest\x12\x16\n" +
 	"\x06height\x18\x01 \x01(\x04R\x06height\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\rR\x05round\x12>\n" +
 	"\x04step\x18\x03 \x01(\x0e2*.trellis.host.v1.SignConsensusRequest.StepR\x04step\x12\x1d\n" +
 	"\n" +
 	"block_hash\x18\x04 \x01(\fR\tblockHash\x12\x14\n" +
-	"\x05extra\x18\x05 \x01(\fR\x05extra\"U\n" +
+	"\x05extra\x18\x05 \x01(\fR\x05extra\"e\n" +
 	"\x04Step\x12\x14\n" +
 	"\x10STEP_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTEP_PROPOSAL\x10\x01\x12\x10\n" +
 	"\fSTEP_PREVOTE\x10\x02\x12\x12\n" +
-	"\x0eSTEP_PRECOMMIT\x10\x03\"T\n" +
+	"\x0eSTEP_PRECOMMIT\x10\x03\x12\x0e\n" +
+	"\n" +
+	"STEP_BLOCK\x10\x04\"T\n" +
 	"\x15SignConsensusResponse\x12\x1c\n" +
 	"\tsignature\x18\x01 \x01(\fR\tsignature\x12\x1d\n" +
 	"\n" +

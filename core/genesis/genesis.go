@@ -15,6 +15,7 @@ import (
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/leader"
 	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
@@ -75,6 +76,43 @@ type Genesis struct {
 	// Provers are registered at genesis, their bonds taken from their
 	// genesis balances.
 	Provers []Prover `json:"provers,omitempty"`
+	// LongestChain holds the parameters of a longest-chain network
+	// (docs/consensus-lc.md). Block 0 carries their encoding as its
+	// consensus data, so every node runs the same slots, lottery and k.
+	LongestChain *LongestChain `json:"longest_chain,omitempty"`
+}
+
+// LongestChain is the longest-chain consensus section of genesis.
+type LongestChain struct {
+	SlotMs     uint32 `json:"slot_ms"`
+	EpochSlots uint64 `json:"epoch_slots"`
+	// ActiveSlots is the active-slot coefficient f as "num/den".
+	ActiveSlots string `json:"active_slots"`
+	K           uint32 `json:"k"`
+	TieSlots    uint32 `json:"tie_slots"`
+	MaxProofLag uint32 `json:"max_proof_lag"`
+}
+
+// NewLongestChain is the genesis section of p.
+func NewLongestChain(p leader.Params) *LongestChain {
+	return &LongestChain{SlotMs: p.SlotMs, EpochSlots: p.EpochSlots, ActiveSlots: fmt.Sprintf("%d/%d", p.Active.Num, p.Active.Den),
+		K: p.K, TieSlots: p.TieSlots, MaxProofLag: p.MaxProofLag}
+}
+
+// Params parses and checks the section.
+func (l *LongestChain) Params() (leader.Params, error) {
+	p := leader.Params{SlotMs: l.SlotMs, EpochSlots: l.EpochSlots, K: l.K, TieSlots: l.TieSlots, MaxProofLag: l.MaxProofLag}
+	num, den, ok := strings.Cut(l.ActiveSlots, "/")
+	var err error
+	if ok {
+		if p.Active.Num, err = strconv.ParseUint(num, 10, 64); err == nil {
+			p.Active.Den, err = strconv.ParseUint(den, 10, 64)
+		}
+	}
+	if !ok || err != nil {
+		return p, fmt.Errorf("%w: active_slots %q: want a fraction such as \"1/5\"", leader.ErrParams, l.ActiveSlots)
+	}
+	return p, p.Check()
 }
 
 // Market overrides prover market rules; an omitted field keeps its
@@ -255,6 +293,11 @@ func (g *Genesis) Check() error {
 			return err
 		}
 	}
+	if g.LongestChain != nil {
+		if _, err := g.LongestChain.Params(); err != nil {
+			return bad("longest_chain: %v", err)
+		}
+	}
 	return g.checkProvers(bad)
 }
 
@@ -381,14 +424,21 @@ func (g *Genesis) applyProvers(d *statedb.Delta) error {
 // initial base fee, and the genesis time as its timestamp.
 func (g *Genesis) Block(root hash.Digest) *block.Block {
 	empty := block.MerkleRoot(nil)
+	var cd []byte
+	if g.LongestChain != nil {
+		if p, err := g.LongestChain.Params(); err == nil { // Check refuses the error
+			cd = p.Encode()
+		}
+	}
 	return &block.Block{Header: block.Header{
-		ChainID:      g.ChainID,
-		TimestampMs:  g.GenesisTime.UnixMilli(),
-		TxRoot:       empty,
-		StateRoot:    root,
-		ReceiptsRoot: empty,
-		BaseFee:      uint64(g.Fee.InitialBaseFee),
-		GasLimit:     uint64(g.Fee.BlockGasLimit),
+		ConsensusData: cd,
+		ChainID:       g.ChainID,
+		TimestampMs:   g.GenesisTime.UnixMilli(),
+		TxRoot:        empty,
+		StateRoot:     root,
+		ReceiptsRoot:  empty,
+		BaseFee:       uint64(g.Fee.InitialBaseFee),
+		GasLimit:      uint64(g.Fee.BlockGasLimit),
 	}}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/trellis-chain/trellis/core/statedb"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/leader"
 	"github.com/trellis-chain/trellis/protocol/state"
 )
 
@@ -63,6 +65,33 @@ func TestParseRejects(t *testing.T) {
 				t.Fatalf("error %v, want ErrInvalid mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestLongestChainSection: the section's parameters become block 0's
+// consensus data; bad ones are refused with the field named.
+func TestLongestChainSection(t *testing.T) {
+	lc := `"unbonding_delay": 5, "longest_chain": {"slot_ms": 200, "epoch_slots": 1500, "active_slots": "1/5", "k": 30, "tie_slots": 5, "max_proof_lag": 64},`
+	g, err := Parse([]byte(strings.Replace(validJSON(), `"unbonding_delay": 5,`, lc, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := leader.DecodeParams(g.Block(hash.Digest{}).Header.ConsensusData)
+	if err != nil || p != leader.Defaults {
+		t.Fatalf("block 0 carries %+v (%v), want the defaults", p, err)
+	}
+	for from, want := range map[string]string{
+		`"active_slots": "1/5"`: `"active_slots": "0.2"`,
+		`"epoch_slots": 1500`:   `"epoch_slots": 100`,
+		`"k": 30`:               `"k": 0`,
+	} {
+		src := strings.Replace(validJSON(), `"unbonding_delay": 5,`, strings.Replace(lc, from, want, 1), 1)
+		if _, err := Parse([]byte(src)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "longest_chain") {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+	if g, _ := Parse([]byte(validJSON())); len(g.Block(hash.Digest{}).Header.ConsensusData) != 0 {
+		t.Fatal("a chain without the section has consensus data in block 0")
 	}
 }
 

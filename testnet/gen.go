@@ -28,6 +28,7 @@ import (
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/leader"
 )
 
 // Testnet defaults and limits.
@@ -51,6 +52,7 @@ const (
 const (
 	ConsensusBFT  = "bft"
 	ConsensusSolo = "solo"
+	ConsensusLC   = "lc"
 )
 
 // ErrTestnet is wrapped by every testnet usage error.
@@ -59,7 +61,7 @@ var ErrTestnet = errors.New("testnet")
 // Spec is what `testnet up` generates.
 type Spec struct {
 	Nodes         int
-	Consensus     string // ConsensusBFT or ConsensusSolo
+	Consensus     string // ConsensusBFT, ConsensusSolo or ConsensusLC
 	ChainID       string
 	BasePort      int
 	BlockInterval time.Duration
@@ -76,6 +78,34 @@ type Spec struct {
 	IdleProvers int
 	// JobDeadline overrides the market's proof deadline (0: default).
 	JobDeadline uint64
+	// LC sets a longest-chain testnet's genesis parameters; zero fields
+	// keep leader.Defaults, and a zero epoch length becomes 10k/f.
+	LC leader.Params
+}
+
+// lcParams are the longest-chain parameters of the spec.
+func (s Spec) lcParams() leader.Params {
+	p := leader.Defaults
+	if s.LC.SlotMs != 0 {
+		p.SlotMs = s.LC.SlotMs
+	}
+	if s.LC.Active.Den != 0 {
+		p.Active = s.LC.Active
+	}
+	if s.LC.K != 0 {
+		p.K = s.LC.K
+	}
+	if s.LC.TieSlots != 0 {
+		p.TieSlots = s.LC.TieSlots
+	}
+	if s.LC.MaxProofLag != 0 {
+		p.MaxProofLag = s.LC.MaxProofLag
+	}
+	p.EpochSlots = s.LC.EpochSlots
+	if p.EpochSlots == 0 && p.Active.Check() == nil {
+		p.EpochSlots = p.MinEpochSlots()
+	}
+	return p
 }
 
 // Prover market settings of a testnet: validators ask validatorProverPrice
@@ -103,8 +133,8 @@ func (s Spec) check() error {
 	switch {
 	case s.Nodes < 1 || s.Nodes > maxTestnetNodes:
 		return bad("-n %d: want 1 to %d nodes", s.Nodes, maxTestnetNodes)
-	case s.Consensus != ConsensusBFT && s.Consensus != ConsensusSolo:
-		return bad("-consensus %q: want %q or %q", s.Consensus, ConsensusBFT, ConsensusSolo)
+	case s.Consensus != ConsensusBFT && s.Consensus != ConsensusSolo && s.Consensus != ConsensusLC:
+		return bad("-consensus %q: want %q, %q or %q", s.Consensus, ConsensusBFT, ConsensusSolo, ConsensusLC)
 	case s.BasePort < 1024 || s.BasePort+metricsPortOffset+s.Nodes-1 > 65535:
 		return bad("-base-port %d: want 1024 to %d for %d nodes (ports base+i, base+%d+i, base+%d+i)",
 			s.BasePort, 65535-metricsPortOffset-s.Nodes+1, s.Nodes, rpcPortOffset, metricsPortOffset)
@@ -118,6 +148,11 @@ func (s Spec) check() error {
 		return bad("-idle-provers and -job-deadline need -prover")
 	case s.JobDeadline > account.MaxJobDeadline:
 		return bad("-job-deadline %d: want at most %d blocks", s.JobDeadline, account.MaxJobDeadline)
+	}
+	if s.Consensus == ConsensusLC {
+		if err := s.lcParams().Check(); err != nil {
+			return bad("longest-chain parameters: %v", err)
+		}
 	}
 	if !chainIDRe.MatchString(s.ChainID) {
 		return bad("-chain-id %q: want 1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the rule of node.chain_id)", s.ChainID)
@@ -207,7 +242,7 @@ func testnetPlan(spec Spec, dir string, keys []nodeKeys) ([]Node, error) {
 			P2P:       []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p), fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p)},
 			RPC:       fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+rpcPortOffset+i),
 			Metrics:   fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+metricsPortOffset+i),
-			Sequencer: spec.Consensus == ConsensusBFT || i == 0,
+			Sequencer: spec.Consensus != ConsensusSolo || i == 0,
 		}
 	}
 	return nodes, nil
@@ -220,6 +255,9 @@ func testnetGenesis(spec Spec, nodes []Node, keys []nodeKeys, now time.Time) (*g
 		ChainID: spec.ChainID, GenesisTime: now.UTC().Truncate(time.Second),
 		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
 		UnbondingDelay: genesis.DefaultUnbondingDelay,
+	}
+	if spec.Consensus == ConsensusLC {
+		g.LongestChain = genesis.NewLongestChain(spec.lcParams())
 	}
 	for i, n := range nodes {
 		addr, err := account.ParseAddress(n.Validator)
@@ -343,6 +381,9 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 	mb.SetAttributeValue("listen", cty.StringVal(hostPort(n.Metrics)))
 
 	role := "a BFT validator"
+	if spec.Consensus == ConsensusLC {
+		role = "a longest-chain validator (slots, f and k are in genesis.json)"
+	}
 	if spec.Consensus == ConsensusSolo {
 		role = "a follower: it syncs node0's blocks and checks node0's signature on each"
 		if n.Sequencer {
@@ -360,7 +401,9 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 // overrides in name order.
 func consensusConfig(spec Spec, n, sequencer Node) func(*hclwrite.Body) {
 	return func(b *hclwrite.Body) {
-		b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
+		if spec.Consensus != ConsensusLC { // its timing is in genesis
+			b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
+		}
 		if spec.Consensus == ConsensusSolo {
 			b.SetAttributeValue("proposer", cty.StringVal(sequencer.Validator))
 			if !n.Sequencer {

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trellis-chain/trellis/protocol/leader"
 	"github.com/trellis-chain/trellis/testnet"
 )
 
@@ -130,10 +131,10 @@ func printOutcomes(out []testnet.Outcome, stdout, stderr io.Writer) int {
 }
 
 func testnetUp(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-prover cpu [-idle-provers K] [-job-deadline B]] [-force]", stderr)
+	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo|lc] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-prover cpu [-idle-provers K] [-job-deadline B]] [-force]", stderr)
 	spec := testnet.Spec{PluginConfig: map[string]string{}}
 	fs.IntVar(&spec.Nodes, "n", testnet.DefaultNodes, "number of nodes (validators)")
-	fs.StringVar(&spec.Consensus, "consensus", testnet.ConsensusBFT, "consensus plugin: bft (every node votes) or solo (node0 sequences, the others follow)")
+	fs.StringVar(&spec.Consensus, "consensus", testnet.ConsensusBFT, "consensus plugin: bft (every node votes), solo (node0 sequences, the others follow) or lc (longest chain: stake-weighted slot leaders)")
 	dir := fs.String("dir", defaultTestnetDir, "directory for the node directories and testnet.json")
 	fs.IntVar(&spec.BasePort, "base-port", testnet.DefaultBasePort, "first port: p2p base+i, RPC base+100+i, metrics base+200+i; 0 picks free ports")
 	fs.StringVar(&spec.ChainID, "chain-id", "trellis-testnet", "chain id")
@@ -144,6 +145,9 @@ func testnetUp(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&spec.Prover, "prover", "", "prover plugin for every validator (e.g. cpu); validators are registered provers in genesis")
 	fs.IntVar(&spec.IdleProvers, "idle-provers", 0, "extra registered provers that never prove, priced below the validators: each job goes to one first and is slashed and reassigned at its deadline")
 	fs.Uint64Var(&spec.JobDeadline, "job-deadline", 0, "proof job deadline in blocks (0: the market default)")
+	lcSlot := fs.Duration("lc-slot", time.Duration(leader.Defaults.SlotMs)*time.Millisecond, "lc: slot length (genesis)")
+	lcActive := fs.String("lc-active-slots", fmt.Sprintf("%d/%d", leader.Defaults.Active.Num, leader.Defaults.Active.Den), "lc: active-slot coefficient f, the share of slots with a leader (genesis)")
+	lcK := fs.Uint("lc-k", uint(leader.Defaults.K), "lc: blocks under the head at which a block is final (genesis); epochs are 10k/f slots")
 	force := fs.Bool("force", false, "stop a testnet running in DIR and wipe DIR first")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for every node to answer RPC")
 	if code, ok := parse(fs, args); !ok {
@@ -152,6 +156,14 @@ func testnetUp(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return 2
+	}
+	if spec.Consensus == testnet.ConsensusLC {
+		f, err := leader.ParseCoefficient(*lcActive)
+		if err != nil {
+			return testnetFail(stderr, "up", fmt.Errorf("-lc-active-slots: %w", err))
+		}
+		lc := leader.Params{SlotMs: uint32(lcSlot.Milliseconds()), Active: f, K: uint32(*lcK)}
+		spec.LC = lc
 	}
 	bin, err := os.Executable()
 	if err != nil {
@@ -186,6 +198,9 @@ func printNodeTable(w io.Writer, st *testnet.State) {
 	fmt.Fprintln(tw, "NODE\tPID\tPEER ID\tP2P\tRPC\tMETRICS\tROLE")
 	for _, n := range st.Nodes {
 		role := "validator"
+		if st.Consensus == testnet.ConsensusLC {
+			role = "lc validator"
+		}
 		if st.Consensus == testnet.ConsensusSolo {
 			role = "follower"
 			if n.Sequencer {

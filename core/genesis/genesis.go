@@ -102,16 +102,11 @@ func NewLongestChain(p leader.Params) *LongestChain {
 // Params parses and checks the section.
 func (l *LongestChain) Params() (leader.Params, error) {
 	p := leader.Params{SlotMs: l.SlotMs, EpochSlots: l.EpochSlots, K: l.K, TieSlots: l.TieSlots, MaxProofLag: l.MaxProofLag}
-	num, den, ok := strings.Cut(l.ActiveSlots, "/")
-	var err error
-	if ok {
-		if p.Active.Num, err = strconv.ParseUint(num, 10, 64); err == nil {
-			p.Active.Den, err = strconv.ParseUint(den, 10, 64)
-		}
+	f, err := leader.ParseCoefficient(l.ActiveSlots)
+	if err != nil {
+		return p, fmt.Errorf("%w: active_slots: %w", leader.ErrParams, err)
 	}
-	if !ok || err != nil {
-		return p, fmt.Errorf("%w: active_slots %q: want a fraction such as \"1/5\"", leader.ErrParams, l.ActiveSlots)
-	}
+	p.Active = f
 	return p, p.Check()
 }
 

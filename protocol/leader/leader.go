@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
+	"strings"
 
 	"github.com/trellis-chain/trellis/protocol/bls"
 )
@@ -90,6 +92,22 @@ func NextNonce(prev [32]byte, outputs []Output) [32]byte {
 // Coefficient is the active-slot coefficient f = Num/Den, 0 < f < 1: the
 // chance that a slot has at least one leader.
 type Coefficient struct{ Num, Den uint64 }
+
+// ParseCoefficient reads "num/den" and checks the value.
+func ParseCoefficient(s string) (Coefficient, error) {
+	var f Coefficient
+	num, den, ok := strings.Cut(s, "/")
+	var err error
+	if ok {
+		if f.Num, err = strconv.ParseUint(num, 10, 64); err == nil {
+			f.Den, err = strconv.ParseUint(den, 10, 64)
+		}
+	}
+	if !ok || err != nil {
+		return f, fmt.Errorf("leader: active-slot coefficient %q: want a fraction such as \"1/5\"", s)
+	}
+	return f, f.Check()
+}
 
 // Check reports whether f is usable: 0 < f ≤ 1/2 (larger f makes forks
 // from simultaneous leaders the rule rather than the exception).

@@ -127,6 +127,11 @@ func (s *Syncer) apply(height uint64, sb p2p.SyncedBlock) error {
 	if err := s.verify.VerifyFinal(ctx, blk, sb.Certificate); err != nil {
 		return err
 	}
+	if ch, err := c.CanonicalHash(height); err == nil && ch == h {
+		// Already on our chain (a longest-chain node whose head is past
+		// it): finalize it where it is, without moving the head back.
+		return c.Finalize(ctx, h, sb.Certificate)
+	}
 	if _, err := c.Commit(ctx, sb.Encoded); err != nil {
 		if errors.Is(err, chain.ErrInvalidBlock) {
 			return fmt.Errorf("%w: block %d: %w", ErrBadBlock, height, err)

@@ -123,6 +123,46 @@ func TestSyncFollowsPeer(t *testing.T) {
 	}
 }
 
+// A longest-chain node whose head is past a block a peer reports final
+// finalizes that block where it is and keeps its head.
+func TestSyncKeepsHeadPastFinal(t *testing.T) {
+	src, dst := openChain(t), openChain(t)
+	grow(t, src, 5)
+	ctx := context.Background()
+	for h := uint64(1); h <= 5; h++ { // dst holds the same blocks, none final
+		b, _ := src.BlockByHeight(h)
+		if _, err := dst.Commit(ctx, b.Encode()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dst.SetHead(ctx, b.Hash()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src3, _ := src.BlockByHeight(3)
+	peer := &net{src: Source{Chain: src}}
+	// The peer's final is 3: only blocks 1..3 come.
+	s := New(dst, &limited{net: peer, final: 3}, verifier{}, nil)
+	if err := s.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dh, df := dst.Head()
+	if dh.Header.Height != 5 || df.Hash() != src3.Hash() {
+		t.Fatalf("head %d final %d after syncing final 3; want head 5, final 3", dh.Header.Height, df.Header.Height)
+	}
+}
+
+// limited is a peer whose final height is final.
+type limited struct {
+	*net
+	final uint64
+}
+
+func (l *limited) Peers() []p2p.PeerInfo {
+	ps := l.net.Peers()
+	ps[0].Status.Final = l.final
+	return ps
+}
+
 // A lying peer's blocks are refused as the peer's fault (ErrBadBlock, which
 // wraps p2p.ErrBadBlock so the download drops the peer) and nothing of
 // them is committed.

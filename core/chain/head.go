@@ -56,7 +56,7 @@ func (c *Chain) SetHead(ctx context.Context, h block.Hash) (reverted []block.Has
 		return nil, err
 	}
 	var ov *state.Overlay
-	if e := c.cache.get(h); e != nil && e.headAt == head.Hash() {
+	if e := c.cache.get(h); e != nil && e.headAt == head.Hash() && e.gen == c.st.Generation() {
 		ov = e.ov // already holds exactly this route's leaf updates
 	}
 	// Blocks along the route, for the indexes and the mempool.

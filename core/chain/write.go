@@ -22,9 +22,11 @@ type executed struct {
 	receipts []*block.Receipt
 	cs       *state.Changeset
 	// ov holds the block's tree on top of the head tree as it was at
-	// headAt: it can be committed only while the head is still headAt.
+	// headAt and state generation gen: it can be committed only while the
+	// state is still at that generation (once, since committing moves it).
 	ov     *state.Overlay
 	headAt block.Hash
+	gen    uint64
 	stmt   *batch.Public // the block's proof statement; nil if none
 }
 
@@ -226,7 +228,7 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 		return nil, err
 	}
 	head, _ := c.Head()
-	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), stmt: stmt})
+	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), gen: c.st.Generation(), stmt: stmt})
 	return blk, nil
 }
 
@@ -346,7 +348,7 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 		return nil, err
 	}
 	head, _ := c.Head()
-	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), stmt: stmt}
+	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), gen: c.st.Generation(), stmt: stmt}
 	c.cache.put(h, e)
 	return e, nil
 }

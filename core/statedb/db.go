@@ -35,6 +35,16 @@ type DB struct {
 	mu      sync.RWMutex
 	tree    *state.Tree
 	globals account.Globals
+	// gen counts commits: a tree overlay built at one generation may be
+	// committed only at that generation.
+	gen uint64
+}
+
+// Generation counts the commits since Open.
+func (s *DB) Generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gen
 }
 
 // Open loads the head state from st, creating the buckets on first use, and
@@ -247,6 +257,7 @@ func (s *DB) Commit(extra func(*store.Tx) error, ov *state.Overlay, cs ...*state
 		return err
 	}
 	s.globals = g
+	s.gen++
 	if ov != nil {
 		if !ov.OnTree(s.tree) {
 			return errors.New("state: overlay is not on the head tree") // programming error; tree rebuilt at restart

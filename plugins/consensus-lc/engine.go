@@ -207,26 +207,39 @@ func (e *engine) checkHeader(ctx context.Context, hd *block.Header, parent meta,
 	if err != nil {
 		return m, fmt.Errorf("%w: epoch %d: %w", errLocal, e.p.Epoch(d.Slot), err)
 	}
-	sh, ok := in.holders[hd.Proposer]
-	if !ok {
-		return m, fmt.Errorf("proposer %s holds no stake in epoch %d", hd.Proposer, e.p.Epoch(d.Slot))
+	out, err := checkLeader(in, hd, d, e.p.Epoch(d.Slot))
+	if err != nil && !in.settled {
+		return m, fmt.Errorf("%w: epoch %d is not settled on this node yet (it is behind): %w", errLocal, e.p.Epoch(d.Slot), err)
 	}
-	proof, err := bls.SignatureFromBytes(d.Proof[:])
 	if err != nil {
-		return m, fmt.Errorf("leader proof: %w", err)
-	}
-	out, err := leader.Verify(sh.pk, in.nonce[:], d.Slot, proof)
-	if err != nil {
-		return m, fmt.Errorf("leader proof for slot %d: %w", d.Slot, err)
-	}
-	if !leader.Leads(out, sh.threshold) {
-		return m, fmt.Errorf("%s does not lead slot %d: its ticket is above its threshold", hd.Proposer, d.Slot)
-	}
-	if _, err := leader.VerifyBlockSig(hd, sh.pk); err != nil {
 		return m, err
 	}
 	m.Output = out
 	return m, nil
+}
+
+// checkLeader checks that the block's proposer led its slot and signed
+// the block.
+func checkLeader(in *epochInfo, hd *block.Header, d leader.BlockData, epoch uint64) (leader.Output, error) {
+	sh, ok := in.holders[hd.Proposer]
+	if !ok {
+		return leader.Output{}, fmt.Errorf("proposer %s holds no stake in epoch %d", hd.Proposer, epoch)
+	}
+	proof, err := bls.SignatureFromBytes(d.Proof[:])
+	if err != nil {
+		return leader.Output{}, fmt.Errorf("leader proof: %w", err)
+	}
+	out, err := leader.Verify(sh.pk, in.nonce[:], d.Slot, proof)
+	if err != nil {
+		return out, fmt.Errorf("leader proof for slot %d: %w", d.Slot, err)
+	}
+	if !leader.Leads(out, sh.threshold) {
+		return out, fmt.Errorf("%s does not lead slot %d: its ticket is above its threshold", hd.Proposer, d.Slot)
+	}
+	if _, err := leader.VerifyBlockSig(hd, sh.pk); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // errLocal marks failures that are this node's, not the block's.

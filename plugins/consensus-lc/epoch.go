@@ -27,6 +27,10 @@ type epochInfo struct {
 	nonce   [32]byte
 	holders map[account.Address]*stakeholder
 	total   uint64
+	// settled: every block the nonce and the stake come from is final
+	// here. Until then a block this node finds invalid may only be one
+	// it cannot judge yet, and its sender is not blamed.
+	settled bool
 }
 
 // epochs computes and caches epoch information from the host's canonical
@@ -148,7 +152,8 @@ func (e *epochs) get(ctx context.Context, ep uint64) (*epochInfo, error) {
 		}
 		in.holders[a] = &stakeholder{pk: pk, stake: v.GetStake(), threshold: th}
 	}
-	if ep < 2 || hs.finalSlot >= (ep-1)*e.p.EpochSlots {
+	in.settled = (ep < 2 || hs.finalSlot >= (ep-1)*e.p.EpochSlots) && (ep == 0 || hs.finalSlot >= e.p.NonceCutoff(ep-1))
+	if in.settled {
 		e.cached[ep] = in
 	}
 	return in, nil

@@ -1,0 +1,128 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/trellis-chain/trellis/core/rpc"
+	"github.com/trellis-chain/trellis/internal/testbin"
+	"github.com/trellis-chain/trellis/testnet"
+)
+
+// lcArgs start a longest-chain testnet whose k-deep window (12 blocks,
+// about 10 s at f = 1/4 and 200 ms slots) outlasts the partitions below.
+var lcArgs = []string{"-consensus", "lc", "-lc-slot", "200ms", "-lc-active-slots", "1/4", "-lc-k", "12"}
+
+// TestE2ELongestChainPartition is issue 15's "done when": four LC
+// validators of real processes, every one also a registered prover, under
+// load; a 2/2 partition and then a 3/1 partition, each shorter than the
+// k-deep window, so both sides grow forks; after each heal every node
+// converges on one chain, the losing side's blocks are rolled back exactly
+// (same hashes and state root everywhere), every transfer the client saw
+// k-deep final is still on the chain, the abandoned transfers are
+// re-included (every accepted transfer ends final), and blocks reach
+// "proven".
+func TestE2ELongestChainPartition(t *testing.T) {
+	testbin.Build(t, "plugins/consensus-lc/cmd/trellis-consensus-lc")
+	testbin.Build(t, "plugins/prover-cpu/cmd/trellis-prover-cpu")
+	tn := startTestnet(t, append(lcArgs, "-prover", "cpu")...)
+	all := []int{0, 1, 2, 3}
+	tn.waitFinal(1, all...)
+
+	net, err := testnet.Open(tn.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		r   *testnet.LoadReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := net.Load(context.Background(), testnet.LoadOptions{Rate: 20, Duration: 30 * time.Second, Nodes: all, Watch: 0,
+			Workers: 4, Batch: 10, Drain: 2 * time.Minute, Amount: 1}, io.Discard)
+		done <- result{r, err}
+	}()
+	for _, groups := range []string{"0,1/2,3", "0,1,2/3"} {
+		time.Sleep(3 * time.Second)
+		tn.cli("partition", "-dir", tn.dir, "-groups", groups)
+		time.Sleep(6 * time.Second)
+		tn.cli("heal", "-dir", tn.dir)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("load: %v\n%s", res.err, tn.logs())
+	}
+	r := res.r
+	if r.Accepted == 0 || r.Unfinalized != 0 || r.Conflicts != 0 {
+		t.Fatalf("load: %d accepted, %d never final, %d conflicting final blocks\n%s", r.Accepted, r.Unfinalized, r.Conflicts, tn.logs())
+	}
+
+	// Convergence: every node holds the same final chain and state root.
+	var top uint64
+	for _, i := range all {
+		f, _ := tn.finalHeight(i)
+		top = max(top, f)
+	}
+	tn.waitFinal(top, all...)
+	tn.checkAgreement(top)
+
+	// Every transfer node0 reported k-deep final is on every node's chain,
+	// in the same block.
+	for i := range all {
+		c := tn.client(i)
+		for _, ft := range r.FinalTxs {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			got, err := c.Transaction(ctx, ft.Tx)
+			cancel()
+			if err != nil || got.BlockHash == nil || got.BlockHash.String() != ft.Block {
+				t.Fatalf("node%d: transfer %s was final in block %s at %d; now %+v (%v)", i, ft.Tx, ft.Block, ft.Height, got, err)
+			}
+		}
+	}
+
+	// The partitions forked the chain and the heals rolled a side back.
+	reorgs := 0
+	for _, n := range tn.state().Nodes {
+		b, err := os.ReadFile(n.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range reorgRe.FindAllSubmatch(b, -1) {
+			if k, _ := strconv.Atoi(string(m[1])); k >= 1 {
+				reorgs++
+			}
+		}
+	}
+	if reorgs == 0 {
+		t.Errorf("no node reverted a block after two partitions\n%s", tn.logs())
+	}
+
+	// Hard finality: a block's proof is on the chain in a k-deep block.
+	c := tn.client(0)
+	tn.eventually("a proven block on node0", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		fin, err := c.BlockByTag(ctx, rpc.TagFinalized, false)
+		if err != nil {
+			return false
+		}
+		for h := uint64(1); h <= fin.Height; h++ {
+			b, err := c.BlockByNumber(ctx, h, false)
+			if err == nil && b.Finality == rpc.FinalityProven {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("load: %d accepted, %d final, p50 %s; %d reorg lines; final height %d", r.Accepted, r.Finalized, r.Latency.P50, reorgs, top)
+}
+
+var reorgRe = regexp.MustCompile(`reorg: reverted=(\d+)`)

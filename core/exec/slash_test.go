@@ -97,6 +97,32 @@ func TestSlashDoubleSign(t *testing.T) {
 	}
 }
 
+// A longest-chain leader that signed two blocks for one slot is slashed
+// like a double-voting validator: the evidence names the slot as its
+// height and the block height in extra, and the offence is at the block
+// height (a slot number far above the chain's height is no obstacle).
+func TestSlashLeaderEquivocation(t *testing.T) {
+	f := newFixture(t, 4)
+	sk := f.offender()
+	off := addrOf(1)
+	const slot = 1_000_000
+	a := vote.Message{ChainID: testChain, Height: slot, Step: vote.StepBlock, BlockHash: bytes.Repeat([]byte{1}, 32), Extra: []byte{0, 0, 0, 0, 0, 0, 0, 1}}
+	b := a
+	b.BlockHash = bytes.Repeat([]byte{2}, 32)
+	sa, sb := bls.Sign(sk, a.SignBytes()).Bytes(), bls.Sign(sk, b.SignBytes()).Bytes()
+	e, err := vote.NewEvidence(off, a, sa[:], b, sb[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.commit(sign(2, 0, tx.Slash{Evidence: string(e.Encode())}))
+	if rc := res.Receipts[0]; rc.Status != block.StatusOK {
+		t.Fatalf("slash failed: %s", rc.Reason)
+	}
+	if a := f.account(f.db, off); a.Validator.Slashed != 5_000 {
+		t.Fatalf("slashed %d, want 5000", a.Validator.Slashed)
+	}
+}
+
 // Invalid reports stay in the block with a failed receipt naming the
 // reason; the reporter pays the fee and nothing else changes.
 func TestSlashFailures(t *testing.T) {

@@ -29,7 +29,11 @@ type NodeStatus struct {
 	Plugins     []string `json:"plugins"`
 	Healthy     *bool    `json:"healthy"`
 	RPC         string   `json:"rpc"`
-	Error       string   `json:"error,omitempty"`
+	// Consensus is the consensus plugin's view (trellis_consensusStatus):
+	// for a longest-chain node the k-deep and proven heights and the
+	// reorgs it saw.
+	Consensus *rpc.ConsensusStatus `json:"consensus,omitempty"`
+	Error     string               `json:"error,omitempty"`
 }
 
 // Status reads every node at once.
@@ -88,6 +92,9 @@ func QueryNode(n Node) NodeStatus {
 		r.FinalHeight, r.FinalHash, r.StateRoot = &fb.Height, fb.Hash.String(), fb.StateRoot.String()
 	} else {
 		r.Error = "rpc: " + err.Error()
+	}
+	if cs, err := c.ConsensusStatus(ctx); err == nil {
+		r.Consensus = cs
 	}
 	h, herr := fetchHealth(ctx, n.Metrics+"/health")
 	if herr != nil {

@@ -238,7 +238,12 @@ func testnetStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "partitioned: %s\n", testnet.FormatGroups(st.Partition))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tPID\tHEAD\tFINAL\tROOT@FINAL\tPEERS\tPLUGINS\tRPC")
+	lc := st.Consensus == testnet.ConsensusLC
+	if lc {
+		fmt.Fprintln(tw, "NODE\tSTATE\tPID\tHEAD\tK-DEEP\tPROVEN\tREORGS\tROOT@K-DEEP\tPEERS\tPLUGINS\tRPC")
+	} else {
+		fmt.Fprintln(tw, "NODE\tSTATE\tPID\tHEAD\tFINAL\tROOT@FINAL\tPEERS\tPLUGINS\tRPC")
+	}
 	opt := func(v *uint64) string {
 		if v == nil {
 			return "-"
@@ -263,6 +268,18 @@ func testnetStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		if root == "" {
 			root = "-"
+		}
+		if lc {
+			proven, reorgs := "-", "-"
+			if cs := r.Consensus; cs != nil {
+				proven = strconv.FormatUint(cs.ProvenHeight, 10)
+				reorgs = cs.Details["reorgs"]
+				if d := cs.Details["max_reorg_depth"]; d != "" && d != "0" {
+					reorgs += " (deepest " + d + ")"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Node, r.State, r.PID, opt(r.HeadHeight), opt(r.FinalHeight), proven, reorgs, root, peers, plugins, r.RPC)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Node, r.State, r.PID, opt(r.HeadHeight), opt(r.FinalHeight), root, peers, plugins, r.RPC)
 	}

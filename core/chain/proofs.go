@@ -255,3 +255,23 @@ func (c *Chain) ancestorAt(parent *block.Header, height uint64) (block.Hash, err
 
 // MarketParams returns the chain's prover market rules.
 func (c *Chain) MarketParams() account.MarketParams { return c.params.Market }
+
+// provenScan bounds how far under the final block ProvenHeight looks.
+const provenScan = 4096
+
+// ProvenHeight is the highest final block (at most provenScan under the
+// final one) whose proof is on the chain in a final block; 0 if none.
+func (c *Chain) ProvenHeight() (uint64, error) {
+	_, final := c.Head()
+	top := final.Header.Height
+	for h := top; h > 0 && top-h < provenScan; h-- {
+		_, ok, err := c.ProofOf(h)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return h, nil
+		}
+	}
+	return 0, nil
+}

@@ -35,6 +35,7 @@ func init() {
 		"trellis_subscribe":          {params: []string{"kind", "hash"}, required: 1, wsOnly: true, fn: wsSubscribe},
 		"trellis_unsubscribe":        {params: []string{"id"}, required: 1, wsOnly: true, fn: wsUnsubscribe},
 		"trellis_nodeInfo":           {fn: nodeInfo},
+		"trellis_consensusStatus":    {fn: consensusStatus},
 		"trellis_getWitness":         {params: []string{"height"}, required: 1, fn: getWitness},
 		"trellis_getProof":           {params: []string{"height"}, required: 1, fn: getProof},
 		"admin_setBlockedPeers":      {params: []string{"ids"}, required: 1, admin: true, fn: setBlockedPeers},

@@ -227,7 +227,11 @@ func (b backend) chainEvent(e chain.Event, send func(rpc.Event)) {
 	if err != nil {
 		return
 	}
-	send(rpc.Event{Kind: kind, Block: r})
+	ev := rpc.Event{Kind: kind, Block: r}
+	if kind == rpc.EventNewHead {
+		ev.Reverted = e.Reverted
+	}
+	send(ev)
 	for _, blk := range blocks {
 		bh := blk.Hash()
 		rc, _ := b.n.chain.Receipts(bh)

@@ -148,6 +148,9 @@ type Event struct {
 	Kind  EventKind
 	Block *BlockResult
 	Tx    *TxEvent
+	// Reverted lists, for a new head that is a reorg, the blocks rolled
+	// back (newest first).
+	Reverted []block.Hash
 	// Missed counts events the backend dropped for this subscriber, because
 	// it read too slowly, since the event before this one.
 	Missed uint64

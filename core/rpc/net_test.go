@@ -45,6 +45,12 @@ func (n *netFake) SetBlockedPeers(ids []string) error {
 	return nil
 }
 
+// ConsensusStatus makes the fake a node with a longest-chain plugin.
+func (n *netFake) ConsensusStatus(context.Context) (*ConsensusStatus, error) {
+	return &ConsensusStatus{Plugin: "consensus.lc", Height: 2, FinalHeight: 1, ProvenHeight: 1, Step: "slot", Validator: true,
+		Details: map[string]string{"k": "30", "kdeep_height": "1", "reorgs": "3", "max_reorg_depth": "2"}}, nil
+}
+
 func withNet(nf *netFake) func(*Server) { return func(s *Server) { s.b = nf } }
 
 func TestNodeInfoAndAdmin(t *testing.T) {

@@ -236,6 +236,10 @@ type Block struct {
 	// the block has transactions (Receipts: and the node has them).
 	Transactions []*Transaction `json:"transactions,omitempty"`
 	Receipts     []*Receipt     `json:"receipts,omitempty"`
+	// Reverted is set only in a newHeads notification of a reorg: the
+	// blocks the head change rolled back, newest first. Their transactions
+	// are back in the mempool (a txStatus "pending" event each).
+	Reverted []block.Hash `json:"reverted,omitempty"`
 }
 
 // NewBlock returns the JSON view of r; full adds transactions and receipts.

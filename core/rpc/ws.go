@@ -317,7 +317,11 @@ func (ws *wsSession) dispatch(ctx context.Context, events <-chan Event) {
 					if kind == SubTxStatus {
 						result = newTxStatusUpdate(ev.Tx)
 					} else {
-						result = NewBlock(ev.Block, false)
+						b := NewBlock(ev.Block, false)
+						if kind == SubNewHeads {
+							b.Reverted = ev.Reverted
+						}
+						result = b
 					}
 				}
 				ws.notify(sub, result)

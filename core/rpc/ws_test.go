@@ -74,7 +74,7 @@ func TestSubscriptions(t *testing.T) {
 			f.publish(Event{Kind: EventFinalized, Block: f.blocks[1]})
 			bh := f.blocks[2].Hash
 			f.publish(Event{Kind: EventTxStatus, Tx: &TxEvent{Hash: pending, Status: TxIncluded, Height: 2, BlockHash: &bh}})
-			f.publish(Event{Kind: EventNewHead, Block: f.blocks[1], Missed: 3}) // the backend dropped 3 for us
+			f.publish(Event{Kind: EventNewHead, Block: f.blocks[1], Missed: 3, Reverted: []block.Hash{bh}}) // a reorg; the backend dropped 3 for us
 
 			if b := recv(t, heads); !reflect.DeepEqual(b, NewBlock(f.blocks[2], false)) {
 				t.Errorf("newHeads: %+v", b)
@@ -85,8 +85,8 @@ func TestSubscriptions(t *testing.T) {
 			if u := recv(t, txs); u.Status != TxIncluded || *u.BlockHash != bh || *u.BlockHeight != 2 {
 				t.Errorf("txStatus: %+v", u)
 			}
-			if b := recv(t, heads); b.Height != 1 || heads.Missed() != 3 {
-				t.Errorf("after a backend drop: height %d, missed %d", b.Height, heads.Missed())
+			if b := recv(t, heads); b.Height != 1 || heads.Missed() != 3 || len(b.Reverted) != 1 || b.Reverted[0] != bh {
+				t.Errorf("a reorg after a backend drop: height %d, missed %d, reverted %v", b.Height, heads.Missed(), b.Reverted)
 			}
 			// The drop is reported to every subscription, with its next
 			// notification.

@@ -100,6 +100,8 @@ func (s Spec) lcParams() leader.Params {
 	}
 	if s.LC.MaxProofLag != 0 {
 		p.MaxProofLag = s.LC.MaxProofLag
+	} else if p.MaxProofLag <= p.K {
+		p.MaxProofLag = 2 * p.K
 	}
 	p.EpochSlots = s.LC.EpochSlots
 	if p.EpochSlots == 0 && p.Active.Check() == nil {
@@ -282,6 +284,12 @@ func testnetGenesis(spec Spec, nodes []Node, keys []nodeKeys, now time.Time) (*g
 		if spec.JobDeadline > 0 {
 			d := spec.JobDeadline
 			g.ProverMarket = &genesis.Market{JobDeadline: &d}
+		}
+		if spec.Consensus == ConsensusLC { // volunteer provers: the first proof on the chain is paid
+			if g.ProverMarket == nil {
+				g.ProverMarket = &genesis.Market{}
+			}
+			g.ProverMarket.Volunteer = true
 		}
 	}
 	return g, g.Check()

@@ -19,6 +19,9 @@ var (
 	ErrNotCanonical = errors.New("block is not canonical")
 	// ErrGenesisMismatch: the data directory belongs to another network.
 	ErrGenesisMismatch = errors.New("genesis does not match the stored chain")
+	// ErrProofLag: under the longest-chain proof-lag rule this block must
+	// carry a proof and the mempool offered none.
+	ErrProofLag = errors.New("proof lag: the block must carry a proof")
 	// ErrCorrupt: stored data contradicts itself.
 	ErrCorrupt = errors.New("stored chain is inconsistent")
 )

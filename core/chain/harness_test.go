@@ -3,6 +3,7 @@ package chain
 import (
 	"crypto/ed25519"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -104,6 +105,18 @@ func (h *harness) open() {
 func (h *harness) reopen() {
 	h.t.Helper()
 	if err := h.db.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.open()
+}
+
+// reopenFresh starts over with an empty database (after a genesis edit).
+func (h *harness) reopenFresh() {
+	h.t.Helper()
+	if err := h.db.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Remove(h.path); err != nil {
 		h.t.Fatal(err)
 	}
 	h.open()

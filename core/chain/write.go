@@ -213,6 +213,12 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	if blk.Header.Proofs, err = c.proofRefs(parent, res.Txs, res.Receipts); err != nil {
 		return nil, err
 	}
+	if oldest, late, err := c.proofLate(r, parent, len(blk.Header.Proofs)); err != nil {
+		return nil, err
+	} else if late {
+		return nil, fmt.Errorf("%w: block %d is %d blocks above the oldest unproven block %d (max_proof_lag %d) and the mempool holds no proof to include",
+			ErrProofLag, env.Height, parent.Height-oldest, oldest, c.cfg.Genesis.LongestChain.MaxProofLag)
+	}
 	if err := blk.Header.Check(); err != nil {
 		return nil, err
 	}
@@ -230,6 +236,28 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	head, _ := c.Head()
 	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), gen: c.st.Generation(), stmt: stmt})
 	return blk, nil
+}
+
+// proofLate applies the longest-chain proof-lag rule (genesis
+// longest_chain.max_proof_lag): when the oldest open proof job in the
+// parent's state r is more than max_proof_lag blocks under the parent, a
+// block must carry a proof. It returns that job's height and whether a
+// block with proofs proofs breaks the rule. With no job open (no prover
+// registered, or every block proven) the rule is idle.
+func (c *Chain) proofLate(r statedb.Reader, parent *block.Header, proofs int) (oldest uint64, late bool, err error) {
+	lc := c.cfg.Genesis.LongestChain
+	if lc == nil || lc.MaxProofLag == 0 || proofs > 0 {
+		return 0, false, nil
+	}
+	e, err := r.Account(account.EscrowIndex)
+	if errors.Is(err, statedb.ErrNoAccount) {
+		return 0, false, nil
+	}
+	if err != nil || len(e.Jobs) == 0 {
+		return 0, false, err
+	}
+	oldest = e.Jobs[0].Height
+	return oldest, parent.Height-oldest > uint64(lc.MaxProofLag), nil
 }
 
 func (c *Chain) dropFromPool(ds []exec.Dropped) {
@@ -335,6 +363,12 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	}
 	if !slices.Equal(refs, hd.Proofs) {
 		return nil, invalid(hd.Height, nil, "header lists %d proofs, its transactions carry %d (or name other blocks)", len(hd.Proofs), len(refs))
+	}
+	if oldest, late, err := c.proofLate(r, parent, len(refs)); err != nil {
+		return nil, err
+	} else if late {
+		return nil, invalid(hd.Height, ErrProofLag, "the oldest unproven block %d is %d blocks under the parent (max_proof_lag %d) and the block carries no proof",
+			oldest, parent.Height-oldest, c.cfg.Genesis.LongestChain.MaxProofLag)
 	}
 	cs := res.Delta.Changeset()
 	if err := ov.Apply(cs); err != nil {

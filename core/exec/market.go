@@ -293,8 +293,11 @@ func (b *book) open(env Env) error {
 		return fmt.Errorf("prover escrow: open jobs reward %d, above its balance %d", alloc, b.escrow.Balance)
 	}
 	j := account.Job{Height: h, Public: Statement(*env.ParentStatement), Reward: b.escrow.Balance - alloc}
-	if err := b.assign(&j, env.Height, account.Address{}); err != nil {
-		return err
+	j.Pay = j.Reward // unassigned: whoever settles it takes the reward
+	if !b.m.Volunteer {
+		if err := b.assign(&j, env.Height, account.Address{}); err != nil {
+			return err
+		}
 	}
 	b.escrow.Jobs = append(b.escrow.Jobs, j)
 	return nil

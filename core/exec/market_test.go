@@ -450,6 +450,35 @@ func TestSettlementPays(t *testing.T) {
 	}
 }
 
+// TestVolunteerMarket: with Volunteer set every job opens unassigned with
+// its whole reward; the first prover to land a proof takes it, a second
+// proof of the same block has no job left, and nothing is ever missed.
+func TestVolunteerMarket(t *testing.T) {
+	m := newMarket(t, 4)
+	m.params.Market.Volunteer = true
+	mustOK(t, m.block(m.next(1, 0, register(100, 2000)), m.next(2, 0, register(1, 2000))))
+	m.block() // job 1 opens
+	j := m.escrow().Jobs[0]
+	if j.Assigned() || j.Deadline != 0 || j.Pay != j.Reward {
+		t.Fatalf("volunteer job %+v: want unassigned, no deadline, pay = reward", j)
+	}
+	for range 5 { // far past any deadline: nobody is slashed
+		m.block()
+	}
+	if p1, p2 := m.prover(1), m.prover(2); p1.Missed+p2.Missed != 0 {
+		t.Fatalf("a volunteer was punished: %+v %+v", *p1, *p2)
+	}
+	bal := m.account(m.db, addrOf(1)).Balance
+	res := m.block(m.next(1, 0, proofFor(1)))
+	mustOK(t, res)
+	if got := m.account(m.db, addrOf(1)).Balance; got != bal+j.Reward-res.Receipts[0].FeePaid {
+		t.Fatalf("first prover got %d, want its balance %d + the whole reward %d - fee", got, bal, j.Reward)
+	}
+	if _, err := m.run(Validate, m.next(2, 0, proofFor(1))); !errors.Is(err, ErrProof) {
+		t.Fatalf("a second proof of block 1: %v, want ErrProof (no open job)", err)
+	}
+}
+
 // TestProofRejected: a proof that cannot settle a job never enters a
 // block: Build drops it, Validate rejects the block; both say why.
 func TestProofRejected(t *testing.T) {

@@ -120,6 +120,9 @@ type Market struct {
 	ReputationUp    *uint64 `json:"reputation_up,omitempty"`
 	ReputationDown  *uint64 `json:"reputation_down,omitempty"`
 	ReputationMax   *uint64 `json:"reputation_max,omitempty"`
+	// Volunteer: jobs are never assigned; the first prover to land a
+	// proof is paid (docs/market.md).
+	Volunteer bool `json:"volunteer,omitempty"`
 }
 
 // Prover is a prover registered at genesis: Bond moves from the account's
@@ -155,6 +158,7 @@ func (g *Genesis) MarketParams() account.MarketParams {
 			*f.dst = *f.src
 		}
 	}
+	m.Volunteer = o.Volunteer
 	return m
 }
 

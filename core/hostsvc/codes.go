@@ -40,6 +40,7 @@ var errTable = []struct {
 	{chain.ErrRevertFinal, codes.FailedPrecondition},
 	{chain.ErrNotCanonical, codes.FailedPrecondition},
 	{chain.ErrCorrupt, codes.DataLoss},
+	{chain.ErrProofLag, codes.FailedPrecondition},
 	{exec.ErrPricing, codes.Unavailable},
 	{signer.ErrConflict, codes.FailedPrecondition},
 	{signer.ErrRegression, codes.FailedPrecondition},

@@ -150,13 +150,15 @@ func (p *proving) step(ctx context.Context) {
 // mine reports whether this node should prove job j: it is assigned to
 // this node, or it is unassigned (no prover asked at most its reward) and
 // either it is this validator's turn (height mod the validator count) or
-// it has waited a whole deadline, after which every prover volunteers.
+// it has waited a whole deadline, after which every prover volunteers. In
+// a volunteer market every registered prover takes every job.
 // The turns keep every validator from proving every unassigned block.
 func (p *proving) mine(j *account.Job, final uint64, validators func() []chain.Validator) bool {
 	if j.Assigned() {
 		return j.Prover == p.me
 	}
-	if final >= j.Height+p.cfg.Chain.MarketParams().JobDeadline {
+	m := p.cfg.Chain.MarketParams()
+	if m.Volunteer || final >= j.Height+m.JobDeadline {
 		return true
 	}
 	vs := validators()

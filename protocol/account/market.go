@@ -333,6 +333,11 @@ type MarketParams struct {
 	ReputationUp    uint64
 	ReputationDown  uint64
 	ReputationMax   uint64
+	// Volunteer opens every job unassigned and never assigns one: any
+	// registered prover may settle it, and the first proof on the chain
+	// takes the whole reward (the longest-chain model of volunteer
+	// provers). No deadline, so nobody is slashed for missing one.
+	Volunteer bool
 }
 
 // Market parameter defaults. Reputation starts at its maximum, so provers

@@ -74,6 +74,10 @@ func (p Params) Check() error {
 		return bad("epoch of %d slots is shorter than 10k/f = %d slots (k = %d, f = %d/%d)", p.EpochSlots, p.MinEpochSlots(), p.K, p.Active.Num, p.Active.Den)
 	case uint64(p.TieSlots) > p.EpochSlots:
 		return bad("tie window of %d slots is longer than an epoch", p.TieSlots)
+	case p.MaxProofLag != 0 && p.MaxProofLag <= p.K:
+		// Provers prove k-deep blocks, so a block is always about k under
+		// the head before its proof can exist.
+		return bad("max proof lag %d must exceed k = %d (or be 0: no bound)", p.MaxProofLag, p.K)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ func TestParams(t *testing.T) {
 		"epoch short":    {SlotMs: 200, EpochSlots: 1499, Active: Coefficient{1, 5}, K: 30},
 		"f too big":      {SlotMs: 200, EpochSlots: 1500, Active: Coefficient{3, 5}, K: 30},
 		"tie too long":   {SlotMs: 200, EpochSlots: 1500, Active: Coefficient{1, 5}, K: 30, TieSlots: 1501},
+		"lag within k":   {SlotMs: 200, EpochSlots: 1500, Active: Coefficient{1, 5}, K: 30, MaxProofLag: 30},
 	} {
 		if err := p.Check(); !errors.Is(err, ErrParams) {
 			t.Errorf("%s: %v", name, err)

@@ -89,7 +89,7 @@ func TestE2ELongestChainPartition(t *testing.T) {
 	}
 
 	// The partitions forked the chain and the heals rolled a side back.
-	reorgs := 0
+	reorgs, deepest := 0, 0
 	for _, n := range tn.state().Nodes {
 		b, err := os.ReadFile(n.Log)
 		if err != nil {
@@ -98,11 +98,12 @@ func TestE2ELongestChainPartition(t *testing.T) {
 		for _, m := range reorgRe.FindAllSubmatch(b, -1) {
 			if k, _ := strconv.Atoi(string(m[1])); k >= 1 {
 				reorgs++
+				deepest = max(deepest, k)
 			}
 		}
 	}
-	if reorgs == 0 {
-		t.Errorf("no node reverted a block after two partitions\n%s", tn.logs())
+	if deepest < 2 {
+		t.Errorf("no node reverted more than %d block(s) after two partitions: the forks were not rolled back\n%s", deepest, tn.logs())
 	}
 
 	// Hard finality: a block's proof is on the chain in a k-deep block.
@@ -122,7 +123,68 @@ func TestE2ELongestChainPartition(t *testing.T) {
 		}
 		return false
 	})
-	t.Logf("load: %d accepted, %d final, p50 %s; %d reorg lines; final height %d", r.Accepted, r.Finalized, r.Latency.P50, reorgs, top)
+	t.Logf("load: %d accepted, %d final, p50 %s; %d reorgs, deepest %d; final height %d", r.Accepted, r.Finalized, r.Latency.P50, reorgs, deepest, top)
 }
 
 var reorgRe = regexp.MustCompile(`reorg: reverted=(\d+)`)
+
+// TestE2ELongestChainLongPartition is the documented behaviour of a
+// partition longer than the k-deep window (docs/consensus-lc.md,
+// "Partitions longer than k"): both halves finalize their own blocks; after
+// the heal neither adopts the other's chain (maxvalid), no node reverts a
+// final block, and the nodes say so (forks_refused, conflicting peers
+// reported) instead of silently converging.
+func TestE2ELongestChainLongPartition(t *testing.T) {
+	testbin.Build(t, "plugins/consensus-lc/cmd/trellis-consensus-lc")
+	tn := startTestnet(t, "-consensus", "lc", "-lc-slot", "200ms", "-lc-active-slots", "1/4", "-lc-k", "4")
+	all := []int{0, 1, 2, 3}
+	tn.waitFinal(1, all...)
+	var start uint64
+	for _, i := range all {
+		f, _ := tn.finalHeight(i)
+		start = max(start, f)
+	}
+	tn.cli("partition", "-dir", tn.dir, "-groups", "0,1/2,3")
+	// Each half leads about 0.67 blocks/s: wait until both are k past the
+	// fork, final on their own side.
+	tn.waitFinal(start+6, all...)
+	fin := map[int]string{}
+	for _, i := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b, err := tn.client(i).BlockByNumber(ctx, start+5, false)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin[i] = b.Hash.String()
+	}
+	if fin[0] != fin[1] || fin[2] != fin[3] || fin[0] == fin[2] {
+		t.Fatalf("final blocks at %d during the partition: %v; want one per half, different", start+5, fin)
+	}
+	tn.cli("heal", "-dir", tn.dir)
+	time.Sleep(10 * time.Second)
+	refused := 0
+	for _, i := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b, err := tn.client(i).BlockByNumber(ctx, start+5, false)
+		cs, cerr := tn.client(i).ConsensusStatus(ctx)
+		cancel()
+		if err != nil || cerr != nil {
+			t.Fatalf("node%d: %v %v", i, err, cerr)
+		}
+		if b.Hash.String() != fin[i] {
+			t.Errorf("node%d reverted its final block %d (%s → %s)", i, start+5, fin[i], b.Hash)
+		}
+		n, _ := strconv.Atoi(cs.Details["forks_refused"])
+		refused += n
+	}
+	logs := ""
+	for _, n := range tn.state().Nodes {
+		b, _ := os.ReadFile(n.Log)
+		logs += string(b)
+	}
+	conflict := regexp.MustCompile(`forks below the k-deep block|fork refused|conflicts with ours`)
+	if refused == 0 && !conflict.MatchString(logs) {
+		t.Errorf("after a partition longer than k the nodes neither refused a fork nor reported a conflicting peer\n%s", tn.logs())
+	}
+}

@@ -55,6 +55,14 @@ const (
 	ConsensusLC   = "lc"
 )
 
+// Longest-chain testnet defaults of `testnet up`: k-deep finality in
+// about 10 s (12 blocks at f = 1/4 of 200 ms slots), so a trial finishes
+// in minutes; leader.Defaults are the chain's (docs/consensus-lc.md).
+const (
+	DefaultLCK      = 12
+	DefaultLCActive = "1/4"
+)
+
 // ErrTestnet is wrapped by every testnet usage error.
 var ErrTestnet = errors.New("testnet")
 

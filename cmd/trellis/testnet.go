@@ -146,8 +146,8 @@ func testnetUp(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&spec.IdleProvers, "idle-provers", 0, "extra registered provers that never prove, priced below the validators: each job goes to one first and is slashed and reassigned at its deadline")
 	fs.Uint64Var(&spec.JobDeadline, "job-deadline", 0, "proof job deadline in blocks (0: the market default)")
 	lcSlot := fs.Duration("lc-slot", time.Duration(leader.Defaults.SlotMs)*time.Millisecond, "lc: slot length (genesis)")
-	lcActive := fs.String("lc-active-slots", fmt.Sprintf("%d/%d", leader.Defaults.Active.Num, leader.Defaults.Active.Den), "lc: active-slot coefficient f, the share of slots with a leader (genesis)")
-	lcK := fs.Uint("lc-k", uint(leader.Defaults.K), "lc: blocks under the head at which a block is final (genesis); epochs are 10k/f slots")
+	lcActive := fs.String("lc-active-slots", testnet.DefaultLCActive, "lc: active-slot coefficient f, the share of slots with a leader (genesis; the chain default is "+fmt.Sprintf("%d/%d", leader.Defaults.Active.Num, leader.Defaults.Active.Den)+")")
+	lcK := fs.Uint("lc-k", testnet.DefaultLCK, fmt.Sprintf("lc: blocks under the head at which a block is final (genesis; the chain default is %d, a testnet's is shorter so trials finish in minutes); epochs are 10k/f slots", leader.Defaults.K))
 	force := fs.Bool("force", false, "stop a testnet running in DIR and wipe DIR first")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for every node to answer RPC")
 	if code, ok := parse(fs, args); !ok {

@@ -71,7 +71,7 @@ func TestParseRejects(t *testing.T) {
 // TestLongestChainSection: the section's parameters become block 0's
 // consensus data; bad ones are refused with the field named.
 func TestLongestChainSection(t *testing.T) {
-	lc := `"unbonding_delay": 5, "longest_chain": {"slot_ms": 200, "epoch_slots": 1500, "active_slots": "1/5", "k": 30, "tie_slots": 5, "max_proof_lag": 64},`
+	lc := `"unbonding_delay": 5, "longest_chain": {"slot_ms": 200, "epoch_slots": 3000, "active_slots": "1/5", "k": 60, "tie_slots": 5, "max_proof_lag": 128},`
 	g, err := Parse([]byte(strings.Replace(validJSON(), `"unbonding_delay": 5,`, lc, 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +82,8 @@ func TestLongestChainSection(t *testing.T) {
 	}
 	for from, want := range map[string]string{
 		`"active_slots": "1/5"`: `"active_slots": "0.2"`,
-		`"epoch_slots": 1500`:   `"epoch_slots": 100`,
-		`"k": 30`:               `"k": 0`,
+		`"epoch_slots": 3000`:   `"epoch_slots": 100`,
+		`"k": 60`:               `"k": 0`,
 	} {
 		src := strings.Replace(validJSON(), `"unbonding_delay": 5,`, strings.Replace(lc, from, want, 1), 1)
 		if _, err := Parse([]byte(src)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "longest_chain") {

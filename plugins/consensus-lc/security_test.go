@@ -13,10 +13,10 @@ import (
 // securityTable is the table of docs/consensus-lc.md, computed.
 func securityTable() string {
 	var b strings.Builder
-	b.WriteString("| adversary stake β | k = 12 (testnets) | k = 30 (default) | k = 60 |\n|---|---|---|---|\n")
+	b.WriteString("| adversary stake β | k = 12 | k = 30 | k = 60 (default) | k = 120 |\n|---|---|---|---|---|\n")
 	for _, beta := range []float64{0.10, 0.20, 0.25, 0.33} {
 		fmt.Fprintf(&b, "| %.2f |", beta)
-		for _, k := range []uint32{12, 30, 60} {
+		for _, k := range []uint32{12, 30, 60, 120} {
 			p := leader.Defaults
 			p.K = k
 			fmt.Fprintf(&b, " %.1e |", SettlementFailure(p, beta, 1))
@@ -58,7 +58,7 @@ func TestSettlementFailure(t *testing.T) {
 	p.K *= 2
 	c := SettlementFailure(p, 0.2, 1)
 	if !(c < a && a < b) || SettlementFailure(p, 0.5, 1) != 1 {
-		t.Fatalf("k=30 β=.2 %g, β=.3 %g; k=60 β=.2 %g", a, b, c)
+		t.Fatalf("k=60 β=.2 %g, β=.3 %g; k=120 β=.2 %g", a, b, c)
 	}
 	if s := ExpectedBlockSeconds(leader.Defaults); s != 1 {
 		t.Fatalf("default block time %g s, want 1", s)

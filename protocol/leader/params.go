@@ -32,9 +32,9 @@ type Params struct {
 }
 
 // Defaults: one block a second on average (200 ms slots, f = 1/5), final
-// 30 blocks deep, epochs of 10k/f slots (docs/consensus-lc.md gives the
-// reasoning and the figures).
-var Defaults = Params{SlotMs: 200, EpochSlots: 1500, Active: Coefficient{Num: 1, Den: 5}, K: 30, TieSlots: 5, MaxProofLag: 64}
+// 60 blocks deep, epochs of 10k/f slots (10 minutes); docs/consensus-lc.md
+// gives the reasoning and the figures.
+var Defaults = Params{SlotMs: 200, EpochSlots: 3000, Active: Coefficient{Num: 1, Den: 5}, K: 60, TieSlots: 5, MaxProofLag: 128}
 
 // ParamsVersion is the version byte of the encoding.
 const ParamsVersion = 1
@@ -133,7 +133,7 @@ func DecodeParams(b []byte) (Params, error) {
 
 const genesisNonceDomain = "trellis/genesis-nonce/v1\x00"
 
-// GenesisNonce is the nonce of epochs 0 and 1: a hash of the genesis
+// GenesisNonce is epoch 0's nonce, from which the others follow: a hash of the genesis
 // block's hash, so tickets of one chain are worthless on another.
 func GenesisNonce(genesisHash [32]byte) [32]byte {
 	h := sha256.New()

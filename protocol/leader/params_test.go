@@ -19,7 +19,7 @@ func TestParams(t *testing.T) {
 	if err != nil || got != Defaults {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
-	if Defaults.MinEpochSlots() != 1500 || Defaults.NonceCutoff(2) != 2*1500+1500-600 {
+	if Defaults.MinEpochSlots() != 3000 || Defaults.NonceCutoff(2) != 2*3000+3000-1200 {
 		t.Fatalf("10k/f = %d, cutoff of epoch 2 = %d", Defaults.MinEpochSlots(), Defaults.NonceCutoff(2))
 	}
 	for name, p := range map[string]Params{

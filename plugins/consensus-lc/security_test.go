@@ -1,8 +1,8 @@
 package lc
 
 import (
-	"math"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"

@@ -231,6 +231,15 @@ func TestSignerBlockPerSlot(t *testing.T) {
 	if _, err := c.SignConsensus(ctx, blk(101, 10, 2)); err != nil {
 		t.Fatalf("next slot: %v", err)
 	}
+	// Slots and heights keep separate high-water marks: the same key may
+	// vote at height 3 (a BFT chain after a swap) below slot 101, and the
+	// votes do not lower the slots' mark.
+	if _, err := c.SignConsensus(ctx, prevote(3, 1)); err != nil {
+		t.Fatalf("a vote at a height below the signed slots: %v", err)
+	}
+	if _, err := c.SignConsensus(ctx, blk(101, 10, 3)); code(err) != codes.FailedPrecondition {
+		t.Fatalf("second block for slot 101 after a vote: %v", err)
+	}
 }
 
 // Without a signer the service is not served and not advertised.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/trellis-chain/trellis/protocol/leader"
@@ -125,6 +126,9 @@ func (s *Signer) SignConsensus(m vote.Message) ([bls.SignatureSize]byte, []byte,
 	sb := m.SignBytes()
 	slot := slotOf(&m)
 	key := s.recordKey(m.ChainID)
+	if m.Step == vote.StepBlock {
+		key = s.blockRecordKey(m.ChainID)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last, found, err := s.load(key, m.ChainID)
@@ -200,6 +204,17 @@ func (s *Signer) recordKey(chainID string) []byte {
 
 const recordPrefix = "consensus/"
 
+// blockRecordKey is "consensus-block/<chain id>/<BLS public key hex>", the
+// high-water mark of longest-chain block signatures (by slot), kept apart
+// from the votes' (by height): a node that moves from one consensus to the
+// other on the same chain must not find its slots above its heights. The
+// two never conflict: they are different steps, so never the same slot.
+func (s *Signer) blockRecordKey(chainID string) []byte {
+	return []byte(blockPrefix + chainID + "/" + hex.EncodeToString(s.keys.BLSPublicKey[:]))
+}
+
+const blockPrefix = "consensus-block/"
+
 func keyName(key []byte) string { return Namespace + "/" + string(key) }
 
 // load reads the record at key, the higher of the database's and the
@@ -260,13 +275,17 @@ func (s *Signer) checkAll() error {
 func chainOfKey(key []byte) (string, bool) {
 	const pubHex = 2 * bls.PublicKeySize
 	k := string(key)
-	if len(k) < len(recordPrefix)+1+1+pubHex || k[:len(recordPrefix)] != recordPrefix || k[len(k)-pubHex-1] != '/' {
+	rest, ok := strings.CutPrefix(k, blockPrefix)
+	if !ok {
+		rest, ok = strings.CutPrefix(k, recordPrefix)
+	}
+	if !ok || len(rest) < 1+1+pubHex || rest[len(rest)-pubHex-1] != '/' {
 		return "", false
 	}
-	if _, err := hex.DecodeString(k[len(k)-pubHex:]); err != nil {
+	if _, err := hex.DecodeString(rest[len(rest)-pubHex:]); err != nil {
 		return "", false
 	}
-	return k[len(recordPrefix) : len(k)-pubHex-1], true
+	return rest[:len(rest)-pubHex-1], true
 }
 
 // record is the last signed consensus message of one chain and key.

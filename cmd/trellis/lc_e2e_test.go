@@ -3,14 +3,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/rpc"
 	"github.com/trellis-chain/trellis/internal/testbin"
 	"github.com/trellis-chain/trellis/testnet"
@@ -187,4 +191,63 @@ func TestE2ELongestChainLongPartition(t *testing.T) {
 	if refused == 0 && !conflict.MatchString(logs) {
 		t.Errorf("after a partition longer than k the nodes neither refused a fork nor reported a conflicting peer\n%s", tn.logs())
 	}
+}
+
+// TestE2EConsensusSwap is the operator's swap: the same four-node
+// configuration and genesis, from the same binaries, runs once with
+// `plugin "consensus" "lc"` and once, after an edit of that one block of
+// node.hcl (name and pin) and fresh data directories, with
+// `plugin "consensus" "bft"`; both finalize transfers.
+func TestE2EConsensusSwap(t *testing.T) {
+	testbin.Build(t, "plugins/consensus-lc/cmd/trellis-consensus-lc")
+	tn := startTestnet(t, lcArgs...)
+	all := []int{0, 1, 2, 3}
+	net, err := testnet.Open(tn.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(want string) {
+		t.Helper()
+		tn.waitFinal(1, all...)
+		r, err := net.Load(context.Background(), testnet.LoadOptions{Rate: 20, Duration: 5 * time.Second, Nodes: all, Watch: 0,
+			Workers: 2, Batch: 10, Drain: time.Minute, Amount: 1}, io.Discard)
+		if err != nil || r.Finalized == 0 || r.Unfinalized != 0 {
+			t.Fatalf("%s: load %+v, %v\n%s", want, r, err, tn.logs())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cs, err := tn.client(0).ConsensusStatus(ctx)
+		if err != nil || cs.Plugin != want {
+			t.Fatalf("consensus status %+v, %v; want plugin %s", cs, err, want)
+		}
+		t.Logf("%s: %d transfers final, p50 %s", want, r.Finalized, r.Latency.P50)
+	}
+	load("consensus.lc")
+
+	net.Kill(all, 30*time.Second)
+	sum, err := plugin.FileSHA256(filepath.Join(filepath.Dir(tn.bin), "trellis-consensus-bft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`plugin "consensus" "lc" \{\n  sha256 = "[0-9a-f]+"`)
+	for _, n := range net.State.Nodes {
+		b, err := os.ReadFile(n.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := block.ReplaceAll(b, []byte(`plugin "consensus" "bft" {`+"\n"+`  sha256 = "`+sum+`"`))
+		if bytes.Equal(edited, b) {
+			t.Fatalf("%s: no consensus plugin block to edit in\n%s", n.Config, b)
+		}
+		if err := os.WriteFile(n.Config, edited, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(n.Dir, config.DefaultDataDir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := net.Restart(all, tn.bin, 120*time.Second, 30*time.Second); err != nil {
+		t.Fatalf("restart with bft: %v %v", out, err)
+	}
+	load("consensus.bft")
 }

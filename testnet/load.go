@@ -168,6 +168,8 @@ type LoadReport struct {
 	// FinalTxs lists every sent transfer the load saw final, and where.
 	FinalTxs []FinalTx  `json:"-"`
 	Nodes    []nodeCost `json:"nodes"`
+	// Chain describes the blocks finalized during the run.
+	Chain *ChainStats `json:"chain,omitempty"`
 }
 
 // FinalTx is a transfer the load saw final: in the block of that hash at
@@ -197,7 +199,9 @@ type nodeSnapshot struct {
 	// message, so a missing series counts as zero.
 	msgs, bytes float64
 	cpuTicks    uint64
-	err         string
+	// reorgs, reverted and maxReorg are a longest-chain plugin's counts.
+	reorgs, reverted, maxReorg uint64
+	err                        string
 }
 
 func snapshotNode(n Node) nodeSnapshot {
@@ -223,6 +227,10 @@ func snapshotNode(n Node) nodeSnapshot {
 		return s
 	}
 	s.final = fb.Height
+	if cs, err := c.ConsensusStatus(ctx); err == nil {
+		u := func(k string) uint64 { v, _ := strconv.ParseUint(cs.Details[k], 10, 64); return v }
+		s.reorgs, s.reverted, s.maxReorg = u("reorgs"), u("reverted_blocks"), u("max_reorg_depth")
+	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.Metrics+"/metrics", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -388,6 +396,23 @@ loop:
 	}
 	for i, n := range r.st.Nodes {
 		rep.Nodes = append(rep.Nodes, costOf(n.Name, before[i], after[i]))
+	}
+	if w := watch; w >= 0 && w < len(after) && before[w].ok && after[w].ok {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if c, err := rpc.Dial(r.st.Nodes[w].RPC); err == nil {
+			if cs, err := chainStats(sctx, c, before[w].final, after[w].final); err == nil {
+				for i := range after {
+					if before[i].ok && after[i].ok && before[i].pid == after[i].pid {
+						cs.Reorgs += int64(after[i].reorgs - before[i].reorgs)
+						cs.RevertedBlocks += int64(after[i].reverted - before[i].reverted)
+						cs.MaxReorgDepth = max(cs.MaxReorgDepth, after[i].maxReorg)
+					}
+				}
+				rep.Chain = cs
+			}
+			c.Close()
+		}
+		cancel()
 	}
 	return rep, nil
 }
@@ -765,7 +790,11 @@ func (rep *LoadReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "  finalized transfers/s: %.1f\n", rep.FinalizedPerSec)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(w, "  latency submit→final: p50 %s, p99 %s, max %s (%d transfers)\n", ms(rep.Latency.P50), ms(rep.Latency.P99), ms(rep.Latency.Max), rep.Latency.Count)
-	fmt.Fprintf(w, "  final blocks seen %d, conflicting final blocks %d\n\n", rep.FinalBlocks, rep.Conflicts)
+	fmt.Fprintf(w, "  final blocks seen %d, conflicting final blocks %d\n", rep.FinalBlocks, rep.Conflicts)
+	if rep.Chain != nil {
+		rep.Chain.write(w)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NODE\tBLOCKS\tCONSENSUS MSGS/BLOCK\tCONSENSUS BYTES/BLOCK\tCPU S/BLOCK\tNOTE")
 	f := func(v *float64, prec int) string {

@@ -59,8 +59,8 @@ type orphan struct {
 
 // counters are what Status reports.
 type counters struct {
-	produced, received, rejected, reorgs, maxReorg, refused, orphaned, equivocations uint64
-	lastErr                                                                          string
+	produced, received, rejected, reorgs, reverted, maxReorg, refused, orphaned, equivocations uint64
+	lastErr                                                                                    string
 }
 
 type engine struct {

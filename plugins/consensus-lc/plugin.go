@@ -238,7 +238,7 @@ func (p *Plugin) Status(context.Context, *consensusv1.StatusRequest) (*consensus
 		Details: map[string]string{
 			"slot": u(e.slot), "epoch": u(e.p.Epoch(e.slot)), "k": u(uint64(e.p.K)), "kdeep_height": u(e.final.Height),
 			"produced": u(e.n.produced), "received": u(e.n.received), "rejected": u(e.n.rejected),
-			"reorgs": u(e.n.reorgs), "max_reorg_depth": u(e.n.maxReorg), "forks_refused": u(e.n.refused),
+			"reorgs": u(e.n.reorgs), "reverted_blocks": u(e.n.reverted), "max_reorg_depth": u(e.n.maxReorg), "forks_refused": u(e.n.refused),
 			"orphans": u(uint64(len(e.orphans))), "orphans_dropped": u(e.n.orphaned), "equivocations": u(e.n.equivocations),
 			"last_error": e.n.lastErr,
 		}}, nil

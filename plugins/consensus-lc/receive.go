@@ -229,6 +229,7 @@ func (e *engine) choose(ctx context.Context, c meta) {
 	e.head = c
 	if n := uint64(len(r.GetReverted())); n > 0 {
 		e.n.reorgs++
+		e.n.reverted += n
 		e.n.maxReorg = max(e.n.maxReorg, n)
 		e.log.Info("reorg", "reverted", n, "depth", depth, "height", c.Height)
 	}

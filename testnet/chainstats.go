@@ -1,0 +1,91 @@
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/trellis-chain/trellis/core/rpc"
+)
+
+// ChainStats describes the final blocks of a load run, read from the
+// watched node: how blocks came, who made them and who proved them.
+type ChainStats struct {
+	From, To uint64 `json:"-"`
+	Blocks   int    `json:"blocks"`
+	// Interval is the time between consecutive final blocks (timestamps).
+	Interval latencyStats `json:"block_interval"`
+	// Proposers is how many distinct validators produced them.
+	Proposers int `json:"distinct_proposers"`
+	// Proofs counts the proofs the blocks carry; Provers, the distinct
+	// provers paid for them; ProofDelay, the time from a proven block's
+	// timestamp to that of the block carrying its proof.
+	Proofs     int          `json:"proofs"`
+	Provers    int          `json:"distinct_provers_paid"`
+	ProofDelay latencyStats `json:"proof_delay"`
+	// Reorgs, RevertedBlocks and MaxReorgDepth sum the consensus plugins'
+	// counts over every node during the run (longest chain only).
+	Reorgs         int64  `json:"reorgs"`
+	RevertedBlocks int64  `json:"reverted_blocks"`
+	MaxReorgDepth  uint64 `json:"max_reorg_depth"`
+}
+
+// chainStats reads final blocks from+1..to from c.
+func chainStats(ctx context.Context, c *rpc.Client, from, to uint64) (*ChainStats, error) {
+	cs := &ChainStats{From: from, To: to}
+	if to <= from {
+		return cs, nil
+	}
+	stamps := map[uint64]int64{}
+	proposers, provers := map[string]bool{}, map[string]bool{}
+	var intervals, delays []time.Duration
+	var prev int64
+	for h := from; h <= to; h += 100 {
+		var calls []rpc.BatchCall
+		blocks := make([]*rpc.Block, 0, 100)
+		for height := h; height <= to && height < h+100; height++ {
+			blocks = append(blocks, nil)
+			calls = append(calls, rpc.BatchCall{Method: "trellis_getBlockByNumber", Params: []any{height, false}, Result: &blocks[len(blocks)-1]})
+		}
+		if err := c.CallBatch(ctx, calls); err != nil {
+			return nil, err
+		}
+		for k, b := range blocks {
+			if calls[k].Err != nil || b == nil {
+				return nil, fmt.Errorf("block %d: %v", h+uint64(k), calls[k].Err)
+			}
+			stamps[b.Height] = b.TimestampMs
+			if b.Height > from {
+				cs.Blocks++
+				intervals = append(intervals, time.Duration(b.TimestampMs-prev)*time.Millisecond)
+				proposers[b.Proposer.String()] = true
+				for _, p := range b.Proofs {
+					cs.Proofs++
+					provers[p.Prover.String()] = true
+					if ts, ok := stamps[p.Height]; ok {
+						delays = append(delays, time.Duration(b.TimestampMs-ts)*time.Millisecond)
+					}
+				}
+			}
+			prev = b.TimestampMs
+		}
+	}
+	cs.Interval, cs.ProofDelay = summarize(intervals), summarize(delays)
+	cs.Proposers, cs.Provers = len(proposers), len(provers)
+	return cs, nil
+}
+
+// write prints the statistics for people.
+func (cs *ChainStats) write(w io.Writer) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+	fmt.Fprintf(w, "  final blocks %d..%d: %d blocks from %d proposers; interval p50 %s, p99 %s, max %s\n",
+		cs.From+1, cs.To, cs.Blocks, cs.Proposers, ms(cs.Interval.P50), ms(cs.Interval.P99), ms(cs.Interval.Max))
+	if cs.Proofs > 0 {
+		fmt.Fprintf(w, "  proofs carried %d, by %d provers; block→proof on chain p50 %s, p99 %s\n",
+			cs.Proofs, cs.Provers, ms(cs.ProofDelay.P50), ms(cs.ProofDelay.P99))
+	}
+	if cs.Reorgs > 0 || cs.RevertedBlocks > 0 {
+		fmt.Fprintf(w, "  reorgs (all nodes) %d, blocks reverted %d, deepest %d\n", cs.Reorgs, cs.RevertedBlocks, cs.MaxReorgDepth)
+	}
+}

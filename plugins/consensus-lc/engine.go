@@ -167,9 +167,6 @@ func (e *engine) prune() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	keep := uint64(2 * e.p.K)
-	if e.final.Height <= keep {
-		return
-	}
 	for h, m := range e.metas {
 		if m.Height+keep < e.final.Height {
 			delete(e.metas, h)
@@ -178,6 +175,11 @@ func (e *engine) prune() {
 	for s := range e.seen {
 		if s+uint64(e.p.EpochSlots) < e.slot {
 			delete(e.seen, s)
+		}
+	}
+	for h, t := range e.asked { // parents asked for whose orphans were dropped
+		if time.Since(t) > time.Minute {
+			delete(e.asked, h)
 		}
 	}
 }

@@ -89,6 +89,9 @@ func TestE2ELongestChainPartition(t *testing.T) {
 			if err != nil || got.BlockHash == nil || got.BlockHash.String() != ft.Block {
 				t.Fatalf("node%d: transfer %s was final in block %s at %d; now %+v (%v)", i, ft.Tx, ft.Block, ft.Height, got, err)
 			}
+			if got.Status != rpc.TxKDeep && got.Status != rpc.TxProven {
+				t.Fatalf("node%d: transfer %s is %q, want k-deep or proven", i, ft.Tx, got.Status)
+			}
 		}
 	}
 

@@ -233,7 +233,7 @@ func (tn *e2eTestnet) checkAgreement(h uint64) map[uint64]string {
 				if call.Err != nil || b == nil {
 					tn.t.Fatalf("node%d: block %d: %v", i, from+uint64(k), call.Err)
 				}
-				if b.Finality != rpc.FinalityFinal && b.Finality != rpc.FinalityProven {
+				if b.Finality != rpc.FinalityFinal && b.Finality != rpc.FinalityKDeep && b.Finality != rpc.FinalityProven {
 					tn.t.Errorf("node%d: block %d is %s, want final", i, b.Height, b.Finality)
 				}
 				hashes[b.Height] = b.Hash.String()

@@ -462,7 +462,7 @@ func printReceipt(w io.Writer, r *rpc.Receipt) {
 
 // inBlock reports whether a status means the transaction is in a block.
 func inBlock(s rpc.TxStatus) bool {
-	return s == rpc.TxIncluded || s == rpc.TxFinal || s == rpc.TxProven
+	return s == rpc.TxIncluded || s == rpc.TxFinal || s == rpc.TxKDeep || s == rpc.TxProven
 }
 
 // waitReceipt follows the transaction through the node's txStatus

@@ -279,6 +279,10 @@ func putBlock(t *store.Tx, b *block.Block, receipts []*block.Receipt, cs *state.
 // Genesis returns the genesis block hash.
 func (c *Chain) Genesis() block.Hash { return c.genesis }
 
+// LongestChain reports whether the chain runs the longest-chain rules
+// (genesis longest_chain): its final blocks are k-deep ones.
+func (c *Chain) LongestChain() bool { return c.cfg.Genesis.LongestChain != nil }
+
 // ChainID returns the chain id.
 func (c *Chain) ChainID() string { return c.params.ChainID }
 

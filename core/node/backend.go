@@ -70,6 +70,23 @@ var txStatusRPC = map[chain.Finality]rpc.TxStatus{
 	chain.Canonical: rpc.TxIncluded, chain.Final: rpc.TxFinal, chain.Proven: rpc.TxProven,
 }
 
+// finality is how the API names a block's finality: on a longest-chain
+// network (genesis longest_chain) final means k-deep, and says so.
+func (b backend) finality(f chain.Finality) rpc.Finality {
+	if f == chain.Final && b.n.chain.LongestChain() {
+		return rpc.FinalityKDeep
+	}
+	return finalityRPC[f]
+}
+
+// txStatus is finality for a transaction in a block.
+func (b backend) txStatus(f chain.Finality) rpc.TxStatus {
+	if f == chain.Final && b.n.chain.LongestChain() {
+		return rpc.TxKDeep
+	}
+	return txStatusRPC[f]
+}
+
 func (b backend) Tx(_ context.Context, h tx.Hash) (*rpc.TxResult, error) {
 	c := b.n.chain
 	loc, ok, err := c.TxLocation(h)
@@ -94,7 +111,7 @@ func (b backend) Tx(_ context.Context, h tx.Hash) (*rpc.TxResult, error) {
 		return nil, fmt.Errorf("%w: transaction %s indexed at %d of %d", chain.ErrCorrupt, h, loc.Index, len(blk.Txs))
 	}
 	bh := loc.Block
-	st := txStatusRPC[c.FinalityOf(&blk.Header)]
+	st := b.txStatus(c.FinalityOf(&blk.Header))
 	if st == "" {
 		st = rpc.TxIncluded
 	}
@@ -153,7 +170,7 @@ func (b backend) result(blk *block.Block) (*rpc.BlockResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rpc.BlockResult{Block: blk, Hash: h, Finality: finalityRPC[b.n.chain.FinalityOf(&blk.Header)], Receipts: rc}, nil
+	return &rpc.BlockResult{Block: blk, Hash: h, Finality: b.finality(b.n.chain.FinalityOf(&blk.Header)), Receipts: rc}, nil
 }
 
 func (b backend) FeeQuote(ctx context.Context, within uint32) (*rpc.FeeQuote, error) {
@@ -219,7 +236,7 @@ func (b backend) chainEvent(e chain.Event, send func(rpc.Event)) {
 	case chain.EventHead:
 		kind, st = rpc.EventNewHead, rpc.TxIncluded
 	case chain.EventFinal:
-		kind, st, blocks = rpc.EventFinalized, rpc.TxFinal, []*block.Block{e.Block}
+		kind, st, blocks = rpc.EventFinalized, b.txStatus(chain.Final), []*block.Block{e.Block}
 	default:
 		return
 	}

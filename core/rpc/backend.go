@@ -60,8 +60,13 @@ const (
 	FinalityPending Finality = "pending"
 	// FinalityCanonical: on the canonical chain, may still be reorganised.
 	FinalityCanonical Finality = "canonical"
-	// FinalityFinal: final by consensus (BFT commit or k-deep).
+	// FinalityFinal: final by consensus (a BFT commit).
 	FinalityFinal Finality = "final"
+	// FinalityKDeep: on a longest-chain network, k blocks under the head:
+	// this node never reverts it (maxvalid), with the probability of an
+	// honest majority's chain being overtaken that docs/consensus-lc.md
+	// gives; the level that network calls final.
+	FinalityKDeep Finality = "k-deep"
 	// FinalityProven: final and its validity proof is on chain.
 	FinalityProven Finality = "proven"
 )
@@ -74,6 +79,7 @@ const (
 	TxPending  TxStatus = "pending"  // in the mempool
 	TxIncluded TxStatus = "included" // in a canonical block that is not final yet
 	TxFinal    TxStatus = "final"    // in a final block
+	TxKDeep    TxStatus = "k-deep"   // in a k-deep block (longest chain)
 	TxProven   TxStatus = "proven"   // in a proven block
 	TxDropped  TxStatus = "dropped"  // evicted or replaced; never included
 )

@@ -291,6 +291,8 @@ func blockTxStatus(f Finality) TxStatus {
 	switch f {
 	case FinalityFinal:
 		return TxFinal
+	case FinalityKDeep:
+		return TxKDeep
 	case FinalityProven:
 		return TxProven
 	case FinalityCanonical:

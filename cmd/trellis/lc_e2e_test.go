@@ -27,7 +27,8 @@ var lcArgs = []string{"-consensus", "lc", "-lc-slot", "200ms", "-lc-active-slots
 // TestE2ELongestChainPartition is issue 15's "done when": four LC
 // validators of real processes, every one also a registered prover, under
 // load; a 2/2 partition and then a 3/1 partition, each shorter than the
-// k-deep window, so both sides grow forks; after each heal every node
+// k-deep window, so both sides grow forks, then node3 down for 8 s and
+// back (it catches up); after the heals every node
 // converges on one chain, the losing side's blocks are rolled back exactly
 // (same hashes and state root everywhere), every transfer the client saw
 // k-deep final is still on the chain, the abandoned transfers are
@@ -59,6 +60,14 @@ func TestE2ELongestChainPartition(t *testing.T) {
 		tn.cli("partition", "-dir", tn.dir, "-groups", groups)
 		time.Sleep(6 * time.Second)
 		tn.cli("heal", "-dir", tn.dir)
+	}
+	// Catch-up: node3 is down for a while under load, then syncs the
+	// chain it missed and follows (checked with the others below).
+	time.Sleep(2 * time.Second)
+	net.Kill([]int{3}, 30*time.Second)
+	time.Sleep(8 * time.Second)
+	if out, err := net.Restart([]int{3}, tn.bin, 120*time.Second, 30*time.Second); err != nil {
+		t.Fatalf("restarting node3: %v %v", out, err)
 	}
 	res := <-done
 	if res.err != nil {

@@ -34,8 +34,8 @@ type epochInfo struct {
 }
 
 // epochs computes and caches epoch information from the host's canonical
-// chain. Epoch e's stake is the validator set after the last block before
-// epoch e−1 began (genesis for e < 2); its nonce is
+// chain. Epoch e's stake is the validator set at the start of epoch e−2,
+// after the last block before it (genesis for e < 2); its nonce is
 // NextNonce(nonce(e−1), outputs of epoch e−1's blocks before its cut-off),
 // with nonce(0) = GenesisNonce. An epoch is cached (and its nonce stored)
 // only once the blocks it depends on are final, so a reorg of the tail
@@ -124,9 +124,9 @@ func (e *epochs) get(ctx context.Context, ep uint64) (*epochInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var snap uint64 // the stake snapshot's height
+	var snap uint64 // the stake snapshot's height: the last block before epoch ep−2
 	if ep >= 2 {
-		first, err := e.firstAtOrAfter(ctx, (ep-1)*e.p.EpochSlots, hs.head)
+		first, err := e.firstAtOrAfter(ctx, (ep-2)*e.p.EpochSlots, hs.head)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +152,7 @@ func (e *epochs) get(ctx context.Context, ep uint64) (*epochInfo, error) {
 		}
 		in.holders[a] = &stakeholder{pk: pk, stake: v.GetStake(), threshold: th}
 	}
-	in.settled = (ep < 2 || hs.finalSlot >= (ep-1)*e.p.EpochSlots) && (ep == 0 || hs.finalSlot >= e.p.NonceCutoff(ep-1))
+	in.settled = (ep < 2 || hs.finalSlot >= (ep-2)*e.p.EpochSlots) && (ep == 0 || hs.finalSlot >= e.p.NonceCutoff(ep-1))
 	if in.settled {
 		e.cached[ep] = in
 	}

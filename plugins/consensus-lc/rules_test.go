@@ -212,8 +212,8 @@ func TestEpochNonce(t *testing.T) {
 	if in0, _ := e.ep.get(context.Background(), 0); in0.nonce != g {
 		t.Fatal("epoch 0 does not use the genesis nonce")
 	}
-	// The stake of epoch 3 is the set after the last block before epoch 2
-	// (slot 2000), here block 5.
+	// The stake of epoch 3 is the set at the start of epoch 1 (slot
+	// 1000): after block 4, the last before it.
 	if _, err := e.ep.get(context.Background(), 3); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ type fakeChain struct {
 	genesis *hostv1.Block
 	set     *hostv1.ValidatorSet
 	blocks  []*hostv1.Block // canonical blocks 1.., all final
+	asked   []uint64        // heights ValidatorSet was asked for
 }
 
 func (f *fakeChain) GetBlock(_ context.Context, r *hostv1.GetBlockRequest, _ ...grpc.CallOption) (*hostv1.GetBlockResponse, error) {
@@ -50,7 +51,8 @@ func (f *fakeChain) Head(context.Context, *hostv1.HeadRequest, ...grpc.CallOptio
 	return &hostv1.HeadResponse{Head: top, Finalized: top}, nil
 }
 
-func (f *fakeChain) ValidatorSet(context.Context, *hostv1.ValidatorSetRequest, ...grpc.CallOption) (*hostv1.ValidatorSetResponse, error) {
+func (f *fakeChain) ValidatorSet(_ context.Context, r *hostv1.ValidatorSetRequest, _ ...grpc.CallOption) (*hostv1.ValidatorSetResponse, error) {
+	f.asked = append(f.asked, r.GetHeight())
 	return &hostv1.ValidatorSetResponse{Set: f.set}, nil
 }
 
@@ -216,6 +218,9 @@ func TestEpochNonce(t *testing.T) {
 	// 1000): after block 4, the last before it.
 	if _, err := e.ep.get(context.Background(), 3); err != nil {
 		t.Fatal(err)
+	}
+	if got := fc.asked[len(fc.asked)-1]; got != 4 {
+		t.Fatalf("epoch 3's stake read at height %d, want 4", got)
 	}
 	if h, _ := e.ep.firstAtOrAfter(context.Background(), 2*e.p.EpochSlots, 5); h != 6 {
 		t.Fatalf("first block of epoch 2 at height %d, want 6 (none yet)", h)

@@ -74,6 +74,9 @@ type loadRun struct {
 	stop        <-chan struct{}
 	conflicts   int
 	lastHeight  uint64
+	// provenWait > 0 follows final transfers until their block is proven.
+	provenWait time.Duration
+	provenAt   map[uint64]time.Time // final height -> when seen proven
 }
 
 // LoadOptions is one load run.
@@ -86,7 +89,11 @@ type LoadOptions struct {
 	Workers  int           // concurrent senders
 	Batch    int           // transactions per JSON-RPC batch
 	Drain    time.Duration // after sending, how long to wait for accepted transfers to finalize
-	Amount   uint64        // base units per transfer
+	// ProvenWait, when positive, follows the final transfers' blocks on
+	// the watched node until they are proven, waiting at most this long
+	// after the drain, and reports submit→proven latency.
+	ProvenWait time.Duration
+	Amount     uint64 // base units per transfer
 	// Stop, when it closes, ends the sending before Duration; the drain
 	// still runs.
 	Stop <-chan struct{}
@@ -119,7 +126,8 @@ func (t *Net) Load(ctx context.Context, o LoadOptions, progress io.Writer) (*Loa
 		return nil, fmt.Errorf("%w: -accounts %d: the genesis funds %d load accounts", ErrTestnet, nA, st.LoadAccounts)
 	}
 	r := &loadRun{dir: t.Dir, st: st, chainID: st.ChainID, amount: o.Amount, batchMax: o.Batch,
-		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}, stop: o.Stop}
+		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}, stop: o.Stop,
+		provenWait: o.ProvenWait, provenAt: map[uint64]time.Time{}}
 	for _, i := range o.Nodes {
 		n := st.Nodes[i]
 		cl, err := rpc.Dial(n.RPC)
@@ -170,6 +178,10 @@ type LoadReport struct {
 	Nodes    []nodeCost `json:"nodes"`
 	// Chain describes the blocks finalized during the run.
 	Chain *ChainStats `json:"chain,omitempty"`
+	// ProvenLatency is submit→proven (with ProvenWait); Unproven counts
+	// final transfers whose block was not seen proven in time.
+	ProvenLatency *latencyStats `json:"proven_latency,omitempty"`
+	Unproven      int           `json:"unproven,omitempty"`
 }
 
 // FinalTx is a transfer the load saw final: in the block of that hash at
@@ -178,6 +190,7 @@ type FinalTx struct {
 	Tx     tx.Hash
 	Height uint64
 	Block  string
+	Sent   time.Time
 }
 
 // nodeCost is a node's overhead over the run, per final block.
@@ -303,6 +316,12 @@ func (r *loadRun) run(ctx context.Context, nA int, rate float64, dur, drain time
 	if err := <-trackerReady; err != nil {
 		return nil, err
 	}
+	provenDone := make(chan struct{})
+	if r.provenWait > 0 {
+		go func() { defer close(provenDone); r.trackProven(tctx, r.st.Nodes[watch]) }()
+	} else {
+		close(provenDone)
+	}
 
 	start := time.Now()
 	sctx, scancel := context.WithTimeout(ctx, dur)
@@ -374,7 +393,11 @@ loop:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if r.provenWait > 0 {
+		r.waitProven(ctx, progress)
+	}
 	tcancel()
+	<-provenDone
 
 	after := make([]nodeSnapshot, len(r.st.Nodes))
 	// The nodes' PIDs may have changed (restart): read the state again.
@@ -393,6 +416,9 @@ loop:
 		FinalBlocks: r.finalBlocks.Load(), Conflicts: r.conflicts, FinalTxs: r.seenFinal}
 	if rep.Finalized > 0 {
 		rep.FinalizedPerSec = float64(rep.Finalized) / r.lastFinalAt.Sub(start).Seconds()
+	}
+	if r.provenWait > 0 {
+		rep.ProvenLatency, rep.Unproven = r.provenLatencies()
 	}
 	for i, n := range r.st.Nodes {
 		rep.Nodes = append(rep.Nodes, costOf(n.Name, before[i], after[i]))
@@ -762,7 +788,7 @@ func (r *loadRun) final(b *rpc.Block) {
 			continue
 		}
 		delete(r.pending, h)
-		r.seenFinal = append(r.seenFinal, FinalTx{Tx: h, Height: b.Height, Block: b.Hash.String()})
+		r.seenFinal = append(r.seenFinal, FinalTx{Tx: h, Height: b.Height, Block: b.Hash.String(), Sent: p.sent})
 		p.acct.outstanding.Add(-1)
 		r.latencies = append(r.latencies, now.Sub(p.sent))
 		r.finalized.Add(1)
@@ -790,6 +816,9 @@ func (rep *LoadReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "  finalized transfers/s: %.1f\n", rep.FinalizedPerSec)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(w, "  latency submit→final: p50 %s, p99 %s, max %s (%d transfers)\n", ms(rep.Latency.P50), ms(rep.Latency.P99), ms(rep.Latency.Max), rep.Latency.Count)
+	if l := rep.ProvenLatency; l != nil {
+		fmt.Fprintf(w, "  latency submit→proven: p50 %s, p99 %s, max %s (%d transfers; %d final but not seen proven)\n", ms(l.P50), ms(l.P99), ms(l.Max), l.Count, rep.Unproven)
+	}
 	fmt.Fprintf(w, "  final blocks seen %d, conflicting final blocks %d\n", rep.FinalBlocks, rep.Conflicts)
 	if rep.Chain != nil {
 		rep.Chain.write(w)

@@ -414,6 +414,7 @@ func testnetLoad(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Workers, "workers", 16, "concurrent senders")
 	fs.IntVar(&o.Batch, "batch", 50, "transactions per JSON-RPC batch (at most the node's limit, 100)")
 	fs.DurationVar(&o.Drain, "drain", 30*time.Second, "after sending, how long to wait for accepted transfers to finalize")
+	fs.DurationVar(&o.ProvenWait, "proven-wait", 0, "after the drain, wait up to this long for the final transfers' blocks to be proven and report submit→proven latency (0: do not follow proofs)")
 	fs.Uint64Var(&o.Amount, "amount", 1, "base units per transfer")
 	asJSON := fs.Bool("json", false, "print the report as JSON (progress goes to stderr)")
 	if code, ok := parse(fs, args); !ok {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trellis-chain/trellis/core/rpc"
@@ -29,6 +32,22 @@ type ChainStats struct {
 	Reorgs         int64  `json:"reorgs"`
 	RevertedBlocks int64  `json:"reverted_blocks"`
 	MaxReorgDepth  uint64 `json:"max_reorg_depth"`
+	// ReorgDepths counts the run's reorgs by blocks reverted.
+	ReorgDepths map[uint64]uint64 `json:"reorg_depths,omitempty"`
+}
+
+// parseDepths reads the LC plugin's "depth:count …" detail.
+func parseDepths(s string) map[uint64]uint64 {
+	m := map[uint64]uint64{}
+	for _, f := range strings.Fields(s) {
+		d, n, ok := strings.Cut(f, ":")
+		dv, err1 := strconv.ParseUint(d, 10, 64)
+		nv, err2 := strconv.ParseUint(n, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			m[dv] = nv
+		}
+	}
+	return m
 }
 
 // chainStats reads final blocks from+1..to from c.
@@ -86,6 +105,15 @@ func (cs *ChainStats) write(w io.Writer) {
 			cs.Proofs, cs.Provers, ms(cs.ProofDelay.P50), ms(cs.ProofDelay.P99))
 	}
 	if cs.Reorgs > 0 || cs.RevertedBlocks > 0 {
-		fmt.Fprintf(w, "  reorgs (all nodes) %d, blocks reverted %d, deepest %d\n", cs.Reorgs, cs.RevertedBlocks, cs.MaxReorgDepth)
+		ds := make([]uint64, 0, len(cs.ReorgDepths))
+		for d := range cs.ReorgDepths {
+			ds = append(ds, d)
+		}
+		slices.Sort(ds)
+		var by []string
+		for _, d := range ds {
+			by = append(by, fmt.Sprintf("%d deep: %d", d, cs.ReorgDepths[d]))
+		}
+		fmt.Fprintf(w, "  reorgs (all nodes) %d (%s), blocks reverted %d\n", cs.Reorgs, strings.Join(by, ", "), cs.RevertedBlocks)
 	}
 }

@@ -212,8 +212,10 @@ type nodeSnapshot struct {
 	// message, so a missing series counts as zero.
 	msgs, bytes float64
 	cpuTicks    uint64
-	// reorgs, reverted and maxReorg are a longest-chain plugin's counts.
+	// reorgs, reverted, maxReorg and depths are a longest-chain plugin's
+	// counts.
 	reorgs, reverted, maxReorg uint64
+	depths                     map[uint64]uint64
 	err                        string
 }
 
@@ -243,6 +245,7 @@ func snapshotNode(n Node) nodeSnapshot {
 	if cs, err := c.ConsensusStatus(ctx); err == nil {
 		u := func(k string) uint64 { v, _ := strconv.ParseUint(cs.Details[k], 10, 64); return v }
 		s.reorgs, s.reverted, s.maxReorg = u("reorgs"), u("reverted_blocks"), u("max_reorg_depth")
+		s.depths = parseDepths(cs.Details["reorg_depths"])
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.Metrics+"/metrics", nil)
 	res, err := http.DefaultClient.Do(req)
@@ -432,6 +435,14 @@ loop:
 						cs.Reorgs += int64(after[i].reorgs - before[i].reorgs)
 						cs.RevertedBlocks += int64(after[i].reverted - before[i].reverted)
 						cs.MaxReorgDepth = max(cs.MaxReorgDepth, after[i].maxReorg)
+						for d, n := range after[i].depths {
+							if k := n - before[i].depths[d]; k > 0 {
+								if cs.ReorgDepths == nil {
+									cs.ReorgDepths = map[uint64]uint64{}
+								}
+								cs.ReorgDepths[d] += k
+							}
+						}
 					}
 				}
 				rep.Chain = cs

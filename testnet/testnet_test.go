@@ -563,3 +563,10 @@ func TestNodesInheritNoDescriptors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDepths(t *testing.T) {
+	m := parseDepths("1:20 2:3 bad 4:x")
+	if len(m) != 2 || m[1] != 20 || m[2] != 3 {
+		t.Fatalf("parsed %v", m)
+	}
+}

@@ -61,6 +61,8 @@ type orphan struct {
 type counters struct {
 	produced, received, rejected, reorgs, reverted, maxReorg, refused, orphaned, equivocations uint64
 	lastErr                                                                                    string
+	// depths counts reorgs by the number of blocks they reverted.
+	depths map[uint64]uint64
 }
 
 type engine struct {
@@ -273,6 +275,7 @@ func newEngine(ctx context.Context, svc services, st *sdk.Store, chainID string,
 		ep:    newEpochs(p, svc.chain, st, gm.Hash),
 		metas: map[block.Hash]meta{gm.Hash: gm}, head: gm, final: gm,
 		orphans: map[block.Hash]*orphan{}, asked: map[block.Hash]time.Time{}, seen: map[uint64]map[account.Address]signedBlock{},
+		n: counters{depths: map[uint64]uint64{}},
 	}, nil
 }
 

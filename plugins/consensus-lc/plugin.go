@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -240,6 +242,20 @@ func (p *Plugin) Status(context.Context, *consensusv1.StatusRequest) (*consensus
 			"produced": u(e.n.produced), "received": u(e.n.received), "rejected": u(e.n.rejected),
 			"reorgs": u(e.n.reorgs), "reverted_blocks": u(e.n.reverted), "max_reorg_depth": u(e.n.maxReorg), "forks_refused": u(e.n.refused),
 			"orphans": u(uint64(len(e.orphans))), "orphans_dropped": u(e.n.orphaned), "equivocations": u(e.n.equivocations),
-			"last_error": e.n.lastErr,
+			"reorg_depths": depthList(e.n.depths), "last_error": e.n.lastErr,
 		}}, nil
+}
+
+// depthList writes reorg counts by depth as "depth:count" pairs, by depth.
+func depthList(m map[uint64]uint64) string {
+	ds := make([]uint64, 0, len(m))
+	for d := range m {
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%d:%d", d, m[d])
+	}
+	return strings.Join(parts, " ")
 }

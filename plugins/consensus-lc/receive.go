@@ -231,6 +231,7 @@ func (e *engine) choose(ctx context.Context, c meta) {
 		e.n.reorgs++
 		e.n.reverted += n
 		e.n.maxReorg = max(e.n.maxReorg, n)
+		e.n.depths[n]++
 		e.log.Info("reorg", "reverted", n, "depth", depth, "height", c.Height)
 	}
 	e.mu.Unlock()

@@ -27,6 +27,12 @@ type fakeChain struct {
 	set     *hostv1.ValidatorSet
 	blocks  []*hostv1.Block // canonical blocks 1.., all final
 	asked   []uint64        // heights ValidatorSet was asked for
+	reports [][]byte        // evidence handed to ReportEvidence
+}
+
+func (f *fakeChain) ReportEvidence(_ context.Context, r *hostv1.ReportEvidenceRequest, _ ...grpc.CallOption) (*hostv1.ReportEvidenceResponse, error) {
+	f.reports = append(f.reports, r.GetEvidence())
+	return &hostv1.ReportEvidenceResponse{TxHash: bytes.Repeat([]byte{1}, 32)}, nil
 }
 
 func (f *fakeChain) GetBlock(_ context.Context, r *hostv1.GetBlockRequest, _ ...grpc.CallOption) (*hostv1.GetBlockResponse, error) {
@@ -253,5 +259,47 @@ func TestOrphanPoolBounded(t *testing.T) {
 	last := block.Hash{byte(n), byte(n >> 8), 1}
 	if got := e.children(last); len(got) != 1 || len(e.orphans) != MaxOrphans-1 {
 		t.Fatalf("children of the newest parent: %d, pool %d", len(got), len(e.orphans))
+	}
+}
+
+// TestEquivocationCaught: the engine remembers each leader's block per
+// slot; the same block again is nothing, a second block for the slot is
+// reported to the host as evidence that verifies under the leader's key.
+func TestEquivocationCaught(t *testing.T) {
+	e, vs := rig(t)
+	fc := e.svc.chain.(*fakeChain)
+	v := vs[1]
+	slot, proof := ticket(t, e, v, 1, true)
+	a := signedHeader(e, v.addr, v.sk, slot, proof)
+	b := a
+	b.GasUsed = 7 // same slot, another block
+	d, _ := leader.DecodeBlockData(a.ConsensusData)
+	m := leader.BlockMessage(b.ChainID, slot, b.Height, leader.UnsignedHash(b, d))
+	d.Sig = bls.Sign(v.sk, m.SignBytes()).Bytes()
+	b.ConsensusData = d.Encode()
+	ctx := context.Background()
+	ma, err := e.checkHeader(ctx, &a, e.genesis, e.slotStart(slot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := e.checkHeader(ctx, &b, e.genesis, e.slotStart(slot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.watchEquivocation(ctx, &a, ma)
+	e.watchEquivocation(ctx, &a, ma)
+	if len(fc.reports) != 0 {
+		t.Fatal("the same block twice was reported")
+	}
+	e.watchEquivocation(ctx, &b, mb)
+	if len(fc.reports) != 1 || e.n.equivocations != 1 {
+		t.Fatalf("%d reports, %d equivocations; want 1 and 1", len(fc.reports), e.n.equivocations)
+	}
+	ev, err := vote.DecodeEvidence(fc.reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Verify("lc-test", v.sk.PublicKey()); err != nil || ev.Validator != v.addr {
+		t.Fatalf("reported evidence: %v (validator %s)", err, ev.Validator)
 	}
 }

@@ -87,13 +87,18 @@ type Spec struct {
 	// JobDeadline overrides the market's proof deadline (0: default).
 	JobDeadline uint64
 	// LC sets a longest-chain testnet's genesis parameters; zero fields
-	// keep leader.Defaults, and a zero epoch length becomes 10k/f.
+	// take the testnet defaults (DefaultLCK, DefaultLCActive, the rest
+	// leader.Defaults), and a zero epoch length becomes 10k/f.
 	LC leader.Params
 }
 
 // lcParams are the longest-chain parameters of the spec.
 func (s Spec) lcParams() leader.Params {
 	p := leader.Defaults
+	p.K = DefaultLCK
+	if f, err := leader.ParseCoefficient(DefaultLCActive); err == nil {
+		p.Active = f
+	}
 	if s.LC.SlotMs != 0 {
 		p.SlotMs = s.LC.SlotMs
 	}

@@ -570,3 +570,12 @@ func TestParseDepths(t *testing.T) {
 		t.Fatalf("parsed %v", m)
 	}
 }
+
+// TestLCParamsDefaults: a library caller's zero LC parameters are the
+// testnet's (k = 12, f = 1/4), as `testnet up` gives, not the chain's.
+func TestLCParamsDefaults(t *testing.T) {
+	p := Spec{Consensus: ConsensusLC}.lcParams()
+	if p.K != DefaultLCK || p.Active.Num != 1 || p.Active.Den != 4 || p.EpochSlots != p.MinEpochSlots() || p.Check() != nil {
+		t.Fatalf("zero LC spec gives %+v", p)
+	}
+}

@@ -157,19 +157,25 @@ func TestE2ELongestChainLongPartition(t *testing.T) {
 	tn := startTestnet(t, "-consensus", "lc", "-lc-slot", "200ms", "-lc-active-slots", "1/4", "-lc-k", "4")
 	all := []int{0, 1, 2, 3}
 	tn.waitFinal(1, all...)
-	var start uint64
-	for _, i := range all {
-		f, _ := tn.finalHeight(i)
-		start = max(start, f)
-	}
 	tn.cli("partition", "-dir", tn.dir, "-groups", "0,1/2,3")
-	// Each half leads about 0.67 blocks/s: wait until both are k past the
-	// fork, final on their own side.
-	tn.waitFinal(start+6, all...)
+	// h is past every head at the partition: each half builds its own
+	// block there. Wait until both halves hold it final (k = 4 blocks
+	// later; each half leads about 0.67 blocks/s).
+	var h uint64
+	for _, i := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b, err := tn.client(i).BlockByTag(ctx, rpc.TagHead, false)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = max(h, b.Height+3)
+	}
+	tn.waitFinal(h, all...)
 	fin := map[int]string{}
 	for _, i := range all {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		b, err := tn.client(i).BlockByNumber(ctx, start+5, false)
+		b, err := tn.client(i).BlockByNumber(ctx, h, false)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -177,21 +183,21 @@ func TestE2ELongestChainLongPartition(t *testing.T) {
 		fin[i] = b.Hash.String()
 	}
 	if fin[0] != fin[1] || fin[2] != fin[3] || fin[0] == fin[2] {
-		t.Fatalf("final blocks at %d during the partition: %v; want one per half, different", start+5, fin)
+		t.Fatalf("final blocks at %d during the partition: %v; want one per half, different", h, fin)
 	}
 	tn.cli("heal", "-dir", tn.dir)
 	time.Sleep(10 * time.Second)
 	refused := 0
 	for _, i := range all {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		b, err := tn.client(i).BlockByNumber(ctx, start+5, false)
+		b, err := tn.client(i).BlockByNumber(ctx, h, false)
 		cs, cerr := tn.client(i).ConsensusStatus(ctx)
 		cancel()
 		if err != nil || cerr != nil {
 			t.Fatalf("node%d: %v %v", i, err, cerr)
 		}
 		if b.Hash.String() != fin[i] {
-			t.Errorf("node%d reverted its final block %d (%s → %s)", i, start+5, fin[i], b.Hash)
+			t.Errorf("node%d reverted its final block %d (%s → %s)", i, h, fin[i], b.Hash)
 		}
 		n, _ := strconv.Atoi(cs.Details["forks_refused"])
 		refused += n

@@ -33,6 +33,7 @@ func commands() []command {
 		{"prove", "prove a block on this machine from a node's witness", cmdProve},
 		{"verify", "verify a block's proof, from a file or as recorded on chain", cmdVerify},
 		{"testnet", "run a local multi-node testnet: up, status, load, faults, down", cmdTestnet},
+		{"trial", "run a matrix of testnets (consensus × validators) under one load and compare them", cmdTrial},
 		{"version", "print versions", cmdVersion},
 	}
 }

@@ -18,7 +18,7 @@ func TestArchitectureMapIsTrue(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	named := regexp.MustCompile("`((?:cmd|config|core|protocol|sdk|plugins|conformance|testnet|internal)(?:/[a-z0-9-]+)*)/?`")
+	named := regexp.MustCompile("`((?:cmd|config|core|protocol|sdk|plugins|conformance|testnet|robustness|trial|internal)(?:/[a-z0-9-]+)*)/?`")
 	for _, m := range named.FindAllStringSubmatch(text, -1) {
 		p := m[1]
 		if strings.Contains(p, "<") {
@@ -29,6 +29,11 @@ func TestArchitectureMapIsTrue(t *testing.T) {
 			if !planned || !isComing(text, p) {
 				t.Errorf("docs/architecture.md names %s, which does not exist", p)
 			}
+		}
+	}
+	for _, top := range []string{"testnet", "robustness", "trial"} { // the harness layers
+		if _, err := os.Stat(filepath.Join(root, top)); err == nil && !strings.Contains(text, "`"+top+"`") {
+			t.Errorf("docs/architecture.md does not name %s", top)
 		}
 	}
 	for _, layer := range []string{"core", "protocol", "plugins", "internal"} {

@@ -1,0 +1,132 @@
+package trial
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/trellis-chain/trellis/testnet"
+)
+
+// Options run a trial.
+type Options struct {
+	Out       string // output directory: cells/, results.json, results.csv, report.md
+	Binary    string // the trellis binary the nodes run
+	PluginDir string // the plugin binaries
+	Wait      time.Duration
+}
+
+// Result is one cell's outcome: the load report, or why it has none.
+type Result struct {
+	Cell    Cell                `json:"cell"`
+	Report  *testnet.LoadReport `json:"report,omitempty"`
+	Error   string              `json:"error,omitempty"`
+	Seconds float64             `json:"seconds"`
+	// Dir keeps the cell's node directories (logs) when it failed.
+	Dir string `json:"dir,omitempty"`
+}
+
+// Run runs every cell of s in turn on real processes, writing a progress
+// line per cell with the time left, and the results as they come. A cell
+// that fails is recorded with its logs kept, and the trial goes on. Every
+// process a cell started is stopped before the next starts, and when ctx
+// ends.
+func Run(ctx context.Context, s *Spec, o Options, progress io.Writer) ([]Result, error) {
+	if err := os.MkdirAll(filepath.Join(o.Out, "cells"), 0o755); err != nil {
+		return nil, err
+	}
+	cells := s.Cells()
+	var results []Result
+	t0 := time.Now()
+	for i, c := range cells {
+		if ctx.Err() != nil {
+			return results, ctx.Err()
+		}
+		left := "unknown"
+		if i > 0 {
+			per := time.Since(t0) / time.Duration(i)
+			left = (per * time.Duration(len(cells)-i)).Round(time.Second).String()
+		}
+		fmt.Fprintf(progress, "[%d/%d] %s: %d %s validators, %.0f transfers/s for %s (time left ≈ %s)\n",
+			i+1, len(cells), c.Name(), c.Validators, c.Consensus, s.Load.Rate, s.Load.duration, left)
+		r := runCell(ctx, s, c, o, progress)
+		results = append(results, r)
+		if r.Error != "" {
+			fmt.Fprintf(progress, "[%d/%d] %s failed: %s (logs kept in %s)\n", i+1, len(cells), c.Name(), r.Error, r.Dir)
+		} else {
+			fmt.Fprintf(progress, "[%d/%d] %s: %d final, p50 %s, %.0f/s (%.0fs)\n", i+1, len(cells), c.Name(),
+				r.Report.Finalized, r.Report.Latency.P50.Round(time.Millisecond), r.Report.FinalizedPerSec, r.Seconds)
+		}
+		if err := write(o.Out, s, results); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+func runCell(ctx context.Context, s *Spec, c Cell, o Options, progress io.Writer) Result {
+	start := time.Now()
+	dir := filepath.Join(o.Out, "cells", c.Name())
+	r := Result{Cell: c}
+	fail := func(err error) Result {
+		r.Error, r.Dir, r.Seconds = err.Error(), dir, time.Since(start).Seconds()
+		return r
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fail(err)
+	}
+	spec := testnet.Spec{Nodes: c.Validators, Consensus: c.Consensus, ChainID: "trial-" + s.Name, BlockInterval: 200 * time.Millisecond,
+		LoadAccounts: 256, PluginDir: o.PluginDir, Prover: s.Prover, PluginConfig: map[string]string{}}
+	net, err := testnet.Up(testnet.UpOptions{Spec: spec, Dir: dir, Binary: o.Binary, Wait: o.Wait}, io.Discard)
+	if err != nil {
+		return fail(err)
+	}
+	// Stop every process, whatever happens below.
+	defer func() { _, _ = net.Down(30 * time.Second) }()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			close(stop)
+		case <-done:
+		}
+	}()
+	all := make([]int, c.Validators)
+	for i := range all {
+		all[i] = i
+	}
+	rep, err := net.Load(ctx, testnet.LoadOptions{Rate: s.Load.Rate, Duration: s.Load.duration, Drain: s.Load.drain,
+		ProvenWait: s.Load.provenWait, Nodes: all, Watch: 0, Workers: 16, Batch: 50, Amount: 1, Stop: stop}, io.Discard)
+	if err != nil {
+		return fail(err)
+	}
+	if rep.Conflicts > 0 {
+		return fail(fmt.Errorf("SAFETY VIOLATION: %d heights were final with two different blocks", rep.Conflicts))
+	}
+	r.Report, r.Seconds = rep, time.Since(start).Seconds()
+	return r
+}
+
+// write saves results.json, results.csv and report.md.
+func write(out string, s *Spec, rs []Result) error {
+	b, err := json.MarshalIndent(struct {
+		Trial   string   `json:"trial"`
+		Results []Result `json:"results"`
+	}{s.Name, rs}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "results.json"), b, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "results.csv"), []byte(csvOf(rs)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "report.md"), []byte(markdownOf(s, rs)), 0o644)
+}

@@ -85,24 +85,15 @@ func runCell(ctx context.Context, s *Spec, c Cell, o Options, progress io.Writer
 	if err != nil {
 		return fail(err)
 	}
-	// Stop every process, whatever happens below.
+	// Stop every process, whatever happens below (an interrupt ends the
+	// load through ctx).
 	defer func() { _, _ = net.Down(30 * time.Second) }()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			close(stop)
-		case <-done:
-		}
-	}()
 	all := make([]int, c.Validators)
 	for i := range all {
 		all[i] = i
 	}
 	rep, err := net.Load(ctx, testnet.LoadOptions{Rate: s.Load.Rate, Duration: s.Load.duration, Drain: s.Load.drain,
-		ProvenWait: s.Load.provenWait, Nodes: all, Watch: 0, Workers: 16, Batch: 50, Amount: 1, Stop: stop}, io.Discard)
+		ProvenWait: s.Load.provenWait, Nodes: all, Watch: 0, Workers: 16, Batch: 50, Amount: 1}, io.Discard)
 	if err != nil {
 		return fail(err)
 	}

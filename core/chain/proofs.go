@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -256,22 +257,24 @@ func (c *Chain) ancestorAt(parent *block.Header, height uint64) (block.Hash, err
 // MarketParams returns the chain's prover market rules.
 func (c *Chain) MarketParams() account.MarketParams { return c.params.Market }
 
-// provenScan bounds how far under the final block ProvenHeight looks.
-const provenScan = 4096
-
-// ProvenHeight is the highest final block (at most provenScan under the
-// final one) whose proof is on the chain in a final block; 0 if none.
+// ProvenHeight is the highest final block whose proof is on the chain in a
+// final block; 0 if none. The proven index is keyed by height, so this is
+// one cursor step, not a scan.
 func (c *Chain) ProvenHeight() (uint64, error) {
 	_, final := c.Head()
-	top := final.Header.Height
-	for h := top; h > 0 && top-h < provenScan; h-- {
-		_, ok, err := c.ProofOf(h)
-		if err != nil {
-			return 0, err
+	var h uint64
+	err := c.db.View(func(t *store.Tx) error {
+		cur := t.Bucket(store.BucketIndex).Bucket(bucketProven).Cursor()
+		k, _ := cur.Seek(u64(final.Header.Height + 1))
+		if k == nil {
+			k, _ = cur.Last()
+		} else {
+			k, _ = cur.Prev()
 		}
-		if ok {
-			return h, nil
+		if len(k) == 8 {
+			h = binary.BigEndian.Uint64(k)
 		}
-	}
-	return 0, nil
+		return nil
+	})
+	return h, err
 }

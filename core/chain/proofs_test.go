@@ -76,6 +76,9 @@ func TestProofLifecycle(t *testing.T) {
 	if got := h.c.FinalityOf(&b3.Header); got != Final {
 		t.Fatalf("block 3 has no proof yet: %s", got)
 	}
+	if ph, err := h.c.ProvenHeight(); err != nil || ph != 2 {
+		t.Fatalf("ProvenHeight = %d, %v; want 2", ph, err)
+	}
 	rec, ok, err := h.c.ProofOf(2)
 	if err != nil || !ok || rec.Tx != pt.Hash() || rec.Block != b4.Hash() {
 		t.Fatalf("ProofOf(2) = %+v, %v, %v", rec, ok, err)

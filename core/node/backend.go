@@ -66,10 +66,6 @@ var finalityRPC = map[chain.Finality]rpc.Finality{
 	chain.Pending: rpc.FinalityPending, chain.Canonical: rpc.FinalityCanonical, chain.Final: rpc.FinalityFinal, chain.Proven: rpc.FinalityProven,
 }
 
-var txStatusRPC = map[chain.Finality]rpc.TxStatus{
-	chain.Canonical: rpc.TxIncluded, chain.Final: rpc.TxFinal, chain.Proven: rpc.TxProven,
-}
-
 // finality is how the API names a block's finality: on a longest-chain
 // network (genesis longest_chain) final means k-deep, and says so.
 func (b backend) finality(f chain.Finality) rpc.Finality {
@@ -79,13 +75,8 @@ func (b backend) finality(f chain.Finality) rpc.Finality {
 	return finalityRPC[f]
 }
 
-// txStatus is finality for a transaction in a block.
-func (b backend) txStatus(f chain.Finality) rpc.TxStatus {
-	if f == chain.Final && b.n.chain.LongestChain() {
-		return rpc.TxKDeep
-	}
-	return txStatusRPC[f]
-}
+// txStatus is the status of a transaction in a block of finality f.
+func (b backend) txStatus(f chain.Finality) rpc.TxStatus { return rpc.TxStatusOf(b.finality(f)) }
 
 func (b backend) Tx(_ context.Context, h tx.Hash) (*rpc.TxResult, error) {
 	c := b.n.chain

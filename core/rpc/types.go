@@ -268,7 +268,7 @@ func NewBlock(r *BlockResult, full bool) *Block {
 	if !full || len(r.Block.Txs) == 0 {
 		return out
 	}
-	status := blockTxStatus(r.Finality)
+	status := TxStatusOf(r.Finality)
 	out.Transactions = make([]*Transaction, len(r.Block.Txs))
 	for i, t := range r.Block.Txs {
 		v := NewTransaction(t)
@@ -286,8 +286,8 @@ func NewBlock(r *BlockResult, full bool) *Block {
 	return out
 }
 
-// blockTxStatus is the status of a transaction in a block of finality f.
-func blockTxStatus(f Finality) TxStatus {
+// TxStatusOf is the status of a transaction in a block of finality f.
+func TxStatusOf(f Finality) TxStatus {
 	switch f {
 	case FinalityFinal:
 		return TxFinal

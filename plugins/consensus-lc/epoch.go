@@ -55,20 +55,26 @@ func newEpochs(p leader.Params, c hostv1.ChainClient, st *sdk.Store, genesis [32
 	return &epochs{p: p, chain: c, store: st, genesis: genesis, cached: map[uint64]*epochInfo{}, nonces: map[uint64][32]byte{}}
 }
 
+// dataAt is the consensus data of the canonical block at height ≥ 1.
+func (e *epochs) dataAt(ctx context.Context, height uint64) (leader.BlockData, error) {
+	r, err := e.chain.GetBlock(ctx, &hostv1.GetBlockRequest{Ref: &hostv1.BlockRef{Ref: &hostv1.BlockRef_Height{Height: height}}})
+	if err != nil {
+		return leader.BlockData{}, fmt.Errorf("block %d: %w", height, err)
+	}
+	d, err := leader.DecodeBlockData(r.GetBlock().GetHeader().GetConsensusData())
+	if err != nil {
+		return d, fmt.Errorf("block %d: %w", height, err)
+	}
+	return d, nil
+}
+
 // slotAt is the slot of the canonical block at height (0 for genesis).
 func (e *epochs) slotAt(ctx context.Context, height uint64) (uint64, error) {
 	if height == 0 {
 		return 0, nil
 	}
-	r, err := e.chain.GetBlock(ctx, &hostv1.GetBlockRequest{Ref: &hostv1.BlockRef{Ref: &hostv1.BlockRef_Height{Height: height}}})
-	if err != nil {
-		return 0, fmt.Errorf("block %d: %w", height, err)
-	}
-	d, err := leader.DecodeBlockData(r.GetBlock().GetHeader().GetConsensusData())
-	if err != nil {
-		return 0, fmt.Errorf("block %d: %w", height, err)
-	}
-	return d.Slot, nil
+	d, err := e.dataAt(ctx, height)
+	return d.Slot, err
 }
 
 // firstAtOrAfter is the lowest canonical height in [1, top] whose slot is
@@ -187,13 +193,9 @@ func (e *epochs) nonce(ctx context.Context, ep uint64, hs heads) ([32]byte, erro
 	}
 	var outs []leader.Output
 	for ; h <= hs.head; h++ {
-		r, err := e.chain.GetBlock(ctx, &hostv1.GetBlockRequest{Ref: &hostv1.BlockRef{Ref: &hostv1.BlockRef_Height{Height: h}}})
+		d, err := e.dataAt(ctx, h)
 		if err != nil {
-			return prev, fmt.Errorf("block %d: %w", h, err)
-		}
-		d, err := leader.DecodeBlockData(r.GetBlock().GetHeader().GetConsensusData())
-		if err != nil {
-			return prev, fmt.Errorf("block %d: %w", h, err)
+			return prev, err
 		}
 		if d.Slot >= cut {
 			break

@@ -29,7 +29,7 @@ func (e *engine) onBlock(ctx context.Context, enc []byte, from string, msgID []b
 		var park *missingParent
 		switch {
 		case errors.As(err, &park):
-			e.park(ctx, park.parent, q)
+			e.park(ctx, park.block, park.parent, q)
 			continue
 		case errors.Is(err, errKnown):
 			continue
@@ -57,7 +57,8 @@ type queued struct {
 	msgID []byte
 }
 
-type missingParent struct{ parent block.Hash }
+// missingParent: block (its hash) waits for parent.
+type missingParent struct{ parent, block block.Hash }
 
 func (m *missingParent) Error() string { return fmt.Sprintf("parent %s unknown", m.parent) }
 
@@ -88,7 +89,7 @@ func (e *engine) accept(ctx context.Context, enc []byte, from string) (block.Has
 	defer cancel()
 	parent, ok := e.metaOf(cctx, hd.Parent)
 	if !ok {
-		return h, &missingParent{parent: hd.Parent}
+		return h, &missingParent{parent: hd.Parent, block: h}
 	}
 	if parent.Height+1 != hd.Height {
 		return h, fmt.Errorf("height %d on a parent at height %d", hd.Height, parent.Height)
@@ -124,13 +125,9 @@ func (e *engine) accept(ctx context.Context, enc []byte, from string) (block.Has
 	return h, nil
 }
 
-// park holds a block until its parent arrives and asks the sender (or,
-// for our own fetches, any peer the block came from) for the parent.
-func (e *engine) park(ctx context.Context, parent block.Hash, q queued) {
-	blkHash := block.Hash{}
-	if b, err := block.Decode(q.enc); err == nil {
-		blkHash = b.Hash()
-	}
+// park holds block blkHash until its parent arrives and asks the sender
+// for the parent.
+func (e *engine) park(ctx context.Context, blkHash, parent block.Hash, q queued) {
 	e.mu.Lock()
 	if _, ok := e.orphans[blkHash]; !ok {
 		for len(e.orphans) >= MaxOrphans || e.obytes+len(q.enc) > maxOrphanBytes {

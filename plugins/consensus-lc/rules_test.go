@@ -247,7 +247,7 @@ func TestOrphanPoolBounded(t *testing.T) {
 		if i == 0 {
 			first = b.Header.Parent
 		}
-		e.park(context.Background(), b.Header.Parent, queued{enc: b.Encode()})
+		e.park(context.Background(), b.Hash(), b.Header.Parent, queued{enc: b.Encode()})
 	}
 	if n := len(e.orphans); n != MaxOrphans || e.n.orphaned != 50 {
 		t.Fatalf("%d orphans held, %d dropped; want %d and 50", n, e.n.orphaned, MaxOrphans)

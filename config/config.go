@@ -148,7 +148,10 @@ type Network struct {
 	Enabled   bool
 	Listen    []string // libp2p multiaddrs
 	Bootstrap []string // multiaddrs with a /p2p/<peer id>
-	MaxPeers  int
+	// Announce, when set, are the only addresses the node tells peers
+	// (behind NAT, a port forward or a relay); empty: its listen addresses.
+	Announce []string
+	MaxPeers int
 	// DHT turns on Kademlia peer discovery.
 	DHT bool
 	// MaxStreams and MaxMemoryMB are the resource manager's limits for the

@@ -117,6 +117,11 @@ func TestErrors(t *testing.T) {
 			summary: `Invalid value for "bootstrap"`, at: "test.hcl:2:16", detail: "/p2p/<peer id>",
 		},
 		{
+			name:    "announce not a multiaddr",
+			src:     "network {\n  announce = [\"10.0.0.1:26656\"]\n}\n" + fee,
+			summary: `Invalid value for "announce"`, at: "test.hcl:2:15", detail: "must start with '/'",
+		},
+		{
 			name:    "bad rpc listen",
 			src:     "rpc {\n  listen = \"localhost\"\n}\n" + fee,
 			summary: `Invalid value for "listen"`, at: "test.hcl:2:12", detail: "not host:port",

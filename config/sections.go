@@ -16,7 +16,7 @@ var sectionSchemas = map[string]*hcl.BodySchema{
 		{Name: "name"}, {Name: "data_dir"}, {Name: "chain_id"}, {Name: "plugin_dir"}, {Name: "genesis"}, {Name: "key_dir"}, {Name: "log_level"}, {Name: "log_format"},
 	}},
 	"network": {Attributes: []hcl.AttributeSchema{
-		{Name: "enabled"}, {Name: "listen"}, {Name: "bootstrap"}, {Name: "max_peers"}, {Name: "dht"}, {Name: "max_streams"}, {Name: "max_memory_mb"}, {Name: "queue_size"},
+		{Name: "enabled"}, {Name: "listen"}, {Name: "bootstrap"}, {Name: "announce"}, {Name: "max_peers"}, {Name: "dht"}, {Name: "max_streams"}, {Name: "max_memory_mb"}, {Name: "queue_size"},
 	}},
 	"storage": {Attributes: []hcl.AttributeSchema{
 		{Name: "path"},
@@ -147,6 +147,7 @@ func (d *decoder) decodeSections(blocks hcl.Blocks) {
 	b.integer("queue_size", &net.QueueSize, 32, 1<<16)
 	b.strList("listen", &net.Listen, func(s string) error { return checkMultiaddr(s, false) })
 	b.strList("bootstrap", &net.Bootstrap, func(s string) error { return checkMultiaddr(s, true) })
+	b.strList("announce", &net.Announce, func(s string) error { return checkMultiaddr(s, false) })
 	b.integer("max_peers", &net.MaxPeers, 1, MaxPeersLimit)
 
 	storagePath := DefaultStoragePath

@@ -55,7 +55,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	n.log.Debug("starting network", "head", head.Header.Height, "final", final.Header.Height)
 	h, err := p2p.New(ctx, p2p.Config{
 		ChainID: cfg.Node.ChainID, Genesis: n.chain.Genesis(), Key: key,
-		Listen: cfg.Network.Listen, Bootstrap: cfg.Network.Bootstrap, MaxPeers: cfg.Network.MaxPeers, DHT: cfg.Network.DHT,
+		Listen: cfg.Network.Listen, Bootstrap: cfg.Network.Bootstrap, Announce: cfg.Network.Announce, MaxPeers: cfg.Network.MaxPeers, DHT: cfg.Network.DHT,
 		MaxStreams: cfg.Network.MaxStreams, MaxMemoryMB: cfg.Network.MaxMemoryMB, QueueSize: cfg.Network.QueueSize,
 		Logger: n.log.Named("p2p"), Metrics: n.reg,
 	})
@@ -181,7 +181,7 @@ func (b netBackend) Peers() []rpc.PeerInfo {
 	ps := b.n.net.h.Peers()
 	out := make([]rpc.PeerInfo, 0, len(ps))
 	for _, p := range ps {
-		pi := rpc.PeerInfo{PeerID: p.ID, Score: p.Score}
+		pi := rpc.PeerInfo{PeerID: p.ID, Score: p.Score, LatencyMs: float64(p.Latency.Microseconds()) / 1000}
 		if len(p.Addrs) > 0 {
 			pi.Addr = p.Addrs[0]
 		}

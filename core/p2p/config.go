@@ -19,6 +19,7 @@ type Config struct {
 	Key       ed25519.PrivateKey // the libp2p identity
 	Listen    []string           // multiaddrs, e.g. /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/udp/0/quic-v1; none = dial only
 	Bootstrap []string           // multiaddrs ending in /p2p/<id>; dialled at start and re-dialled with backoff
+	Announce  []string           // multiaddrs told to peers instead of the listen addresses; none = the listen addresses
 	MaxPeers  int                // connection manager high water; default 64
 	DHT       bool               // Kademlia discovery scoped to the chain id, rendezvous on the chain id
 	// MaxStreams and MaxMemoryMB are the resource manager's limits for the whole

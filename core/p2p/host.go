@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -49,16 +50,17 @@ type Host struct {
 	joinMu      sync.Mutex // serialises pubsub topic joins
 	penMu       sync.Mutex // guards penalties; taken inside pubsub's event loop
 	mu          sync.Mutex
-	topics      map[string]*topicState   // joined topics
-	handles     map[string]*pubsub.Topic // pubsub handles, joined or publish-only
-	blocked     map[peer.ID]bool         // SetBlocked
-	bans        map[peer.ID]time.Time    // temporary bans, until
-	scores      map[peer.ID]float64      // last gossipsub scores
-	statuses    map[peer.ID]Status       // last known status
-	penalties   map[peer.ID]*penalty     // Report penalties
-	handshaking map[peer.ID]bool         // handshake in flight
-	reported    map[string]time.Time     // peer+reason -> last throttle report
-	bootWake    chan struct{}            // pinged on disconnects and heals
+	topics      map[string]*topicState    // joined topics
+	handles     map[string]*pubsub.Topic  // pubsub handles, joined or publish-only
+	blocked     map[peer.ID]bool          // SetBlocked
+	bans        map[peer.ID]time.Time     // temporary bans, until
+	scores      map[peer.ID]float64       // last gossipsub scores
+	rtts        map[peer.ID]time.Duration // last measured round trips (pingLoop)
+	statuses    map[peer.ID]Status        // last known status
+	penalties   map[peer.ID]*penalty      // Report penalties
+	handshaking map[peer.ID]bool          // handshake in flight
+	reported    map[string]time.Time      // peer+reason -> last throttle report
+	bootWake    chan struct{}             // pinged on disconnects and heals
 
 	src     atomic.Pointer[sourceBox]
 	limits  *limiter
@@ -111,6 +113,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		listen = append(listen, a)
 	}
+	announce := make([]ma.Multiaddr, 0, len(c.Announce))
+	for _, s := range c.Announce {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: announce address %q: %v", ErrConfig, s, err)
+		}
+		announce = append(announce, a)
+	}
 
 	hctx, stop := context.WithCancel(context.Background())
 	prefix := "/trellis/" + c.ChainID
@@ -124,6 +134,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		blocked:     map[peer.ID]bool{},
 		bans:        map[peer.ID]time.Time{},
 		scores:      map[peer.ID]float64{},
+		rtts:        map[peer.ID]time.Duration{},
 		statuses:    map[peer.ID]Status{},
 		penalties:   map[peer.ID]*penalty{},
 		handshaking: map[peer.ID]bool{},
@@ -159,6 +170,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("trellis/" + c.ChainID),
+	}
+	if len(announce) > 0 {
+		// Peers learn only these (identify, DHT), so they dial nothing
+		// else.
+		opts = append(opts, libp2p.AddrsFactory(func([]ma.Multiaddr) []ma.Multiaddr { return announce }))
 	}
 	if len(listen) > 0 {
 		opts = append(opts, libp2p.ListenAddrs(listen...))
@@ -200,7 +216,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return fail(err)
 		}
 	}
-	h.wg.Add(3)
+	h.wg.Add(4)
+	go h.pingLoop()
 	go h.bootstrapLoop(boot)
 	go h.statusLoop()
 	go h.housekeeping()
@@ -487,6 +504,7 @@ func (h *Host) onDisconnected(n network.Network, c network.Conn) {
 	}
 	h.mu.Lock()
 	delete(h.statuses, p)
+	delete(h.rtts, p)
 	h.mu.Unlock()
 	h.limits.forget(p)
 	h.wakeBootstrap()
@@ -527,12 +545,62 @@ func (h *Host) housekeeping() {
 	}
 }
 
+// pingPeriod is how often the host measures each peer's round trip.
+const pingPeriod = 5 * time.Second
+
+// pingsPerRound are the pings of one measurement, on one stream: the
+// first also opens the stream, so the least of them is the round trip.
+const pingsPerRound = 3
+
+// pingLoop measures every connected peer's round trip once per
+// pingPeriod, the first time a second after start, for Peers.
+func (h *Host) pingLoop() {
+	defer h.wg.Done()
+	wait := time.Second
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = pingPeriod
+		for _, id := range h.h.Network().Peers() {
+			ctx, cancel := context.WithTimeout(h.ctx, pingPeriod)
+			ch := ping.Ping(ctx, h.h, id)
+			var best time.Duration
+		round:
+			for range pingsPerRound {
+				select {
+				case r, ok := <-ch:
+					if !ok || r.Error != nil {
+						break round
+					}
+					if best == 0 || r.RTT < best {
+						best = r.RTT
+					}
+				case <-ctx.Done():
+					break round
+				}
+			}
+			cancel()
+			if best > 0 {
+				h.mu.Lock()
+				h.rtts[id] = best
+				h.mu.Unlock()
+			}
+		}
+	}
+}
+
 // PeerInfo describes a connected peer.
 type PeerInfo struct {
 	ID     string
 	Addrs  []string
 	Score  float64 // gossipsub score, refreshed every heartbeat
 	Status *Status // last known status, nil before the first exchange
+	// Latency is the least of the last round of libp2p pings (on one
+	// stream, so not counting its opening), 0 before the first.
+	Latency time.Duration
 }
 
 // Peers lists the connected peers, sorted by id.
@@ -548,7 +616,7 @@ func (h *Host) Peers() []PeerInfo {
 	}
 	h.mu.Lock()
 	for i, id := range ids {
-		out[i].Score = h.scores[id]
+		out[i].Score, out[i].Latency = h.scores[id], h.rtts[id]
 		if st, ok := h.statuses[id]; ok {
 			st := st
 			out[i].Status = &st

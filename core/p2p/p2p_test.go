@@ -412,3 +412,25 @@ func TestPublishBeforeMeshReachesSubscribers(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "flood-published message", func() bool { return got.has("early") })
 }
+
+// TestAnnounceAndLatency: a host with announce addresses tells peers only
+// those (a peer that learned it from identify holds nothing else), and
+// every connected peer gets a measured round trip.
+func TestAnnounceAndLatency(t *testing.T) {
+	const fake = "/ip4/127.0.0.1/udp/9/quic-v1"
+	a := newHost(t, func(c *Config) { c.Announce = []string{fake} })
+	b := newHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b.h.Connect(ctx, peer.AddrInfo{ID: a.self, Addrs: a.h.Network().ListenAddresses()}); err != nil {
+		t.Fatal(err) // dialled at a's real address
+	}
+	if got := a.Addrs(); len(got) != 1 || !strings.HasPrefix(got[0], fake) {
+		t.Fatalf("a tells %v, want only %s", got, fake)
+	}
+	eventually(t, 20*time.Second, "identify and a round trip", func() bool {
+		addrs := b.h.Peerstore().Addrs(a.self)
+		ps := b.Peers()
+		return len(addrs) == 1 && addrs[0].String() == fake && len(ps) == 1 && ps[0].Latency > 0
+	})
+}

@@ -21,6 +21,9 @@ type ChainStats struct {
 	Interval latencyStats `json:"block_interval"`
 	// Proposers is how many distinct validators produced them.
 	Proposers int `json:"distinct_proposers"`
+	// Voters is how many distinct validators' votes the blocks' commits
+	// carry (with LoadOptions.Voters; 0 otherwise).
+	Voters int `json:"distinct_voters,omitempty"`
 	// Proofs counts the proofs the blocks carry; Provers, the distinct
 	// provers paid for them; ProofDelay, the time from a proven block's
 	// timestamp to that of the block carrying its proof.
@@ -51,13 +54,13 @@ func parseDepths(s string) map[uint64]uint64 {
 }
 
 // chainStats reads final blocks from+1..to from c.
-func chainStats(ctx context.Context, c *rpc.Client, from, to uint64) (*ChainStats, error) {
+func chainStats(ctx context.Context, c *rpc.Client, from, to uint64, voters func([]byte) []int) (*ChainStats, error) {
 	cs := &ChainStats{From: from, To: to}
 	if to <= from {
 		return cs, nil
 	}
 	stamps := map[uint64]int64{}
-	proposers, provers := map[string]bool{}, map[string]bool{}
+	proposers, provers, voted := map[string]bool{}, map[string]bool{}, map[int]bool{}
 	var intervals, delays []time.Duration
 	var prev int64
 	for h := from; h <= to; h += 100 {
@@ -79,6 +82,11 @@ func chainStats(ctx context.Context, c *rpc.Client, from, to uint64) (*ChainStat
 				cs.Blocks++
 				intervals = append(intervals, time.Duration(b.TimestampMs-prev)*time.Millisecond)
 				proposers[b.Proposer.String()] = true
+				if voters != nil {
+					for _, v := range voters(b.ConsensusData) {
+						voted[v] = true
+					}
+				}
 				for _, p := range b.Proofs {
 					cs.Proofs++
 					provers[p.Prover.String()] = true
@@ -92,6 +100,9 @@ func chainStats(ctx context.Context, c *rpc.Client, from, to uint64) (*ChainStat
 	}
 	cs.Interval, cs.ProofDelay = summarize(intervals), summarize(delays)
 	cs.Proposers, cs.Provers = len(proposers), len(provers)
+	if voters != nil {
+		cs.Voters = len(voted)
+	}
 	return cs, nil
 }
 

@@ -36,11 +36,13 @@ const (
 	DefaultNodes        = 4
 	DefaultBasePort     = 26700
 	DefaultLoadAccounts = 256
-	maxTestnetNodes     = 100 // ports are base+i, base+100+i, base+200+i
+	maxTestnetNodes     = 100 // ports are base+i, base+100+i, base+200+i, base+300+i
 	// Port offsets from the base port: p2p (TCP and UDP) at +i, RPC at
-	// +100+i, metrics at +200+i.
+	// +100+i, metrics at +200+i, the link relay (UDP, with Spec.Link) at
+	// +300+i.
 	rpcPortOffset     = 100
 	metricsPortOffset = 200
+	relayPortOffset   = 300
 
 	// Genesis amounts of a testnet, in base units. Load accounts get a
 	// large balance so that no realistic run drains them through fees.
@@ -86,6 +88,9 @@ type Spec struct {
 	IdleProvers int
 	// JobDeadline overrides the market's proof deadline (0: default).
 	JobDeadline uint64
+	// Link, when set, routes every link through a delay/loss relay that
+	// lives in the process that called Up (docs/trials.md).
+	Link *LinkShape
 	// LC sets a longest-chain testnet's genesis parameters; zero fields
 	// take the testnet defaults (DefaultLCK, DefaultLCActive, the rest
 	// leader.Defaults), and a zero epoch length becomes 10k/f.
@@ -150,9 +155,11 @@ func (s Spec) check() error {
 		return bad("-n %d: want 1 to %d nodes", s.Nodes, maxTestnetNodes)
 	case s.Consensus != ConsensusBFT && s.Consensus != ConsensusSolo && s.Consensus != ConsensusLC:
 		return bad("-consensus %q: want %q, %q or %q", s.Consensus, ConsensusBFT, ConsensusSolo, ConsensusLC)
-	case s.BasePort < 1024 || s.BasePort+metricsPortOffset+s.Nodes-1 > 65535:
-		return bad("-base-port %d: want 1024 to %d for %d nodes (ports base+i, base+%d+i, base+%d+i)",
-			s.BasePort, 65535-metricsPortOffset-s.Nodes+1, s.Nodes, rpcPortOffset, metricsPortOffset)
+	case s.BasePort < 1024 || s.BasePort+relayPortOffset+s.Nodes-1 > 65535:
+		return bad("-base-port %d: want 1024 to %d for %d nodes (ports base+i, base+%d+i, base+%d+i, base+%d+i)",
+			s.BasePort, 65535-relayPortOffset-s.Nodes+1, s.Nodes, rpcPortOffset, metricsPortOffset, relayPortOffset)
+	case s.Link != nil && (s.Link.Delay < 0 || s.Link.Jitter < 0 || s.Link.Jitter > s.Link.Delay || s.Link.Loss < 0 || s.Link.Loss >= 1):
+		return bad("link %s: want delay ≥ jitter ≥ 0 and loss in [0, 1)", s.Link)
 	case s.BlockInterval < time.Millisecond:
 		return bad("-block-interval %s: want at least 1ms", s.BlockInterval)
 	case s.LoadAccounts < 0 || s.LoadAccounts > 100_000:
@@ -215,6 +222,9 @@ type Node struct {
 	P2P       []string `json:"p2p"`
 	RPC       string   `json:"rpc"`
 	Metrics   string   `json:"metrics"`
+	// Relay is the QUIC multiaddr of the link relay in front of the node,
+	// the only address it announces, with Spec.Link.
+	Relay string `json:"relay,omitempty"`
 	// Sequencer is set on the node that runs the consensus plugin of a
 	// solo testnet (node 0); every node of a BFT testnet runs it.
 	Sequencer bool `json:"sequencer"`
@@ -222,14 +232,15 @@ type Node struct {
 
 // State is DIR/testnet.json: what the other commands act on.
 type State struct {
-	ChainID      string    `json:"chain_id"`
-	Consensus    string    `json:"consensus"`
-	BasePort     int       `json:"base_port"`
-	LoadAccounts int       `json:"load_accounts"`
-	Binary       string    `json:"binary"`
-	Created      time.Time `json:"created"`
-	Partition    [][]int   `json:"partition,omitempty"`
-	Nodes        []Node    `json:"nodes"`
+	ChainID      string     `json:"chain_id"`
+	Consensus    string     `json:"consensus"`
+	BasePort     int        `json:"base_port"`
+	LoadAccounts int        `json:"load_accounts"`
+	Binary       string     `json:"binary"`
+	Created      time.Time  `json:"created"`
+	Partition    [][]int    `json:"partition,omitempty"`
+	Link         *LinkShape `json:"link,omitempty"`
+	Nodes        []Node     `json:"nodes"`
 }
 
 // nodeKeys are one node's generated keys.
@@ -258,6 +269,9 @@ func testnetPlan(spec Spec, dir string, keys []nodeKeys) ([]Node, error) {
 			RPC:       fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+rpcPortOffset+i),
 			Metrics:   fmt.Sprintf("http://127.0.0.1:%d", spec.BasePort+metricsPortOffset+i),
 			Sequencer: spec.Consensus != ConsensusSolo || i == 0,
+		}
+		if spec.Link != nil {
+			nodes[i].Relay = fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", spec.BasePort+relayPortOffset+i)
 		}
 	}
 	return nodes, nil
@@ -377,9 +391,16 @@ func testnetConfig(spec Spec, nodes []Node, i int, pins []pinnedPlugin) ([]byte,
 	}
 	var boot []cty.Value
 	for _, o := range nodes {
-		if o.Index != i {
+		switch {
+		case o.Index == i:
+		case o.Relay != "":
+			boot = append(boot, cty.StringVal(o.Relay+"/p2p/"+o.PeerID))
+		default:
 			boot = append(boot, cty.StringVal(o.P2P[0]+"/p2p/"+o.PeerID))
 		}
+	}
+	if n.Relay != "" {
+		nb.SetAttributeValue("announce", cty.ListVal([]cty.Value{cty.StringVal(n.Relay)}))
 	}
 	nb.SetAttributeValue("enabled", cty.BoolVal(true))
 	nb.SetAttributeValue("listen", cty.ListVal([]cty.Value{cty.StringVal(n.P2P[0]), cty.StringVal(n.P2P[1])}))
@@ -499,5 +520,5 @@ func Generate(spec Spec, dir, binary string, stdout io.Writer) (*State, error) {
 		fmt.Fprintf(stdout, "pinned plugin %s.%s sha256 %s\n", p.kind, p.name, p.sum)
 	}
 	return &State{ChainID: spec.ChainID, Consensus: spec.Consensus, BasePort: spec.BasePort,
-		LoadAccounts: spec.LoadAccounts, Binary: binary, Created: time.Now().UTC().Truncate(time.Second), Nodes: nodes}, nil
+		LoadAccounts: spec.LoadAccounts, Binary: binary, Created: time.Now().UTC().Truncate(time.Second), Nodes: nodes, Link: spec.Link}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type pendingTx struct {
 
 // loadRun is one `testnet load`.
 type loadRun struct {
+	voters   func([]byte) []int
 	dir      string
 	st       *State
 	nodes    []Node // the nodes load sends to
@@ -95,6 +97,11 @@ type LoadOptions struct {
 	// Stop, when it closes, ends the sending before Duration; the drain
 	// still runs.
 	Stop <-chan struct{}
+	// Voters, when set, reads from a final block's consensus data the
+	// validator-set indexes of the validators whose votes it carries (the
+	// parent's commit), for ChainStats.Voters; the caller knows the
+	// consensus plugin's format, testnet does not.
+	Voters func(consensusData []byte) []int
 }
 
 // Load sends signed transfers from the genesis load accounts at o.Rate
@@ -125,7 +132,7 @@ func (t *Net) Load(ctx context.Context, o LoadOptions, progress io.Writer) (*Loa
 	}
 	r := &loadRun{dir: t.Dir, st: st, chainID: st.ChainID, amount: o.Amount, batchMax: o.Batch,
 		pending: map[tx.Hash]pendingTx{}, reasons: map[string]int{}, heights: map[uint64]string{}, stop: o.Stop,
-		provenWait: o.ProvenWait, provenAt: map[uint64]time.Time{}}
+		provenWait: o.ProvenWait, provenAt: map[uint64]time.Time{}, voters: o.Voters}
 	for _, i := range o.Nodes {
 		n := st.Nodes[i]
 		cl, err := rpc.Dial(n.RPC)
@@ -162,8 +169,10 @@ type nodeSnapshot struct {
 	final uint64
 	// msgs and bytes: the p2p counters create a topic's series on its first
 	// message, so a missing series counts as zero.
-	msgs, bytes float64
-	cpuTicks    uint64
+	msgs, bytes         float64
+	recvMsgs, recvBytes float64
+	cpuTicks            uint64
+	rssPages            uint64 // node and plugins
 	// reorgs, reverted, maxReorg and depths are a longest-chain plugin's
 	// counts.
 	reorgs, reverted, maxReorg uint64
@@ -179,6 +188,7 @@ func snapshotNode(n Node) nodeSnapshot {
 	}
 	for _, p := range NodeGroup(n) {
 		s.cpuTicks += p.Ticks
+		s.rssPages += p.RSS
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -218,6 +228,8 @@ func snapshotNode(n Node) nodeSnapshot {
 	}
 	s.msgs = SumSamples(samples, metricSentMessages, consensusTopic)
 	s.bytes = SumSamples(samples, metricSentBytes, consensusTopic)
+	s.recvMsgs = SumSamples(samples, metricRecvMessages, consensusTopic)
+	s.recvBytes = SumSamples(samples, metricRecvBytes, consensusTopic)
 	s.ok = true
 	return s
 }
@@ -239,6 +251,8 @@ func costOf(name string, a, b nodeSnapshot) nodeCost {
 	}
 	per := func(v float64) *float64 { x := v / float64(c.Blocks); return &x }
 	c.MsgsPerBlock, c.BytesPerBlock = per(b.msgs-a.msgs), per(b.bytes-a.bytes)
+	c.RecvMsgsPerBlock, c.RecvBytesPerBlock = per(b.recvMsgs-a.recvMsgs), per(b.recvBytes-a.recvBytes)
+	c.RSSMB = float64(b.rssPages*uint64(os.Getpagesize())) / (1 << 20)
 	c.CPUPerBlock = per(float64(b.cpuTicks-a.cpuTicks) / clockTicks)
 	return c
 }
@@ -381,7 +395,7 @@ loop:
 	if w := watch; w >= 0 && w < len(after) && before[w].ok && after[w].ok {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if c, err := rpc.Dial(r.st.Nodes[w].RPC); err == nil {
-			if cs, err := chainStats(sctx, c, before[w].final, after[w].final); err == nil {
+			if cs, err := chainStats(sctx, c, before[w].final, after[w].final, r.voters); err == nil {
 				for i := range after {
 					if before[i].ok && after[i].ok && before[i].pid == after[i].pid {
 						cs.Reorgs += int64(after[i].reorgs - before[i].reorgs)

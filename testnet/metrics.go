@@ -123,12 +123,15 @@ func consensusTopic(l map[string]string) bool { return strings.Contains(l["topic
 const (
 	metricSentMessages = "trellis_p2p_sent_messages_total"
 	metricSentBytes    = "trellis_p2p_sent_bytes_total"
+	metricRecvMessages = "trellis_p2p_received_messages_total"
+	metricRecvBytes    = "trellis_p2p_received_bytes_total"
 )
 
 // latencyStats summarises latencies.
 type latencyStats struct {
 	Count int           `json:"count"`
 	P50   time.Duration `json:"p50_ns"`
+	P95   time.Duration `json:"p95_ns"`
 	P99   time.Duration `json:"p99_ns"`
 	Max   time.Duration `json:"max_ns"`
 	Mean  time.Duration `json:"mean_ns"`
@@ -155,7 +158,7 @@ func summarize(lat []time.Duration) latencyStats {
 	for _, v := range s {
 		sum += v
 	}
-	return latencyStats{Count: len(s), P50: percentile(s, 50), P99: percentile(s, 99), Max: s[len(s)-1], Mean: sum / time.Duration(len(s))}
+	return latencyStats{Count: len(s), P50: percentile(s, 50), P95: percentile(s, 95), P99: percentile(s, 99), Max: s[len(s)-1], Mean: sum / time.Duration(len(s))}
 }
 
 // topReason returns the most frequent reason (ties by name) and its count.

@@ -25,6 +25,8 @@ import (
 type Net struct {
 	Dir   string // absolute
 	State *State
+	// relays shape the links (Spec.Link); they live in this process.
+	relays []*relay
 }
 
 // Outcome is what an operation did to one node: Msg on success, Err when
@@ -158,6 +160,9 @@ func Up(o UpOptions, out io.Writer) (*Net, error) {
 	if err := t.Save(); err != nil {
 		return nil, err
 	}
+	if err := t.startRelays(); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(out, "generated %d nodes of chain %q (%s consensus) in %s\n", spec.Nodes, spec.ChainID, spec.Consensus, abs)
 	dones := make([]<-chan struct{}, len(st.Nodes))
 	for i := range st.Nodes {
@@ -181,6 +186,36 @@ func Up(o UpOptions, out io.Writer) (*Net, error) {
 	return t, nil
 }
 
+// startRelays starts the link relay of every node (with Spec.Link).
+func (t *Net) startRelays() error {
+	if t.State.Link == nil {
+		return nil
+	}
+	for i, n := range t.State.Nodes {
+		listen := fmt.Sprintf("127.0.0.1:%d", t.State.BasePort+relayPortOffset+i)
+		target := fmt.Sprintf("127.0.0.1:%d", t.State.BasePort+i)
+		r, err := startRelay(listen, target, *t.State.Link, uint64(i)+1)
+		if err != nil {
+			for _, r := range t.relays {
+				r.Close()
+			}
+			t.relays = nil
+			return fmt.Errorf("%s: %w", n.Name, err)
+		}
+		t.relays = append(t.relays, r)
+	}
+	return nil
+}
+
+// RelayCounts are the datagrams the link relays forwarded and dropped.
+func (t *Net) RelayCounts() (forwarded, dropped int64) {
+	for _, r := range t.relays {
+		forwarded += r.Forwarded.Load()
+		dropped += r.Dropped.Load()
+	}
+	return forwarded, dropped
+}
+
 // abort stops whatever Up started.
 func (t *Net) abort(out io.Writer) {
 	for _, n := range t.State.Nodes {
@@ -190,6 +225,10 @@ func (t *Net) abort(out io.Writer) {
 			}
 		}
 	}
+	for _, r := range t.relays {
+		r.Close()
+	}
+	t.relays = nil
 	_ = t.Save()
 }
 
@@ -265,7 +304,7 @@ func portsFree(base, n int) error {
 		for _, p := range []struct {
 			network string
 			port    int
-		}{{"tcp", base + i}, {"udp", base + i}, {"tcp", base + rpcPortOffset + i}, {"tcp", base + metricsPortOffset + i}} {
+		}{{"tcp", base + i}, {"udp", base + i}, {"tcp", base + rpcPortOffset + i}, {"tcp", base + metricsPortOffset + i}, {"udp", base + relayPortOffset + i}} {
 			if err := check(p.network, p.port); err != nil {
 				return fmt.Errorf("%w: port %s/%d is taken (%v); choose another -base-port, or 0 to pick free ports", ErrTestnet, p.network, p.port, err)
 			}
@@ -278,7 +317,7 @@ func portsFree(base, n int) error {
 // the kernel's ephemeral range: a port there that is free now can be taken
 // by any outgoing connection before the node binds it.
 func pickBasePort(n int) (int, error) {
-	lo, hi := 10000, ephemeralLow()-metricsPortOffset-n
+	lo, hi := 10000, ephemeralLow()-relayPortOffset-n
 	if hi <= lo {
 		return 0, fmt.Errorf("%w: no room for %d nodes below the ephemeral port range (from %d)", ErrTestnet, n, ephemeralLow())
 	}
@@ -358,6 +397,10 @@ func (t *Net) Down(timeout time.Duration) ([]Outcome, error) {
 	for range out {
 		<-done
 	}
+	for _, r := range t.relays {
+		r.Close()
+	}
+	t.relays = nil
 	t.State.Partition = nil
 	return out, t.Save()
 }

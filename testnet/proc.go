@@ -28,6 +28,7 @@ type procStat struct {
 	PGID  int
 	SID   int
 	Ticks uint64 // utime + stime, in clock ticks
+	RSS   uint64 // resident set, in pages
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime: 100 on every Linux
@@ -50,18 +51,20 @@ func parseProcStat(s string) (procStat, error) {
 	}
 	f := strings.Fields(s[closing+1:])
 	// f[0] is field 3 (state), f[2] field 5 (pgrp), f[3] field 6 (session),
-	// f[11] and f[12] fields 14 and 15 (utime, stime).
-	if len(f) < 13 || len(f[0]) != 1 {
-		return st, fmt.Errorf("proc stat %.60q: %d fields after the command, want at least 13", s, len(f))
+	// f[11] and f[12] fields 14 and 15 (utime, stime), f[21] field 24
+	// (rss).
+	if len(f) < 22 || len(f[0]) != 1 {
+		return st, fmt.Errorf("proc stat %.60q: %d fields after the command, want at least 22", s, len(f))
 	}
 	pgid, err1 := strconv.Atoi(f[2])
 	sid, err2 := strconv.Atoi(f[3])
 	ut, err3 := strconv.ParseUint(f[11], 10, 64)
 	stm, err4 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	rss, err5 := strconv.ParseUint(f[21], 10, 64)
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return st, fmt.Errorf("proc stat %.60q: %v", s, err)
 	}
-	return procStat{PID: pid, State: f[0][0], PGID: pgid, SID: sid, Ticks: ut + stm}, nil
+	return procStat{PID: pid, State: f[0][0], PGID: pgid, SID: sid, Ticks: ut + stm, RSS: rss}, nil
 }
 
 func readProcStat(pid int) (procStat, bool) {

@@ -54,7 +54,12 @@ type nodeCost struct {
 	MsgsPerBlock  *float64 `json:"consensus_msgs_per_block"`
 	BytesPerBlock *float64 `json:"consensus_bytes_per_block"`
 	CPUPerBlock   *float64 `json:"cpu_s_per_block"`
-	Note          string   `json:"note,omitempty"`
+	// Received are the consensus topics' messages and bytes taken in.
+	RecvMsgsPerBlock  *float64 `json:"consensus_recv_msgs_per_block"`
+	RecvBytesPerBlock *float64 `json:"consensus_recv_bytes_per_block"`
+	// RSSMB is the node's and its plugins' resident memory at the end.
+	RSSMB float64 `json:"rss_mb"`
+	Note  string  `json:"note,omitempty"`
 }
 
 // Write prints the report for people.

@@ -400,10 +400,10 @@ func TestParseProcStat(t *testing.T) {
 		want procStat
 		err  bool
 	}{
-		{"1234 (trellis) S 1 1234 1234 0 -1 4194560 1 0 0 0 150 25 0 0 20 0 9 0 100 0 0",
-			procStat{PID: 1234, State: 'S', PGID: 1234, SID: 1234, Ticks: 175}, false},
-		{"77 (a) b (c)) T 5 80 1234 0 -1 0 0 0 0 0 3 4 0 0", procStat{PID: 77, State: 'T', PGID: 80, SID: 1234, Ticks: 7}, false},
-		{"9 (z) Z 1 9 9 0 -1 0 0 0 0 0 0 0", procStat{PID: 9, State: 'Z', PGID: 9, SID: 9}, false},
+		{"1234 (trellis) S 1 1234 1234 0 -1 4194560 1 0 0 0 150 25 0 0 20 0 9 0 100 0 300 18446744073709551615",
+			procStat{PID: 1234, State: 'S', PGID: 1234, SID: 1234, Ticks: 175, RSS: 300}, false},
+		{"77 (a) b (c)) T 5 80 1234 0 -1 0 0 0 0 0 3 4 0 0 0 0 0 0 0 0 0", procStat{PID: 77, State: 'T', PGID: 80, SID: 1234, Ticks: 7}, false},
+		{"9 (z) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0", procStat{PID: 9, State: 'Z', PGID: 9, SID: 9}, false},
 		{"", procStat{}, true},
 		{"12 (x) S 1 2", procStat{}, true},
 		{"x (y) S 1 2 3 0 -1 0 0 0 0 0 1 1", procStat{}, true},

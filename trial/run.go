@@ -7,8 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/trellis-chain/trellis/config"
 	"github.com/trellis-chain/trellis/testnet"
 )
 
@@ -18,6 +22,10 @@ type Options struct {
 	Binary    string // the trellis binary the nodes run
 	PluginDir string // the plugin binaries
 	Wait      time.Duration
+	// Voters reads a final block's consensus data into the validator
+	// indexes whose votes it carries, per consensus plugin (cmd/trellis
+	// knows the formats; this package imports no plugin).
+	Voters map[string]func([]byte) []int
 }
 
 // Result is one cell's outcome: the load report, or why it has none.
@@ -26,6 +34,12 @@ type Result struct {
 	Report  *testnet.LoadReport `json:"report,omitempty"`
 	Error   string              `json:"error,omitempty"`
 	Seconds float64             `json:"seconds"`
+	// Faults are the scenario's faults as they happened.
+	Faults []FaultEvent `json:"faults,omitempty"`
+	// Safety compares every running node's final blocks at the end.
+	Safety *testnet.Safety `json:"safety,omitempty"`
+	// Link is the shaped links' round trip as the nodes measured it.
+	Link *LinkMeasure `json:"link,omitempty"`
 	// Dir keeps the cell's node directories (logs) when it failed.
 	Dir string `json:"dir,omitempty"`
 }
@@ -37,6 +51,9 @@ type Result struct {
 // ends.
 func Run(ctx context.Context, s *Spec, o Options, progress io.Writer) ([]Result, error) {
 	if err := os.MkdirAll(filepath.Join(o.Out, "cells"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := preflight(s, o); err != nil {
 		return nil, err
 	}
 	cells := s.Cells()
@@ -68,6 +85,24 @@ func Run(ctx context.Context, s *Spec, o Options, progress io.Writer) ([]Result,
 	return results, nil
 }
 
+// preflight refuses a trial whose binaries are missing before anything
+// starts.
+func preflight(s *Spec, o Options) error {
+	bins := []string{o.Binary}
+	for _, c := range s.Consensus {
+		bins = append(bins, filepath.Join(o.PluginDir, config.BinaryPrefix+config.KindConsensus+"-"+c))
+	}
+	if s.Prover != "" {
+		bins = append(bins, filepath.Join(o.PluginDir, config.BinaryPrefix+config.KindProver+"-"+s.Prover))
+	}
+	for _, b := range bins {
+		if st, err := os.Stat(b); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s is not an executable (run `make build`, or pass -plugin-dir): nothing was started", b)
+		}
+	}
+	return nil
+}
+
 func runCell(ctx context.Context, s *Spec, c Cell, o Options, progress io.Writer) Result {
 	start := time.Now()
 	dir := filepath.Join(o.Out, "cells", c.Name())
@@ -81,6 +116,10 @@ func runCell(ctx context.Context, s *Spec, c Cell, o Options, progress io.Writer
 	}
 	spec := testnet.Spec{Nodes: c.Validators, Consensus: c.Consensus, ChainID: "trial-" + s.Name, BlockInterval: 200 * time.Millisecond,
 		LoadAccounts: 256, PluginDir: o.PluginDir, Prover: s.Prover, PluginConfig: map[string]string{}}
+	sc := s.scenario(c.Scenario)
+	if sc != nil && sc.Link != nil {
+		spec.Link = &testnet.LinkShape{Delay: sc.Link.delay, Jitter: sc.Link.jitter, Loss: sc.Link.Loss}
+	}
 	net, err := testnet.Up(testnet.UpOptions{Spec: spec, Dir: dir, Binary: o.Binary, Wait: o.Wait}, io.Discard)
 	if err != nil {
 		return fail(err)
@@ -88,17 +127,51 @@ func runCell(ctx context.Context, s *Spec, c Cell, o Options, progress io.Writer
 	// Stop every process, whatever happens below (an interrupt ends the
 	// load through ctx).
 	defer func() { _, _ = net.Down(30 * time.Second) }()
-	all := make([]int, c.Validators)
-	for i := range all {
-		all[i] = i
+	if spec.Link != nil {
+		r.Link = measureLink(ctx, net, *spec.Link)
 	}
+	acts, faulted := sc.plan(c.Validators)
+	var load []int // the load sends to validators no fault takes down
+	for i := range c.Validators {
+		if !slices.Contains(faulted, i) {
+			load = append(load, i)
+		}
+	}
+	fctx, stopFaults := context.WithCancel(ctx)
+	f := &faulter{net: net, binary: o.Binary, wait: o.Wait, start: time.Now()}
+	evs := make(chan []FaultEvent, 1)
+	go func() { evs <- f.run(fctx, acts) }()
 	rep, err := net.Load(ctx, testnet.LoadOptions{Rate: s.Load.Rate, Duration: s.Load.duration, Drain: s.Load.drain,
-		ProvenWait: s.Load.provenWait, Nodes: all, Watch: 0, Workers: 16, Batch: 50, Amount: 1}, io.Discard)
+		ProvenWait: s.Load.provenWait, Nodes: load, Watch: 0, Workers: 16, Batch: 50, Amount: 1, Voters: o.Voters[c.Consensus]}, io.Discard)
+	if r.Link != nil {
+		r.Link.Forwarded, r.Link.Dropped = net.RelayCounts()
+	}
+	stopFaults()
+	r.Faults = <-evs
 	if err != nil {
 		return fail(err)
 	}
-	if rep.Conflicts > 0 {
-		return fail(fmt.Errorf("SAFETY VIOLATION: %d heights were final with two different blocks", rep.Conflicts))
+	// A crash that stays down is over with the cell; a node paused past
+	// the load is resumed so that the safety check can read it.
+	f.mu.Lock()
+	_ = net.Signal(faulted, syscall.SIGCONT, "resumed")
+	f.mu.Unlock()
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	safety, err := net.CheckSafety(sctx, 1, rep.FinalTxs)
+	if err != nil {
+		return fail(err)
+	}
+	r.Safety = safety
+	if rep.Conflicts > 0 || len(safety.Violations) > 0 {
+		r.Report = rep
+		return fail(fmt.Errorf("SAFETY VIOLATION: %d conflicting final blocks seen by the load; across nodes: %s", rep.Conflicts, strings.Join(safety.Violations, "; ")))
+	}
+	for _, ev := range r.Faults {
+		if ev.Error != "" {
+			r.Report = rep
+			return fail(fmt.Errorf("fault %s: %s", ev.Kind, ev.Error))
+		}
 	}
 	r.Report, r.Seconds = rep, time.Since(start).Seconds()
 	return r
@@ -119,5 +192,12 @@ func write(out string, s *Spec, rs []Result) error {
 	if err := os.WriteFile(filepath.Join(out, "results.csv"), []byte(csvOf(rs)), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "report.md"), []byte(markdownOf(s, rs)), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(markdownOf(s, rs)), 0o644); err != nil {
+		return err
+	}
+	page, err := htmlOf(s, rs)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "report.html"), []byte(page), 0o644)
 }

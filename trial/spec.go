@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,6 +24,9 @@ type Spec struct {
 	// Repeat runs every cell this many times (default 1).
 	Repeat int   `hcl:"repeat,optional"`
 	Load   *Load `hcl:"load,block"`
+	// Scenarios are the fault settings every (consensus, validators) pair
+	// runs under; none means one scenario without faults.
+	Scenarios []*Scenario `hcl:"scenario,block"`
 }
 
 // Load is the load every cell runs.
@@ -37,6 +39,57 @@ type Load struct {
 
 	duration, drain, provenWait time.Duration
 }
+
+// Scenario is a set of faults applied during the load (times count from
+// its start) and the shape of every link.
+type Scenario struct {
+	Name      string            `hcl:"name,label"`
+	Crash     []*NodeFault      `hcl:"crash,block"`
+	Pause     []*NodeFault      `hcl:"pause,block"`
+	Partition []*PartitionFault `hcl:"partition,block"`
+	Link      *Link             `hcl:"link,block"`
+	Remain    hcl.Body          `hcl:",remain"`
+}
+
+// NodeFault crashes (SIGKILL) or pauses (SIGSTOP) some validators.
+type NodeFault struct {
+	// Nodes is how many: a count, or "f", the most a third of the
+	// (equal) stake allows, ⌊(n−1)/3⌋.
+	Nodes string `hcl:"nodes"`
+	At    string `hcl:"at,optional"`
+	// Duration ends the fault (restart, SIGCONT); a crash without one
+	// stays down to the cell's end.
+	Duration string   `hcl:"duration,optional"`
+	Remain   hcl.Body `hcl:",remain"`
+
+	at, duration time.Duration
+}
+
+// PartitionFault splits the network.
+type PartitionFault struct {
+	// Groups is "half" (⌈n/2⌉ and the rest) or node indexes as
+	// "0,1/2,3".
+	Groups   string   `hcl:"groups,optional"`
+	At       string   `hcl:"at,optional"`
+	Duration string   `hcl:"duration"`
+	Remain   hcl.Body `hcl:",remain"`
+
+	at, duration time.Duration
+}
+
+// Link shapes every link between two nodes: added one-way delay, jitter
+// and datagram loss (docs/trials.md says how).
+type Link struct {
+	Delay  string   `hcl:"delay,optional"`
+	Jitter string   `hcl:"jitter,optional"`
+	Loss   float64  `hcl:"loss,optional"`
+	Remain hcl.Body `hcl:",remain"`
+
+	delay, jitter time.Duration
+}
+
+// NoFaults names the scenario of a spec that has none.
+const NoFaults = "none"
 
 type file struct {
 	Trials []*Spec `hcl:"trial,block"`
@@ -111,7 +164,7 @@ func (s *Spec) check(at hcl.Range) hcl.Diagnostics {
 	if s.Repeat < 1 || s.Repeat > MaxRepeat {
 		bad("Repeat out of range", "repeat = %d: want 1 to %d", s.Repeat, MaxRepeat)
 	}
-	if n := len(s.Consensus) * len(s.Validators) * s.Repeat; n > MaxCells {
+	if n := len(s.Consensus) * len(s.Validators) * max(1, len(s.Scenarios)) * s.Repeat; n > MaxCells {
 		bad("Too many cells", "%d cells, at most %d", n, MaxCells)
 	}
 	if s.Prover != "" && s.Prover != "cpu" {
@@ -141,28 +194,43 @@ func (s *Spec) check(at hcl.Range) hcl.Diagnostics {
 	if l.provenWait > 0 && s.Prover == "" {
 		bad("Proofs without a prover", "load.proven_wait needs prover = \"cpu\"")
 	}
-	return d
+	return append(d, s.checkScenarios()...)
 }
 
 // Cell is one testnet of the matrix.
 type Cell struct {
 	Consensus  string `json:"consensus"`
 	Validators int    `json:"validators"`
+	Scenario   string `json:"scenario"`
 	Run        int    `json:"run"`
 }
 
 // Name names the cell's directory and rows.
-func (c Cell) Name() string { return fmt.Sprintf("%s-%d-r%d", c.Consensus, c.Validators, c.Run) }
+func (c Cell) Name() string {
+	if c.Scenario == NoFaults {
+		return fmt.Sprintf("%s-%d-r%d", c.Consensus, c.Validators, c.Run)
+	}
+	return fmt.Sprintf("%s-%d-%s-r%d", c.Consensus, c.Validators, c.Scenario, c.Run)
+}
 
 // Cells expands the matrix, consensus plugins alternating within each
-// validator count and repetition, so that machine drift hits both alike.
+// validator count, scenario and repetition, so that machine drift hits
+// both alike.
 func (s *Spec) Cells() []Cell {
 	var out []Cell
-	vs := slices.Clone(s.Validators)
+	scs := []string{NoFaults}
+	if len(s.Scenarios) > 0 {
+		scs = scs[:0]
+		for _, sc := range s.Scenarios {
+			scs = append(scs, sc.Name)
+		}
+	}
 	for r := 1; r <= s.Repeat; r++ {
-		for _, n := range vs {
-			for _, c := range s.Consensus {
-				out = append(out, Cell{Consensus: c, Validators: n, Run: r})
+		for _, n := range s.Validators {
+			for _, sc := range scs {
+				for _, c := range s.Consensus {
+					out = append(out, Cell{Consensus: c, Validators: n, Scenario: sc, Run: r})
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package trial
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const good = `
@@ -17,13 +18,83 @@ trial "headline" {
 }
 `
 
+const faults = `
+trial "faults" {
+  consensus  = ["bft", "lc"]
+  validators = [4, 7]
+  load {
+    rate     = 100
+    duration = "30s"
+  }
+  scenario "f-crashed" {
+    crash {
+      nodes = "f"
+    }
+  }
+  scenario "restart" {
+    crash {
+      nodes    = 1
+      at       = "5s"
+      duration = "10s"
+    }
+    pause {
+      nodes    = 1
+      at       = "20s"
+      duration = "5s"
+    }
+  }
+  scenario "split" {
+    partition {
+      at       = "5s"
+      duration = "10s"
+    }
+  }
+  scenario "wan" {
+    link {
+      delay  = "100ms"
+      jitter = "10ms"
+      loss   = 0.01
+    }
+  }
+}
+`
+
+// TestScenarios: scenarios multiply the matrix, and each resolves per
+// validator count, never taking down node 0.
+func TestScenarios(t *testing.T) {
+	s, diags := Parse([]byte(faults), "t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	cells := s.Cells()
+	if len(cells) != 16 || cells[0].Name() != "bft-4-f-crashed-r1" || cells[15].Name() != "lc-7-wan-r1" {
+		t.Fatalf("%d cells, first %s, last %s", len(cells), cells[0].Name(), cells[15].Name())
+	}
+	acts, down := s.scenario("f-crashed").plan(7)
+	if len(acts) != 1 || !acts[0].stayDown || len(down) != 2 || down[0] != 6 || down[1] != 5 {
+		t.Fatalf("f-crashed at 7: %+v, down %v", acts, down)
+	}
+	acts, down = s.scenario("restart").plan(4)
+	if len(acts) != 2 || acts[0].kind != "crash" || acts[0].stayDown || acts[0].dur != 10*time.Second ||
+		acts[1].kind != "pause" || acts[1].nodes[0] != 2 || len(down) != 2 {
+		t.Fatalf("restart at 4: %+v, down %v", acts, down)
+	}
+	acts, down = s.scenario("split").plan(4)
+	if len(acts) != 1 || len(acts[0].groups) != 2 || acts[0].groups[0][0] != 0 || len(down) != 0 {
+		t.Fatalf("split at 4: %+v", acts)
+	}
+	if l := s.scenario("wan").Link; l.delay != 100*time.Millisecond || l.jitter != 10*time.Millisecond || l.Loss != 0.01 {
+		t.Fatalf("wan link %+v", l)
+	}
+}
+
 func TestParseAndCells(t *testing.T) {
 	s, diags := Parse([]byte(good), "t.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	cells := s.Cells()
-	if len(cells) != 8 || cells[0] != (Cell{"bft", 4, 1}) || cells[1] != (Cell{"lc", 4, 1}) || cells[7] != (Cell{"lc", 16, 2}) {
+	if len(cells) != 8 || cells[0] != (Cell{"bft", 4, NoFaults, 1}) || cells[1] != (Cell{"lc", 4, NoFaults, 1}) || cells[7] != (Cell{"lc", 16, NoFaults, 2}) {
 		t.Fatalf("cells %v: want bft and lc alternating per count and run", cells)
 	}
 	if s.Load.drain.Seconds() != 60 || cells[3].Name() != "lc-16-r1" {
@@ -61,6 +132,50 @@ trial "b" {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(good, tc.from, tc.to, 1)
 			if src == good {
+				t.Fatalf("replacement %q not found", tc.from)
+			}
+			_, diags := Parse([]byte(src), "spec.hcl")
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) || !strings.Contains(diags.Error(), "spec.hcl:") {
+				t.Fatalf("diagnostics %v, want %q with the file and line", diags, tc.want)
+			}
+		})
+	}
+}
+
+// TestScenarioRejects: impossible faults are refused with the file and
+// line.
+func TestScenarioRejects(t *testing.T) {
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"more than f", `nodes = "f"`, `nodes = 2`, "Impossible fault"},
+		{"f at 1 validator", `[4, 7]`, `[1, 4]`, "Impossible fault"},
+		{"unknown fault key", `nodes = "f"`, `nodes = "f"
+      when = "now"`, "Unsupported argument"},
+		{"unknown fault kind", `scenario "split" {`, `scenario "split" {
+    flood {
+    }`, "Unsupported block type"},
+		{"pause without end", `duration = "5s"`, ``, "Fault without an end"},
+		{"fault after the load", `at       = "20s"`, `at       = "28s"`, "Fault outside the load"},
+		{"partition out of range", `at       = "5s"
+      duration = "10s"
+    }
+  }
+  scenario "split"`, `at       = "5s"
+      duration = "10s"
+    }
+  }
+  scenario "split"`, ""},
+		{"partition index", `partition {`, `partition {
+      groups = "0,1/2,5"`, "Invalid partition"},
+		{"loss", `loss   = 0.01`, `loss   = 0.9`, "Invalid link loss"},
+		{"jitter over delay", `jitter = "10ms"`, `jitter = "1s"`, "Invalid link jitter"},
+		{"duplicate", `scenario "wan"`, `scenario "split"`, "Duplicate scenario"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == "" {
+				return
+			}
+			src := strings.Replace(faults, tc.from, tc.to, 1)
+			if src == faults {
 				t.Fatalf("replacement %q not found", tc.from)
 			}
 			_, diags := Parse([]byte(src), "spec.hcl")

@@ -13,8 +13,25 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/trellis-chain/trellis/config"
+	"github.com/trellis-chain/trellis/plugins/consensus-bft"
 	"github.com/trellis-chain/trellis/trial"
 )
+
+// bftVoters reads a BFT block's consensus data, its parent's commit
+// certificate, into the indexes of the validators who signed it.
+func bftVoters(cd []byte) []int {
+	c, err := bft.DecodeCertificate(cd)
+	if err != nil {
+		return nil // block 1 carries none
+	}
+	var out []int
+	for i := range c.N {
+		if c.Signed(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 // cmdTrial runs a trial spec: every cell a testnet of real processes.
 func cmdTrial(args []string, stdout, stderr io.Writer) int {
@@ -50,7 +67,8 @@ func cmdTrial(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	results, err := trial.Run(ctx, spec, trial.Options{Out: *out, Binary: bin, PluginDir: *pluginDir, Wait: *wait}, stdout)
+	results, err := trial.Run(ctx, spec, trial.Options{Out: *out, Binary: bin, PluginDir: *pluginDir, Wait: *wait,
+		Voters: map[string]func([]byte) []int{"bft": bftVoters}}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "trial %s: %v (results so far in %s)\n", spec.Name, err, *out)
 		return 1

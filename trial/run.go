@@ -88,7 +88,7 @@ func Run(ctx context.Context, s *Spec, o Options, progress io.Writer) ([]Result,
 // preflight refuses a trial whose binaries are missing before anything
 // starts.
 func preflight(s *Spec, o Options) error {
-	bins := []string{o.Binary}
+	bins := []string{o.Binary, filepath.Join(o.PluginDir, config.BinaryPrefix+config.KindFee+"-"+config.DefaultPlugins[config.KindFee])}
 	for _, c := range s.Consensus {
 		bins = append(bins, filepath.Join(o.PluginDir, config.BinaryPrefix+config.KindConsensus+"-"+c))
 	}

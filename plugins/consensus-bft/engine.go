@@ -17,6 +17,7 @@ import (
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
 	"github.com/trellis-chain/trellis/protocol/vote"
+	"github.com/trellis-chain/trellis/sdk"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 
@@ -72,6 +73,9 @@ type services struct {
 	Store   KV
 	Clock   hostv1.ClockClient
 	Metrics hostv1.MetricsClient
+	// Time is what the engine reads and waits on; nil: sdk.HostClock of
+	// Clock. A simulator passes its virtual clock.
+	Time sdk.Clock
 }
 
 // Limits of the engine.
@@ -202,6 +206,7 @@ type engine struct {
 	inbox  chan any
 	wg     sync.WaitGroup
 	cur    atomic.Pointer[view]
+	clk    sdk.Clock
 
 	vmu      sync.Mutex
 	verified map[[32]byte]struct{}
@@ -257,7 +262,10 @@ func newEngine(cfg Config, svc services, log hclog.Logger, validator bool, self 
 		ctx: ctx, cancel: cancel, inbox: make(chan any, 4096),
 		verified: make(map[[32]byte]struct{}), evSeen: make(map[[32]byte]struct{}),
 		sets: newSetCache(svc.Chain), stash: stash, metrics: newMetricSink(svc.Metrics),
-		lockedRound: -1, validRound: -1, selfIdx: -1,
+		lockedRound: -1, validRound: -1, selfIdx: -1, clk: svc.Time,
+	}
+	if e.clk == nil {
+		e.clk = sdk.HostClock(svc.Clock)
 	}
 	return e
 }
@@ -326,34 +334,16 @@ func (e *engine) post(ev any) {
 	}
 }
 
-// after posts ev once d has passed on the host's Clock (Go timers when
-// the host has none, or its Clock fails), so a simulated or skewed host
-// clock drives the rounds as it drives the timestamps.
+// after posts ev once d has passed on the engine's clock (the host's in
+// a node, a virtual one in the simulator).
 func (e *engine) after(d time.Duration, ev any) {
-	if e.svc.Clock == nil {
-		time.AfterFunc(d, func() { e.post(ev) })
-		return
-	}
+	ch := e.clk.After(d)
 	go func() {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(e.ctx, d+callTimeout)
-		defer cancel()
-		now, err := e.svc.Clock.Now(ctx, &hostv1.NowRequest{})
-		if err == nil {
-			_, err = e.svc.Clock.Sleep(ctx, &hostv1.SleepRequest{UntilUnixNano: now.GetUnixNano() + int64(d)})
+		select {
+		case <-ch:
+			e.post(ev)
+		case <-e.ctx.Done():
 		}
-		if err != nil {
-			if e.ctx.Err() != nil {
-				return
-			}
-			e.log.Debug("host clock failed; timing with the plugin's own", "error", err)
-			select {
-			case <-time.After(d - time.Since(start)):
-			case <-e.ctx.Done():
-				return
-			}
-		}
-		e.post(ev)
 	}()
 }
 
@@ -390,7 +380,7 @@ func (e *engine) subscribe(topic string, jobs chan<- *hostv1.NetworkMessage, rea
 		}
 		e.log.Warn("subscription ended; resubscribing", "topic", topic, "error", err)
 		select {
-		case <-time.After(backoff):
+		case <-e.clk.After(backoff):
 		case <-e.ctx.Done():
 		}
 	}
@@ -426,7 +416,7 @@ func (e *engine) events(ready chan<- error) {
 		}
 		e.log.Warn("chain events ended; resubscribing", "error", err)
 		select {
-		case <-time.After(backoff):
+		case <-e.clk.After(backoff):
 		case <-e.ctx.Done():
 		}
 	}
@@ -478,20 +468,18 @@ func (e *engine) worker(jobs <-chan *hostv1.NetworkMessage) {
 		// Votes of one step arrive within milliseconds of each other:
 		// waiting briefly for the rest turns N checks into one.
 		if batch[0].GetTopic() == TopicVote && len(batch) < maxBatch {
-			t := time.NewTimer(voteGather)
+			done := e.clk.After(voteGather)
 		gather:
 			for len(batch) < maxBatch {
 				select {
 				case m := <-jobs:
 					batch = append(batch, m)
-				case <-t.C:
+				case <-done:
 					break gather
 				case <-e.ctx.Done():
-					t.Stop()
 					return
 				}
 			}
-			t.Stop()
 		}
 		e.handleBatch(batch)
 	}

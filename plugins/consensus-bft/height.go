@@ -129,7 +129,7 @@ func (e *engine) startHeight(parent *hostv1.Block, cert []byte) {
 	oldBlocks := e.walBlocks
 	e.walBlocks = make(map[[vote.HashSize]byte]bool)
 	e.ownProps, e.ownVotes = nil, nil
-	e.heightStart, e.maxRound, e.votesSeen = time.Now(), 0, 0
+	e.heightStart, e.maxRound, e.votesSeen = e.clk.Now(), 0, 0
 	e.cur.Store(&view{height: h, set: vals})
 	e.setErr("")
 
@@ -306,16 +306,7 @@ func (e *engine) startRound(r uint32) {
 // and lists them in Header.Proofs, which Validate recomputes. So the
 // proposer passes no proofs of its own (docs/market.md).
 
-func (e *engine) now() time.Time {
-	if e.svc.Clock != nil {
-		ctx, cancel := e.call()
-		defer cancel()
-		if r, err := e.svc.Clock.Now(ctx, &hostv1.NowRequest{}); err == nil {
-			return time.Unix(0, r.GetUnixNano())
-		}
-	}
-	return time.Now()
-}
+func (e *engine) now() time.Time { return e.clk.Now() }
 
 // propose builds (or re-proposes) this round's block; false if it could
 // not, so the round's propose timeout runs.

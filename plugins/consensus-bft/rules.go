@@ -95,10 +95,10 @@ func (e *engine) helpLagging(in *inbound, h uint64) {
 		e.commitSent, e.helped = h, map[string]time.Time{}
 	}
 	// Once per vote timeout per peer, not once: the first may be lost.
-	if last, ok := e.helped[in.from]; ok && time.Since(last) < max(e.cfg.TimeoutVote, 50*time.Millisecond) {
+	if last, ok := e.helped[in.from]; ok && e.clk.Now().Sub(last) < max(e.cfg.TimeoutVote, 50*time.Millisecond) {
 		return
 	}
-	e.helped[in.from] = time.Now()
+	e.helped[in.from] = e.clk.Now()
 	ctx, cancel := e.call()
 	defer cancel()
 	if _, err := e.svc.Network.Send(ctx, &hostv1.SendRequest{Peer: in.from, Topic: TopicProposal, Data: e.lastCommit.Encode()}); err != nil {
@@ -485,7 +485,7 @@ func (e *engine) applyDecision() {
 		blk.Header = &hostv1.Header{Height: e.h}
 	}
 	e.final = e.h
-	e.metrics.observe("bft_decision_seconds", time.Since(e.heightStart).Seconds())
+	e.metrics.observe("bft_decision_seconds", e.clk.Now().Sub(e.heightStart).Seconds())
 	e.metrics.set("bft_final_height", float64(e.h))
 	e.after(e.cfg.BlockInterval, nextHeightEvent{parent: blk, cert: c.Certificate})
 }

@@ -48,6 +48,9 @@ type services struct {
 	net    hostv1.NetworkClient
 	signer hostv1.SignerClient // nil: follow only
 	clock  hostv1.ClockClient
+	// time is what the engine reads and waits on; nil: sdk.HostClock of
+	// clock. A simulator passes its virtual clock.
+	time sdk.Clock
 }
 
 type orphan struct {
@@ -105,13 +108,9 @@ func (e *engine) call() (context.Context, context.CancelFunc) {
 // slotStart is the Unix millisecond at which slot begins.
 func (e *engine) slotStart(slot uint64) int64 { return e.genMs + int64(slot)*int64(e.p.SlotMs) }
 
-// now is the host clock in Unix milliseconds.
-func (e *engine) now(ctx context.Context) (int64, error) {
-	r, err := e.svc.clock.Now(ctx, &hostv1.NowRequest{})
-	if err != nil {
-		return 0, err
-	}
-	return r.GetUnixNano() / 1e6, nil
+// now is the engine's clock (the host's) in Unix milliseconds.
+func (e *engine) now(context.Context) (int64, error) {
+	return e.svc.time.Now().UnixMilli(), nil
 }
 
 // metaOf reads a block's meta, from memory or the host.
@@ -180,7 +179,7 @@ func (e *engine) prune() {
 		}
 	}
 	for h, t := range e.asked { // parents asked for whose orphans were dropped
-		if time.Since(t) > time.Minute {
+		if e.svc.time.Now().Sub(t) > time.Minute {
 			delete(e.asked, h)
 		}
 	}
@@ -269,6 +268,9 @@ func newEngine(ctx context.Context, svc services, st *sdk.Store, chainID string,
 	}
 	if chainID == "" {
 		chainID = g.GetHeader().GetChainId()
+	}
+	if svc.time == nil {
+		svc.time = sdk.HostClock(svc.clock)
 	}
 	return &engine{
 		p: p, log: log, svc: svc, chainID: chainID, genesis: gm, genMs: g.GetHeader().GetTimestampMs(),

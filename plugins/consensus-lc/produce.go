@@ -23,7 +23,7 @@ func (e *engine) runSlots(ctx context.Context) {
 		cancel()
 		if err != nil {
 			e.fail("clock", err)
-			sleepCtx(ctx, time.Second)
+			e.sleep(ctx, time.Second)
 			continue
 		}
 		slot := uint64(0)
@@ -49,20 +49,19 @@ func (e *engine) runSlots(ctx context.Context) {
 		// Sleep to the next slot's start on the host clock.
 		next := e.slotStart(slot + 1)
 		sctx, cancel := context.WithTimeout(ctx, time.Duration(e.p.SlotMs)*time.Millisecond*2)
-		_, err = e.svc.clock.Sleep(sctx, &hostv1.SleepRequest{UntilUnixNano: next * 1e6})
+		e.sleep(sctx, time.Duration(next-e.svc.time.Now().UnixMilli())*time.Millisecond)
 		cancel()
-		if err != nil && ctx.Err() == nil {
-			sleepCtx(ctx, time.Duration(e.p.SlotMs)*time.Millisecond)
-		}
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits d on the engine's clock, or until ctx ends.
+func (e *engine) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-e.svc.time.After(d):
 	}
 }
 
@@ -188,7 +187,7 @@ func (e *engine) subscribe(ctx context.Context, topic string, ready chan<- struc
 		}
 		if err != nil {
 			e.fail("subscribe "+topic, err)
-			sleepCtx(ctx, time.Second)
+			e.sleep(ctx, time.Second)
 			continue
 		}
 		for {

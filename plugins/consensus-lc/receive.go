@@ -133,13 +133,13 @@ func (e *engine) park(ctx context.Context, blkHash, parent block.Hash, q queued)
 		for len(e.orphans) >= MaxOrphans || e.obytes+len(q.enc) > maxOrphanBytes {
 			e.dropOldestOrphan()
 		}
-		e.orphans[blkHash] = &orphan{enc: q.enc, parent: parent, from: q.from, added: time.Now()}
+		e.orphans[blkHash] = &orphan{enc: q.enc, parent: parent, from: q.from, added: e.svc.time.Now()}
 		e.obytes += len(q.enc)
 	}
 	last, asked := e.asked[parent]
-	due := !asked || time.Since(last) > refetchAfter
+	due := !asked || e.svc.time.Now().Sub(last) > refetchAfter
 	if due {
-		e.asked[parent] = time.Now()
+		e.asked[parent] = e.svc.time.Now()
 	}
 	e.mu.Unlock()
 	if !due || q.from == "" {

@@ -31,6 +31,7 @@ type Plugin struct {
 
 	mu       sync.Mutex
 	host     *sdk.Host
+	clock    sdk.Clock
 	interval time.Duration
 	proposer account.Address
 	follow   bool
@@ -120,6 +121,7 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	defer p.mu.Unlock()
 	p.host, p.interval, p.proposer, p.follow, p.chainID = req.Host, iv, prop, c.Follow, req.Node.ChainID
 	p.signer, p.self, p.sequencer = signer, self, seq
+	p.clock = sdk.HostClock(req.Host.Clock)
 	return nil
 }
 
@@ -168,13 +170,19 @@ func (p *Plugin) Stop(context.Context, *consensusv1.StopRequest) (*consensusv1.S
 
 func (p *Plugin) run(ctx context.Context, c hostv1.ChainClient, interval time.Duration, done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	p.mu.Lock()
+	clk := p.clock
+	p.mu.Unlock()
+	next := clk.Now().Add(interval)
 	for {
-		select {
+		select { // a tick per interval, on the host's clock
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-clk.After(next.Sub(clk.Now())):
+		}
+		next = next.Add(interval)
+		if now := clk.Now(); next.Before(now) {
+			next = now // behind (a slow step): no burst to catch up
 		}
 		err := p.step(ctx, c)
 		p.mu.Lock()
@@ -194,9 +202,9 @@ func (p *Plugin) step(ctx context.Context, c hostv1.ChainClient) error {
 		return fmt.Errorf("head: %w", err)
 	}
 	p.mu.Lock()
-	prop := p.proposer
+	prop, clk := p.proposer, p.clock
 	p.mu.Unlock()
-	req := &hostv1.BuildBlockRequest{ParentHash: head.GetHead().GetHash(), TimestampMs: time.Now().UnixMilli()}
+	req := &hostv1.BuildBlockRequest{ParentHash: head.GetHead().GetHash(), TimestampMs: clk.Now().UnixMilli()}
 	if !prop.IsZero() {
 		req.Proposer = prop[:]
 	}

@@ -37,7 +37,7 @@ func byValidators(rows []row, y func(row) float64) []series {
 	type acc struct{ sum, n float64 }
 	m := map[string]map[int]*acc{}
 	for _, x := range rows {
-		if x.err != "" || x.final == 0 {
+		if x.err != "" || x.final == 0 || x.stalled {
 			continue
 		}
 		k := seriesKey(x.cell)
@@ -74,7 +74,7 @@ func scatter(rows []row, x, y func(row) float64) []series {
 	idx := map[string]int{}
 	var out []series
 	for _, r := range rows {
-		if r.err != "" || r.final == 0 {
+		if r.err != "" || r.final == 0 || r.stalled {
 			continue
 		}
 		k := seriesKey(r.cell)

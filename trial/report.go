@@ -23,6 +23,7 @@ type row struct {
 	recoverMax                            float64 // slowest recovery of the cell's faults, s; -1 if one never recovered
 	rttP50                                float64 // measured link round trip, ms
 	safe                                  bool
+	stalled                               bool // fewer than half the accepted transfers became final
 	safetyNodes                           int
 	safetyHeights                         uint64
 }
@@ -53,6 +54,7 @@ func rowOf(r Result) row {
 		x.provenP50 = sec(rep.ProvenLatency.P50)
 	}
 	x.accepted, x.final, x.neverFinal = rep.Accepted, rep.Finalized, int64(rep.Unfinalized)
+	x.stalled = 2*x.final < x.accepted
 	if c := rep.Chain; c != nil {
 		x.blocks, x.proposers, x.voters, x.provers = c.Blocks, c.Proposers, c.Voters, c.Provers
 		x.reorgs, x.maxReorg = int(c.Reorgs), int(c.MaxReorgDepth)
@@ -92,7 +94,7 @@ var csvHeader = []string{"consensus", "validators", "scenario", "run", "error", 
 	"final_p50_s", "final_p95_s", "final_p99_s", "final_max_s", "proven_p50_s", "final_blocks", "proposers", "voters",
 	"participation_stake_share", "provers_paid", "reorgs", "max_reorg_depth", "sent_msgs_per_node_block", "sent_bytes_per_node_block",
 	"recv_msgs_per_node_block", "recv_bytes_per_node_block", "cpu_s_per_node_block", "rss_mb_per_node", "recover_max_s",
-	"link_rtt_p50_ms", "safety_nodes", "safety_heights", "safe"}
+	"link_rtt_p50_ms", "safety_nodes", "safety_heights", "safe", "stalled"}
 
 // records are the cells as CSV fields, in csvHeader's order.
 func records(rs []Result) [][]string {
@@ -106,7 +108,7 @@ func records(rs []Result) [][]string {
 			f("%d", x.blocks), f("%d", x.proposers), f("%d", x.voters), f("%.3f", x.participation), f("%d", x.provers),
 			f("%d", x.reorgs), f("%d", x.maxReorg), f("%.2f", x.msgs), f("%.0f", x.bytes), f("%.2f", x.recvMsgs), f("%.0f", x.recvBytes),
 			f("%.4f", x.cpu), f("%.1f", x.rssMB), f("%.2f", x.recoverMax), f("%.1f", x.rttP50),
-			f("%d", x.safetyNodes), f("%d", x.safetyHeights), f("%t", x.safe)})
+			f("%d", x.safetyNodes), f("%d", x.safetyHeights), f("%t", x.safe), f("%t", x.stalled)})
 	}
 	return out
 }
@@ -123,7 +125,8 @@ func csvOf(rs []Result) string {
 func describe(s *Spec) string {
 	return fmt.Sprintf("Real processes on one machine; load %.0f transfers/s for %s, drain %s. "+
 		"\"final\" is a BFT commit or an LC block k deep; figures per node are means over the nodes, per final block. "+
-		"Participation is the share of stake (equal per validator) that proposed or voted.", s.Load.Rate, s.Load.duration, s.Load.drain)
+		"Participation is the share of stake (equal per validator) that proposed or voted. "+
+		"A cell where fewer than half the accepted transfers became final is marked stalled and left out of the plots: its latencies describe a few transfers.", s.Load.Rate, s.Load.duration, s.Load.drain)
 }
 
 // oneLine fits an error in a table cell.
@@ -166,8 +169,12 @@ func markdownOf(s *Spec, rs []Result) string {
 		if x.err != "" {
 			safety = "FAILED: " + oneLine(x.err)
 		}
+		name := r.Cell.Name()
+		if x.stalled {
+			name += " (stalled)"
+		}
 		fmt.Fprintf(&b, "| %s | %d / %d | %.0f | %.1f s / %.1f s | %s | %d (%d, %d) | %.0f %% | %d | %d | %.1f / %.1f, %.1f, %.3f | %.0f | %s | %s | %s |\n",
-			r.Cell.Name(), x.final, x.accepted, x.finalPerSec, x.p50, x.p99, opt(x.provenP50, "%.1f s"), x.blocks, x.proposers, x.voters,
+			name, x.final, x.accepted, x.finalPerSec, x.p50, x.p99, opt(x.provenP50, "%.1f s"), x.blocks, x.proposers, x.voters,
 			100*x.participation, x.provers, x.reorgs, x.msgs, x.bytes/1000, x.recvBytes/1000, x.cpu, x.rssMB, rec, opt(x.rttP50, "%.0f ms"), safety)
 	}
 	return b.String()

@@ -1,6 +1,7 @@
 package trial
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,18 @@ func TestScenarioRejects(t *testing.T) {
 				t.Fatalf("diagnostics %v, want %q with the file and line", diags, tc.want)
 			}
 		})
+	}
+}
+
+// TestExampleSpecsParse: every spec in examples/trials is valid as it is.
+func TestExampleSpecsParse(t *testing.T) {
+	files, err := filepath.Glob("../examples/trials/*.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example specs: %v", err)
+	}
+	for _, f := range files {
+		if _, diags := LoadFile(f); diags.HasErrors() {
+			t.Errorf("%s: %v", f, diags)
+		}
 	}
 }

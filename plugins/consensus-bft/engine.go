@@ -549,7 +549,7 @@ func (e *engine) verifyVotesTogether(v *view, ins []*inbound) {
 		}
 		m := x.SignMessage(e.cfg.ChainID)
 		sb := m.SignBytes()
-		if e.seen(sigKey(sb, x.Signature[:])) {
+		if e.seen(sigKey(v.set.Validators[i].Key, sb, x.Signature[:])) {
 			in.checked = v.set
 			continue
 		}
@@ -574,9 +574,9 @@ func (e *engine) verifyVotesTogether(v *view, ins []*inbound) {
 		if err != nil || bls.VerifyAggregate(g.pks, g.sb, agg) != nil {
 			continue
 		}
-		for _, in := range g.ins {
+		for j, in := range g.ins {
 			x := in.msg.(*Vote)
-			e.remember(sigKey(g.sb, x.Signature[:]))
+			e.remember(sigKey(g.pks[j], g.sb, x.Signature[:]))
 			in.checked = v.set
 		}
 	}
@@ -586,8 +586,13 @@ func (e *engine) verifyVotesTogether(v *view, ins []*inbound) {
 // signer is not a validator.
 var ErrSignature = errors.New("bft: bad signature")
 
-func sigKey(sb []byte, sig []byte) [32]byte {
+// sigKey names a verified (key, message, signature): the key is in it
+// because the signed bytes do not name the validator, so a signature
+// checked under one key must not vouch for another validator's vote.
+func sigKey(pk bls.PublicKey, sb []byte, sig []byte) [32]byte {
 	h := sha256.New()
+	b := pk.Bytes()
+	h.Write(b[:])
 	h.Write(sb)
 	h.Write(sig)
 	var k [32]byte
@@ -614,7 +619,7 @@ func (e *engine) remember(k [32]byte) {
 // verifySig checks sig on m under pk, through the cache.
 func (e *engine) verifySig(pk bls.PublicKey, m vote.Message, sig []byte) error {
 	sb := m.SignBytes()
-	k := sigKey(sb, sig)
+	k := sigKey(pk, sb, sig)
 	if e.seen(k) {
 		return nil
 	}

@@ -476,6 +476,7 @@ func TestVotesVerifiedTogether(t *testing.T) {
 	}
 	v := &view{height: 5, set: set}
 	ins := honest()
+	ins0 := ins
 	e.verifyVotesTogether(v, ins)
 	for i, in := range ins {
 		if in.checked != set {
@@ -498,6 +499,19 @@ func TestVotesVerifiedTogether(t *testing.T) {
 	}
 	if err := e.verifyVote(set, forged); !errors.Is(err, ErrSignature) {
 		t.Fatalf("one-by-one check of the forgery: %v", err)
+	}
+	// A replay: validator 2's round-0 signature, already verified and
+	// cached, re-sent as validator 3's vote. The cache must not vouch for
+	// it: the signature was checked under 2's key, not 3's.
+	replay := *ins0[2].msg.(*Vote)
+	replay.Validator = c.vals[3].addr
+	if err := e.verifyVote(set, &replay); !errors.Is(err, ErrSignature) {
+		t.Fatalf("a cached signature re-sent under another validator: %v", err)
+	}
+	again := []*inbound{{msg: &replay}}
+	e.verifyVotesTogether(v, again)
+	if again[0].checked != nil {
+		t.Fatal("the aggregate path took a cached signature under another validator as checked")
 	}
 }
 

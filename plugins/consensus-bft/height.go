@@ -415,7 +415,9 @@ func (e *engine) sign(st vote.Step, hash, extra []byte) ([bls.SignatureSize]byte
 		return sig, fmt.Errorf("sign %v: signature of %d bytes", st, len(r.GetSignature()))
 	}
 	copy(sig[:], r.GetSignature())
-	e.remember(sigKey(m.SignBytes(), sig[:]))
+	if e.vals != nil && e.selfIdx >= 0 && e.selfIdx < len(e.vals.Validators) && e.vals.Validators[e.selfIdx].KeyOK {
+		e.remember(sigKey(e.vals.Validators[e.selfIdx].Key, m.SignBytes(), sig[:]))
+	}
 	return sig, nil
 }
 

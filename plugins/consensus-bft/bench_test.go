@@ -86,7 +86,7 @@ func BenchmarkVotes(b *testing.B) {
 				// Bypass the shared cache: each check is a first sighting.
 				j, _ := set.Index(v.Validator)
 				m := v.SignMessage(testChain)
-				if err := checkSig(set.Validators[j].Key, m.SignBytes(), v.Signature[:]); err != nil {
+				if err := checkSig(set.Validators[j].Key, m.SignBytes(), v.Signature[:], nil); err != nil {
 					b.Error(err)
 					return
 				}

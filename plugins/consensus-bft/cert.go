@@ -135,7 +135,7 @@ func (c *Certificate) Verify(chainID string, set *ValidatorSet) error {
 
 // aggregate builds a certificate from precommit signatures by validator
 // index; the caller has verified each one.
-func aggregate(height uint64, round uint32, hash []byte, n int, sigs map[int][]byte) (*Certificate, error) {
+func aggregate(height uint64, round uint32, hash []byte, n int, sigs map[int][]byte, dec *sigDecoder) (*Certificate, error) {
 	c := &Certificate{Height: height, Round: round, N: n, Signers: make([]byte, (n+7)/8)}
 	copy(c.BlockHash[:], hash)
 	list := make([]bls.Signature, 0, len(sigs))
@@ -143,7 +143,7 @@ func aggregate(height uint64, round uint32, hash []byte, n int, sigs map[int][]b
 		if i < 0 || i >= n {
 			return nil, fmt.Errorf("%w: signer %d outside a set of %d", ErrCertificate, i, n)
 		}
-		sig, err := bls.SignatureFromBytes(s)
+		sig, err := dec.decode(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: signer %d: %w", ErrCertificate, i, err)
 		}

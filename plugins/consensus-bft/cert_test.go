@@ -23,7 +23,7 @@ func certBy(t testing.TB, vals []testVal, h uint64, r uint32, hash []byte, signe
 		v := signVote(vals[i], h, r, vote.StepPrecommit, hash)
 		sigs[i] = v.Signature[:]
 	}
-	c, err := aggregate(h, r, hash, len(vals), sigs)
+	c, err := aggregate(h, r, hash, len(vals), sigs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

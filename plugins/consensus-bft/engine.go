@@ -207,6 +207,10 @@ type engine struct {
 	wg     sync.WaitGroup
 	cur    atomic.Pointer[view]
 	clk    sdk.Clock
+	dec    *sigDecoder
+	// queue, when not nil, takes what post would hand the loop: a
+	// simulator drives the engine without goroutines (sim.go).
+	queue *[]any
 
 	vmu      sync.Mutex
 	verified map[[32]byte]struct{}
@@ -260,7 +264,7 @@ func newEngine(cfg Config, svc services, log hclog.Logger, validator bool, self 
 	e := &engine{
 		cfg: cfg, svc: svc, log: log, validator: validator && svc.Signer != nil, self: self,
 		ctx: ctx, cancel: cancel, inbox: make(chan any, 4096),
-		verified: make(map[[32]byte]struct{}), evSeen: make(map[[32]byte]struct{}),
+		verified: make(map[[32]byte]struct{}), evSeen: make(map[[32]byte]struct{}), dec: newSigDecoder(),
 		sets: newSetCache(svc.Chain), stash: stash, metrics: newMetricSink(svc.Metrics),
 		lockedRound: -1, validRound: -1, selfIdx: -1, clk: svc.Time,
 	}
@@ -328,6 +332,10 @@ func (e *engine) stop() {
 
 // post hands an event to the loop unless the engine stops.
 func (e *engine) post(ev any) {
+	if e.queue != nil {
+		*e.queue = append(*e.queue, ev)
+		return
+	}
 	select {
 	case e.inbox <- ev:
 	case <-e.ctx.Done():
@@ -337,6 +345,10 @@ func (e *engine) post(ev any) {
 // after posts ev once d has passed on the engine's clock (the host's in
 // a node, a virtual one in the simulator).
 func (e *engine) after(d time.Duration, ev any) {
+	if s, ok := e.clk.(Scheduler); ok {
+		s.AfterFunc(d, func() { e.post(ev) })
+		return
+	}
 	ch := e.clk.After(d)
 	go func() {
 		select {
@@ -553,7 +565,7 @@ func (e *engine) verifyVotesTogether(v *view, ins []*inbound) {
 			in.checked = v.set
 			continue
 		}
-		sig, err := bls.SignatureFromBytes(x.Signature[:])
+		sig, err := e.dec.decode(x.Signature[:])
 		if err != nil {
 			continue
 		}
@@ -623,7 +635,7 @@ func (e *engine) verifySig(pk bls.PublicKey, m vote.Message, sig []byte) error {
 	if e.seen(k) {
 		return nil
 	}
-	if err := checkSig(pk, sb, sig); err != nil {
+	if err := checkSig(pk, sb, sig, e.dec); err != nil {
 		return fmt.Errorf("%v at %d/%d: %w", m.Step, m.Height, m.Round, err)
 	}
 	e.remember(k)
@@ -631,8 +643,8 @@ func (e *engine) verifySig(pk bls.PublicKey, m vote.Message, sig []byte) error {
 }
 
 // checkSig is one BLS verification of sig on sb under pk.
-func checkSig(pk bls.PublicKey, sb, sig []byte) error {
-	s, err := bls.SignatureFromBytes(sig)
+func checkSig(pk bls.PublicKey, sb, sig []byte, dec *sigDecoder) error {
+	s, err := dec.decode(sig)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}

@@ -312,7 +312,7 @@ func (e *engine) rule() bool {
 					sigs[i] = v.Signature[:]
 				}
 			}
-			cert, err := aggregate(e.h, rr, bd.hash[:], len(e.vals.Validators), sigs)
+			cert, err := aggregate(e.h, rr, bd.hash[:], len(e.vals.Validators), sigs, e.dec)
 			if err != nil {
 				e.log.Error("aggregate precommits", "error", err)
 				continue

@@ -27,6 +27,8 @@ type Spec struct {
 	// Scenarios are the fault settings every (consensus, validators) pair
 	// runs under; none means one scenario without faults.
 	Scenarios []*Scenario `hcl:"scenario,block"`
+
+	maxValidators int
 }
 
 // Load is the load every cell runs.
@@ -98,8 +100,10 @@ type file struct {
 // Limits of a spec.
 const (
 	MaxValidators = 64
-	MaxRepeat     = 20
-	MaxCells      = 200
+	// MaxSimValidators is the limit for the simulator (ParseSim).
+	MaxSimValidators = 2000
+	MaxRepeat        = 20
+	MaxCells         = 200
 )
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -107,6 +111,16 @@ var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 // Parse reads a spec file holding exactly one trial block. Every error
 // names the file and line.
 func Parse(src []byte, filename string) (*Spec, hcl.Diagnostics) {
+	return parse(src, filename, MaxValidators)
+}
+
+// ParseSim reads a spec for the simulator: validator counts up to
+// MaxSimValidators; SimCells says what else it refuses.
+func ParseSim(src []byte, filename string) (*Spec, hcl.Diagnostics) {
+	return parse(src, filename, MaxSimValidators)
+}
+
+func parse(src []byte, filename string, maxValidators int) (*Spec, hcl.Diagnostics) {
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return nil, diags
@@ -120,6 +134,7 @@ func Parse(src []byte, filename string) (*Spec, hcl.Diagnostics) {
 			Detail: fmt.Sprintf("%s holds %d trial blocks; write one", filename, len(fl.Trials)), Subject: f.Body.MissingItemRange().Ptr()}}
 	}
 	s := fl.Trials[0]
+	s.maxValidators = maxValidators
 	content, _ := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "trial", LabelNames: []string{"name"}}}})
 	rng := content.Blocks[0].DefRange
 	return s, s.check(rng)
@@ -154,8 +169,8 @@ func (s *Spec) check(at hcl.Range) hcl.Diagnostics {
 		bad("No validator count", "validators lists no count")
 	}
 	for _, n := range s.Validators {
-		if n < 1 || n > MaxValidators {
-			bad("Validator count out of range", "%d: want 1 to %d as processes on one machine", n, MaxValidators)
+		if n < 1 || n > s.maxValidators {
+			bad("Validator count out of range", "%d: want 1 to %d (%d as processes on one machine, %d simulated)", n, s.maxValidators, MaxValidators, MaxSimValidators)
 		}
 	}
 	if s.Repeat == 0 {

@@ -1,6 +1,7 @@
 package trial
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,15 +188,31 @@ func TestScenarioRejects(t *testing.T) {
 	}
 }
 
-// TestExampleSpecsParse: every spec in examples/trials is valid as it is.
+// TestExampleSpecsParse: every spec in examples/trials is valid as it is;
+// those named sim-*.hcl for the simulator.
 func TestExampleSpecsParse(t *testing.T) {
 	files, err := filepath.Glob("../examples/trials/*.hcl")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example specs: %v", err)
 	}
 	for _, f := range files {
-		if _, diags := LoadFile(f); diags.HasErrors() {
+		if !strings.HasPrefix(filepath.Base(f), "sim-") {
+			if _, diags := LoadFile(f); diags.HasErrors() {
+				t.Errorf("%s: %v", f, diags)
+			}
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, diags := ParseSim(src, f)
+		if diags.HasErrors() {
 			t.Errorf("%s: %v", f, diags)
+			continue
+		}
+		if _, err := s.SimCells(); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }

@@ -34,6 +34,7 @@ func commands() []command {
 		{"verify", "verify a block's proof, from a file or as recorded on chain", cmdVerify},
 		{"testnet", "run a local multi-node testnet: up, status, load, faults, down", cmdTestnet},
 		{"trial", "run a matrix of testnets (consensus × validators) under one load and compare them", cmdTrial},
+		{"sim", "run a trial spec in the deterministic simulator (many validators, virtual time)", cmdSim},
 		{"version", "print versions", cmdVersion},
 	}
 }

@@ -18,7 +18,7 @@ func TestArchitectureMapIsTrue(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	named := regexp.MustCompile("`((?:cmd|config|core|protocol|sdk|plugins|conformance|testnet|robustness|trial|internal)(?:/[a-z0-9-]+)*)/?`")
+	named := regexp.MustCompile("`((?:cmd|config|core|protocol|sdk|plugins|conformance|testnet|robustness|trial|sim|internal)(?:/[a-z0-9-]+)*)/?`")
 	for _, m := range named.FindAllStringSubmatch(text, -1) {
 		p := m[1]
 		if strings.Contains(p, "<") {
@@ -31,7 +31,7 @@ func TestArchitectureMapIsTrue(t *testing.T) {
 			}
 		}
 	}
-	for _, top := range []string{"testnet", "robustness", "trial"} { // the harness layers
+	for _, top := range []string{"testnet", "robustness", "trial", "sim"} { // the harness layers
 		if _, err := os.Stat(filepath.Join(root, top)); err == nil && !strings.Contains(text, "`"+top+"`") {
 			t.Errorf("docs/architecture.md does not name %s", top)
 		}

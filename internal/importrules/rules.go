@@ -60,7 +60,8 @@ var testHelpers = []string{"internal/testbin", "internal/testplugins"}
 //   - a plugin imports only sdk/, protocol/ and its own folder; its tests
 //     may add conformance/ and the test helpers, never the host;
 //   - nothing but cmd/ (and the test-only plugin binaries of
-//     internal/testplugins, which wrap a plugin to break it on purpose)
+//     internal/testplugins, which wrap a plugin to break it on purpose,
+//     and sim/, which runs consensus plugins' own engines in one process)
 //     imports a plugin or cmd/ (host tests may link a
 //     plugin's package as a fixture, such as the fee market as a pricer;
 //     the host binary never does);
@@ -89,7 +90,7 @@ func Check(pkgs []Package) []Violation {
 					add(p.Path, imp, "a plugin imports only sdk/, protocol/ and its own folder", test)
 				case under(p.Path, "plugins") && test && !anyUnder(imp, append([]string{"sdk", "protocol", "conformance", pluginRoot(p.Path)}, testHelpers...)...):
 					add(p.Path, imp, "plugin tests import only sdk/, protocol/, conformance/, their plugin and the test helpers", test)
-				case !anyUnder(p.Path, "cmd", "plugins", "internal/testplugins") && (under(imp, "cmd") || !test && under(imp, "plugins")):
+				case !anyUnder(p.Path, "cmd", "plugins", "internal/testplugins", "sim") && (under(imp, "cmd") || !test && under(imp, "plugins")):
 					add(p.Path, imp, "only cmd/ imports plugins or commands; the host loads plugins as processes", test)
 				}
 				if !test && anyUnder(p.Path, "core/exec", "core/chain", "core/statedb", "protocol") && under(imp, "sdk/proto") {

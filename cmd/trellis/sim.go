@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/trellis-chain/trellis/config"
+	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
+	"github.com/trellis-chain/trellis/sim"
+	"github.com/trellis-chain/trellis/trial"
+)
+
+// cmdSim runs a trial spec in the deterministic simulator.
+func cmdSim(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("sim", "sim -spec FILE.hcl -out DIR [-seed N]", stderr)
+	specPath := fs.String("spec", "", "the trial spec (docs/trials.md)")
+	out := fs.String("out", "", "directory for results.json and report.md")
+	seed := fs.Uint64("seed", 1, "the seed: same spec and seed, same trace")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *specPath == "" || *out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	src, err := os.ReadFile(*specPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "sim: %v\n", err)
+		return 1
+	}
+	spec, diags := trial.ParseSim(src, *specPath)
+	if diags.HasErrors() {
+		_ = config.WriteDiagnostics(stderr, map[string]*hcl.File{*specPath: {Bytes: src}}, diags)
+		return 1
+	}
+	cells, err := spec.SimCells()
+	if err != nil {
+		fmt.Fprintf(stderr, "sim: %v\n", err)
+		return 1
+	}
+	var rs []sim.CellResult
+	failed := 0
+	for i, c := range cells {
+		fmt.Fprintf(stdout, "[%d/%d] %s: %d validators (%d crashed), %.0f transfers/s for %s, seed %d\n", i+1, len(cells), c.Name(), c.Validators, c.Crashed, c.Rate, c.Duration, *seed)
+		cfg := sim.Config{Consensus: c.Consensus, Validators: c.Validators, Seed: *seed, Crashed: c.Crashed, Rate: c.Rate,
+			Duration: c.Duration, Drain: c.Drain, Progress: 5 * time.Second,
+			BFT: bft.Config{ChainID: "sim-" + spec.Name, TimeoutPropose: bft.DefaultTimeoutPropose, TimeoutProposeDelta: bft.DefaultTimeoutProposeDelta,
+				TimeoutVote: bft.DefaultTimeoutVote, TimeoutVoteDelta: bft.DefaultTimeoutVoteDelta, BlockInterval: 200 * time.Millisecond}}
+		if c.Delay > 0 || c.Loss > 0 {
+			cfg.Link = sim.DefaultLink
+			cfg.Link.Delay, cfg.Link.Jitter, cfg.Link.Loss = c.Delay, c.Jitter, c.Loss
+		}
+		cr := sim.CellResult{Cell: c, Seed: *seed}
+		r, err := sim.Run(cfg, stdout)
+		switch {
+		case err != nil:
+			cr.Error = err.Error()
+		case len(r.Violations) > 0:
+			cr.Result, cr.Error = r, "SAFETY VIOLATION: "+r.Violations[0]
+		default:
+			cr.Result = r
+			fmt.Fprintf(stdout, "[%d/%d] %s: %d of %d final, p50 %.2f s (modelled), trace %s, %.2f simulated s per wall s, heap %.0f MB\n",
+				i+1, len(cells), c.Name(), r.Final, r.Submitted, r.P50, r.TraceHash[:12], r.SimPerWall, r.HeapMB)
+		}
+		if cr.Error != "" {
+			failed++
+			fmt.Fprintf(stdout, "[%d/%d] %s failed: %s\n", i+1, len(cells), c.Name(), cr.Error)
+		}
+		rs = append(rs, cr)
+		if err := sim.Write(*out, spec.Name, rs); err != nil {
+			fmt.Fprintf(stderr, "sim: %v\n", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "sim %s: %d cells, %d failed; report in %s\n", spec.Name, len(rs), failed, filepath.Join(*out, "report.md"))
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}

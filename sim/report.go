@@ -1,0 +1,64 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/trellis-chain/trellis/trial"
+)
+
+// CellResult is one simulated cell.
+type CellResult struct {
+	Cell   trial.SimCell `json:"cell"`
+	Seed   uint64        `json:"seed"`
+	Result *Result       `json:"result,omitempty"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// Write saves results.json and report.md in dir.
+func Write(dir, name string, rs []CellResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(struct {
+		Trial    string       `json:"trial"`
+		Modelled string       `json:"modelled"`
+		Results  []CellResult `json:"results"`
+	}{name, modelledNote, rs}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(markdown(name, rs)), 0o644)
+}
+
+const modelledNote = "Simulated: the consensus plugin's own engine per validator, on a virtual clock. " +
+	"Modelled, not measured: network delay, loss and uplink bandwidth (a full mesh, one hop per message); " +
+	"CPU time (from the benchmarks: BLS sign, verify, aggregate; execution per transfer); " +
+	"the mempool (every proposer sees every transfer at once). Latencies, bytes and CPU below are therefore modelled figures."
+
+func markdown(name string, rs []CellResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Simulation %s\n\n%s\n\n", name, modelledNote)
+	b.WriteString("| cell | final / submitted | final p50 / p99 (modelled) | heights | KB sent + received per node per block | CPU s per node per block (modelled) | proposers | trace | simulated s per wall s | heap MB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | |\n", r.Cell.Name(), strings.ReplaceAll(r.Error, "|", "/"))
+			continue
+		}
+		x := r.Result
+		safety := ""
+		if len(x.Violations) > 0 {
+			safety = " SAFETY VIOLATION: " + strings.Join(x.Violations, "; ")
+		}
+		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
+			x.P50, x.P99, x.FinalHeight, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
+	}
+	return b.String()
+}

@@ -1,0 +1,322 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/bls"
+	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
+)
+
+// Limits of a simulation.
+const (
+	MaxValidators = 2000
+	MaxSimTime    = time.Hour
+)
+
+// Config is one simulated cell.
+type Config struct {
+	Consensus  string // "bft"
+	Validators int
+	Seed       uint64
+	Link       Link
+	Cost       Cost
+	// Crashed validators (the highest indexes) never start.
+	Crashed int
+	// Rate transfers/s for Duration; then Drain more virtual time.
+	Rate            float64
+	Duration, Drain time.Duration
+	MaxPerBlock     uint64
+	BFT             bft.Config
+	// Progress, when positive, prints a line every this much virtual time.
+	Progress time.Duration
+}
+
+// Result is what a simulated cell measured. Every time in it is virtual;
+// Wall and HeapMB describe the simulator itself.
+type Result struct {
+	Validators, Crashed int
+	Submitted, Final    uint64
+	FinalHeight         uint64
+	// Latency of submit→final on node 0, in seconds.
+	P50, P95, P99, Max float64
+	FinalPerSec        float64
+	// Per node per final block, means over the running nodes.
+	SentMsgs, SentBytes, RecvMsgs, RecvBytes, CPUSeconds float64
+	Proposers                                            int
+	// Lost counts messages a partition dropped and resends after a lost
+	// packet; Reports, peers reported; Evidence, evidence reported.
+	Lost, Reports, Evidence             uint64
+	Violations                          []string
+	Events                              uint64
+	TraceHash                           string
+	SimSeconds, WallSeconds, SimPerWall float64
+	HeapMB                              float64
+}
+
+// stats are the simulation's counters.
+type stats struct {
+	lost, reports, evidence uint64
+}
+
+// Sim is one running simulation.
+type Sim struct {
+	cfg    Config
+	w      *World
+	link   Link
+	cost   Cost
+	load   load
+	nodes  []*node
+	byPeer map[string]*node
+	sigs   *sigCache
+	stats  stats
+
+	finalHash  map[uint64][]byte // first final hash seen per height
+	violations []string
+	latencies  []time.Duration
+	proposers  map[string]bool
+	lastFinal  time.Duration
+	partition  func(a, b int) bool
+}
+
+// node is one simulated validator: its host services and its engine.
+type node struct {
+	s          *Sim
+	i          int
+	peer       string
+	addr       account.Address
+	up         bool
+	chain      *chain
+	eng        *bft.Sim
+	busyUntil  time.Duration
+	uplinkFree time.Duration
+	pending    time.Duration
+	cpu        time.Duration
+
+	sentMsgs, sentBytes, recvMsgs, recvBytes uint64
+}
+
+// charge adds CPU time spent inside the current handler.
+func (n *node) charge(d time.Duration) { n.pending += d }
+
+// run does f on this node once it is free and cost has been spent: a node
+// works on one thing at a time. What f charges delays the node's next
+// work.
+func (n *node) run(cost time.Duration, f func()) {
+	w := n.s.w
+	start := max(w.Now(), n.busyUntil)
+	n.busyUntil = start + cost
+	n.cpu += cost
+	w.At(n.busyUntil, func() {
+		if !n.up {
+			return
+		}
+		n.pending = 0
+		f()
+		n.busyUntil = max(n.busyUntil, w.Now()) + n.pending
+		n.cpu += n.pending
+		n.pending = 0
+	})
+}
+
+func (n *node) deliver(m *hostv1.NetworkMessage) { n.eng.Deliver(m) }
+
+// nodeClock is a node's bft.Scheduler: timers run on the node, serially.
+type nodeClock struct {
+	clock
+	n *node
+}
+
+func (c nodeClock) AfterFunc(d time.Duration, f func()) {
+	c.w.After(d, func() { c.n.run(0, func() { f(); c.n.eng.Drain() }) })
+}
+
+// cut reports whether a partition separates a and b now.
+func (s *Sim) cut(a, b int) bool { return s.partition != nil && s.partition(a, b) }
+
+// finalized records a block node n made final: the latency of its
+// transfers (node 0), and a safety violation if another node made another
+// block final at that height.
+func (s *Sim) finalized(n *node, b *hostv1.Block) {
+	h := b.Header.Height
+	if prev, ok := s.finalHash[h]; !ok {
+		s.finalHash[h] = b.Hash
+		s.w.Note('f', h, uint64(n.i), b.Hash[:8])
+		s.proposers[string(b.Header.Proposer)] = true
+	} else if string(prev) != string(b.Hash) && len(s.violations) < 20 {
+		s.violations = append(s.violations, fmt.Sprintf("height %d final as %x and %x (node %d)", h, prev[:6], b.Hash[:6], n.i))
+	}
+	if n.i != 0 {
+		return
+	}
+	now := s.w.Now()
+	from, to := txRange(b.Header)
+	for k := from; k < to; k++ {
+		s.latencies = append(s.latencies, now-s.load.at(k))
+	}
+	if to > from {
+		s.lastFinal = now
+	}
+}
+
+// keyReader is a deterministic byte stream for key generation.
+func keyReader(seed uint64) io.Reader {
+	var k [32]byte
+	binary.BigEndian.PutUint64(k[:], seed)
+	k = sha256.Sum256(k[:])
+	return rand.NewChaCha8(k)
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Consensus != "bft":
+		return fmt.Errorf("sim: consensus %q: the simulator runs \"bft\" so far", c.Consensus)
+	case c.Validators < 1 || c.Validators > MaxValidators:
+		return fmt.Errorf("sim: %d validators: want 1 to %d", c.Validators, MaxValidators)
+	case c.Crashed < 0 || c.Crashed >= c.Validators:
+		return fmt.Errorf("sim: %d crashed of %d validators", c.Crashed, c.Validators)
+	case c.Duration <= 0 || c.Duration+c.Drain > MaxSimTime:
+		return fmt.Errorf("sim: duration %s and drain %s: want a positive duration, %s in all at most", c.Duration, c.Drain, MaxSimTime)
+	case c.Rate < 0:
+		return errors.New("sim: negative rate")
+	}
+	return nil
+}
+
+// Run simulates cfg and reports what it measured.
+func Run(cfg Config, progress io.Writer) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Cost == (Cost{}) {
+		cfg.Cost = DefaultCost
+	}
+	if cfg.Link == (Link{}) {
+		cfg.Link = DefaultLink
+	}
+	if cfg.MaxPerBlock == 0 {
+		cfg.MaxPerBlock = 5000
+	}
+	if cfg.BFT.ChainID == "" {
+		cfg.BFT.ChainID = "sim"
+	}
+	wall := time.Now()
+	s := &Sim{cfg: cfg, w: NewWorld(cfg.Seed), link: cfg.Link, cost: cfg.Cost, byPeer: map[string]*node{},
+		sigs: &sigCache{m: map[string][bls.SignatureSize]byte{}}, finalHash: map[uint64][]byte{}, proposers: map[string]bool{},
+		load: load{rate: cfg.Rate, start: 0, stop: cfg.Duration, maxPerBlock: cfg.MaxPerBlock}}
+	keys := keyReader(cfg.Seed)
+	set := &hostv1.ValidatorSet{}
+	sks := make([]*bls.SecretKey, cfg.Validators)
+	for i := range cfg.Validators {
+		sk, err := bls.GenerateKey(keys)
+		if err != nil {
+			return nil, err
+		}
+		sks[i] = sk
+		var a account.Address
+		binary.BigEndian.PutUint32(a[:], uint32(i))
+		pk, pop := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
+		set.Validators = append(set.Validators, &hostv1.Validator{Address: a[:], BlsPublicKey: pk[:], ProofOfPossession: pop[:], Stake: 10})
+		set.TotalStake += 10
+	}
+	gh := sha256.Sum256([]byte("sim-genesis/" + cfg.BFT.ChainID))
+	genesis := &hostv1.Block{Hash: gh[:], Header: &hostv1.Header{ChainId: cfg.BFT.ChainID, TimestampMs: Epoch.UnixMilli(), TxRoot: make([]byte, 16)}}
+	verified, decoded := map[[32]byte]struct{}{}, bft.NewSigCache()
+	for i := range cfg.Validators {
+		n := &node{s: s, i: i, peer: fmt.Sprintf("sim%d", i), up: i < cfg.Validators-cfg.Crashed}
+		copy(n.addr[:], set.Validators[i].Address)
+		n.chain = newChain(n, set, genesis)
+		svc := bft.SimServices{Chain: n.chain, Network: &netClient{n: n}, Store: &store{m: map[string][]byte{}},
+			Clock: nodeClock{clock{s.w}, n}, Verified: verified, Decoded: decoded}
+		svc.Signer = &signer{n: n, sk: sks[i], addr: n.addr, chainID: cfg.BFT.ChainID, signed: map[[3]uint64][]byte{}}
+		n.eng = bft.NewSim(cfg.BFT, svc, n.addr, hclog.NewNullLogger())
+		s.nodes = append(s.nodes, n)
+		s.byPeer[n.peer] = n
+	}
+	for _, n := range s.nodes {
+		if n.up {
+			n.run(0, func() {
+				if err := n.eng.Start(genesis); err != nil {
+					s.violations = append(s.violations, fmt.Sprintf("node %d did not start: %v", n.i, err))
+				}
+			})
+		}
+	}
+	end := cfg.Duration + cfg.Drain
+	var peak uint64
+	step := cfg.Progress
+	if step <= 0 {
+		step = end
+	}
+	for t := step; ; t += step {
+		t = min(t, end)
+		s.w.Run(t)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse)
+		if progress != nil && cfg.Progress > 0 {
+			_, fin := s.nodes[0].eng.Height()
+			fmt.Fprintf(progress, "sim %s-%d: %s of %s simulated, final height %d, %d events, %s wall\n", cfg.Consensus, cfg.Validators,
+				t.Round(time.Millisecond), end, fin, s.w.Events, time.Since(wall).Round(100*time.Millisecond))
+		}
+		if t >= end {
+			break
+		}
+	}
+	return s.result(wall, peak), nil
+}
+
+func (s *Sim) result(wall time.Time, peak uint64) *Result {
+	cfg := s.cfg
+	r := &Result{Validators: cfg.Validators, Crashed: cfg.Crashed, Submitted: s.load.submitted(s.w.Now()),
+		Final: uint64(len(s.latencies)), FinalHeight: s.nodes[0].chain.final, Proposers: len(s.proposers),
+		Lost: s.stats.lost, Reports: s.stats.reports, Evidence: s.stats.evidence, Violations: s.violations, Events: s.w.Events,
+		SimSeconds: s.w.Now().Seconds(), WallSeconds: time.Since(wall).Seconds(), HeapMB: float64(peak) / (1 << 20)}
+	h := s.w.TraceHash()
+	r.TraceHash = fmt.Sprintf("%x", h[:])
+	r.SimPerWall = r.SimSeconds / max(r.WallSeconds, 1e-9)
+	lat := slices.Clone(s.latencies)
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		i := min(len(lat)-1, int(p*float64(len(lat))))
+		return lat[i].Seconds()
+	}
+	r.P50, r.P95, r.P99 = pct(0.50), pct(0.95), pct(0.99)
+	if len(lat) > 0 {
+		r.Max = lat[len(lat)-1].Seconds()
+	}
+	if s.lastFinal > 0 {
+		r.FinalPerSec = float64(r.Final) / s.lastFinal.Seconds()
+	}
+	var up float64
+	for _, n := range s.nodes {
+		if !n.up || n.chain.final == 0 {
+			continue
+		}
+		b := float64(n.chain.final)
+		r.SentMsgs += float64(n.sentMsgs) / b
+		r.SentBytes += float64(n.sentBytes) / b
+		r.RecvMsgs += float64(n.recvMsgs) / b
+		r.RecvBytes += float64(n.recvBytes) / b
+		r.CPUSeconds += n.cpu.Seconds() / b
+		up++
+	}
+	if up > 0 {
+		r.SentMsgs, r.SentBytes, r.RecvMsgs, r.RecvBytes, r.CPUSeconds = r.SentMsgs/up, r.SentBytes/up, r.RecvMsgs/up, r.RecvBytes/up, r.CPUSeconds/up
+	}
+	return r
+}

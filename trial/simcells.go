@@ -1,0 +1,53 @@
+package trial
+
+import (
+	"fmt"
+	"time"
+)
+
+// SimCell is one cell as the simulator takes it.
+type SimCell struct {
+	Cell
+	Rate            float64
+	Duration, Drain time.Duration
+	Crashed         int
+	Delay, Jitter   time.Duration
+	Loss            float64
+}
+
+// SimCells expands the matrix for the simulator, refusing what it does
+// not model yet: a consensus other than bft, a prover, pauses,
+// partitions, and crashes that start late or end.
+func (s *Spec) SimCells() ([]SimCell, error) {
+	for _, c := range s.Consensus {
+		if c != "bft" {
+			return nil, fmt.Errorf("trial %s: the simulator runs consensus \"bft\" so far, not %q", s.Name, c)
+		}
+	}
+	if s.Prover != "" {
+		return nil, fmt.Errorf("trial %s: the simulator does not model provers", s.Name)
+	}
+	for _, sc := range s.Scenarios {
+		if len(sc.Pause) > 0 || len(sc.Partition) > 0 {
+			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes from the start and links, not pauses or partitions yet", s.Name, sc.Name)
+		}
+		for _, f := range sc.Crash {
+			if f.at != 0 || f.duration != 0 {
+				return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes for the whole run only", s.Name, sc.Name)
+			}
+		}
+	}
+	var out []SimCell
+	for _, c := range s.Cells() {
+		x := SimCell{Cell: c, Rate: s.Load.Rate, Duration: s.Load.duration, Drain: s.Load.drain}
+		if sc := s.scenario(c.Scenario); sc != nil {
+			_, down := sc.plan(c.Validators)
+			x.Crashed = len(down)
+			if l := sc.Link; l != nil {
+				x.Delay, x.Jitter, x.Loss = l.delay, l.jitter, l.Loss
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}

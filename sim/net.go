@@ -42,6 +42,7 @@ type netClient struct {
 func (c *netClient) Publish(_ context.Context, r *hostv1.PublishRequest, _ ...grpc.CallOption) (*hostv1.PublishResponse, error) {
 	s := c.n.s
 	m := s.message(c.n, r.GetTopic(), r.GetData())
+	c.n.published++
 	for _, to := range s.nodes {
 		if to != c.n {
 			s.send(c.n, to, m)
@@ -56,6 +57,7 @@ func (c *netClient) Send(_ context.Context, r *hostv1.SendRequest, _ ...grpc.Cal
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "no peer %q", r.GetPeer())
 	}
+	c.n.published++
 	s.send(c.n, to, s.message(c.n, r.GetTopic(), r.GetData()))
 	return &hostv1.SendResponse{}, nil
 }

@@ -45,11 +45,11 @@ const modelledNote = "Simulated: the consensus plugin's own engine per validator
 func markdown(name string, rs []CellResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Simulation %s\n\n%s\n\n", name, modelledNote)
-	b.WriteString("| cell | final / submitted | final p50 / p99 (modelled) | heights | KB sent + received per node per block | CPU s per node per block (modelled) | proposers | trace | simulated s per wall s | heap MB |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| cell | final / submitted | final p50 / p99 (modelled) | heights | msgs published per node per block | KB sent + received per node per block | CPU s per node per block (modelled) | proposers | trace | simulated s per wall s | heap MB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		if r.Error != "" {
-			fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | |\n", r.Cell.Name(), strings.ReplaceAll(r.Error, "|", "/"))
+			fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | | |\n", r.Cell.Name(), strings.ReplaceAll(r.Error, "|", "/"))
 			continue
 		}
 		x := r.Result
@@ -57,8 +57,8 @@ func markdown(name string, rs []CellResult) string {
 		if len(x.Violations) > 0 {
 			safety = " SAFETY VIOLATION: " + strings.Join(x.Violations, "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
-			x.P50, x.P99, x.FinalHeight, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
+		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.2f | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
+			x.P50, x.P99, x.FinalHeight, x.Published, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
 	}
 	return b.String()
 }

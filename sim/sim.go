@@ -52,9 +52,11 @@ type Result struct {
 	// Latency of submit→final on node 0, in seconds.
 	P50, P95, P99, Max float64
 	FinalPerSec        float64
-	// Per node per final block, means over the running nodes.
-	SentMsgs, SentBytes, RecvMsgs, RecvBytes, CPUSeconds float64
-	Proposers                                            int
+	// Per node per final block, means over the running nodes. Published
+	// counts a publish once, as the host's p2p counters do; SentMsgs
+	// counts each copy to each peer.
+	Published, SentMsgs, SentBytes, RecvMsgs, RecvBytes, CPUSeconds float64
+	Proposers                                                       int
 	// Lost counts messages a partition dropped and resends after a lost
 	// packet; Reports, peers reported; Evidence, evidence reported.
 	Lost, Reports, Evidence             uint64
@@ -105,6 +107,7 @@ type node struct {
 	cpu        time.Duration
 
 	sentMsgs, sentBytes, recvMsgs, recvBytes uint64
+	published                                uint64 // publishes and direct sends, as the host's p2p counters count them
 }
 
 // charge adds CPU time spent inside the current handler.
@@ -308,6 +311,7 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 			continue
 		}
 		b := float64(n.chain.final)
+		r.Published += float64(n.published) / b
 		r.SentMsgs += float64(n.sentMsgs) / b
 		r.SentBytes += float64(n.sentBytes) / b
 		r.RecvMsgs += float64(n.recvMsgs) / b
@@ -316,7 +320,7 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 		up++
 	}
 	if up > 0 {
-		r.SentMsgs, r.SentBytes, r.RecvMsgs, r.RecvBytes, r.CPUSeconds = r.SentMsgs/up, r.SentBytes/up, r.RecvMsgs/up, r.RecvBytes/up, r.CPUSeconds/up
+		r.Published, r.SentMsgs, r.SentBytes, r.RecvMsgs, r.RecvBytes, r.CPUSeconds = r.Published/up, r.SentMsgs/up, r.SentBytes/up, r.RecvMsgs/up, r.RecvBytes/up, r.CPUSeconds/up
 	}
 	return r
 }

@@ -1,0 +1,26 @@
+# BFT at 1,000 validators in the simulator: a shorter load than
+# sim-bft.hcl, since each simulated second at this size takes minutes of
+# wall time on one core (docs/trials.md gives the speed).
+#   trellis sim -spec examples/trials/sim-1000.hcl -out sim-1000-out
+trial "sim-1000" {
+  consensus  = ["bft"]
+  validators = [1000]
+  load {
+    rate     = 100
+    duration = "2s"
+    drain    = "3s"
+  }
+  scenario "no-faults" {
+  }
+  scenario "f-crashed" {
+    crash {
+      nodes = "f"
+    }
+  }
+  scenario "100ms-links" {
+    link {
+      delay = "50ms"
+      loss  = 0.01
+    }
+  }
+}

@@ -3,51 +3,39 @@ package sim
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/trellis-chain/trellis/core/hostsvc"
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
+	"github.com/trellis-chain/trellis/protocol/tx"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 
-// txBytes is what a transfer adds to a block on the wire (docs/benchmarks.md:
-// proposals carry about 200 bytes per transfer).
-const txBytes = 200
-
-// A simulated block's encoding is its header (length-prefixed proto)
-// followed by txBytes of padding per transfer; its hash is the header's.
-// The header's TxRoot holds the range of transfers [from, to) it carries:
-// the load is a sequence of numbered transfers (see load).
-func encodeBlock(h *hostv1.Header, txs uint64) ([]byte, []byte) {
-	hb, _ := proto.MarshalOptions{Deterministic: true}.Marshal(h)
-	enc := make([]byte, 4+len(hb)+int(txs)*txBytes)
-	binary.BigEndian.PutUint32(enc, uint32(len(hb)))
-	copy(enc[4:], hb)
-	sum := sha256.Sum256(hb)
-	return enc, sum[:]
-}
-
-func decodeBlock(enc []byte) (*hostv1.Header, []byte, error) {
-	if len(enc) < 4 || int(binary.BigEndian.Uint32(enc)) > len(enc)-4 {
-		return nil, nil, fmt.Errorf("short block encoding")
+// A simulated block is a real protocol block (the engines decode it, and
+// the longest-chain plugin signs its header hash): its transfers are real
+// encodings, unsigned (nothing executes them), numbered by nonce from the
+// load's sequence, and the header's TxRoot holds the range [from, to) they
+// cover, which the next block continues.
+func blockOf(h block.Header, from, to uint64) *block.Block {
+	binary.BigEndian.PutUint64(h.TxRoot[:], from)
+	binary.BigEndian.PutUint64(h.TxRoot[8:], to)
+	b := &block.Block{Header: h, Txs: make([]*tx.Tx, 0, to-from)}
+	for k := from; k < to; k++ {
+		b.Txs = append(b.Txs, &tx.Tx{ChainID: h.ChainID, Nonce: k, GasLimit: tx.GasTransfer, MaxFeePerGas: 10,
+			Body: tx.Transfer{To: h.Proposer, Amount: 1}})
 	}
-	n := binary.BigEndian.Uint32(enc)
-	h := &hostv1.Header{}
-	if err := proto.Unmarshal(enc[4:4+n], h); err != nil {
-		return nil, nil, err
-	}
-	sum := sha256.Sum256(enc[4 : 4+n])
-	return h, sum[:], nil
+	return b
 }
 
 func txRange(h *hostv1.Header) (from, to uint64) {
 	r := h.GetTxRoot()
-	if len(r) != 16 {
+	if len(r) != 32 {
 		return 0, 0
 	}
 	return binary.BigEndian.Uint64(r), binary.BigEndian.Uint64(r[8:])
@@ -111,34 +99,34 @@ func (c *chain) BuildBlock(_ context.Context, r *hostv1.BuildBlockRequest, _ ...
 	_, from := txRange(p.Header)
 	to := min(c.n.s.load.submitted(c.n.s.w.Now()), from+c.n.s.load.maxPerBlock)
 	to = max(to, from)
-	root := make([]byte, 16)
-	binary.BigEndian.PutUint64(root, from)
-	binary.BigEndian.PutUint64(root[8:], to)
-	h := &hostv1.Header{ChainId: p.Header.ChainId, Height: p.Header.Height + 1, ParentHash: r.GetParentHash(),
-		TimestampMs: max(r.GetTimestampMs(), p.Header.TimestampMs+1), Proposer: r.GetProposer(),
-		ConsensusData: r.GetConsensusData(), TxRoot: root}
-	enc, hash := encodeBlock(h, to-from)
+	var prop account.Address
+	copy(prop[:], r.GetProposer())
+	var parent block.Hash
+	copy(parent[:], r.GetParentHash())
+	b := blockOf(block.Header{ChainID: p.Header.ChainId, Height: p.Header.Height + 1, Parent: parent,
+		TimestampMs: max(r.GetTimestampMs(), p.Header.TimestampMs+1), Proposer: prop, ConsensusData: r.GetConsensusData()}, from, to)
 	c.n.charge(c.n.s.cost.build(to - from))
-	return &hostv1.BuildBlockResponse{Block: &hostv1.Block{Hash: hash, Header: h, Encoded: enc, TxCount: uint32(to - from)}}, nil
+	return &hostv1.BuildBlockResponse{Block: hostsvc.BlockProto(b, true)}, nil
 }
 
 func (c *chain) validate(enc []byte) (*hostv1.Block, string, error) {
-	h, hash, err := decodeBlock(enc)
+	blk, err := block.Decode(enc)
 	if err != nil {
 		return nil, "undecodable: " + err.Error(), nil
 	}
-	p := c.block(h.GetParentHash())
+	b := hostsvc.BlockProto(blk, false)
+	p := c.block(b.Header.ParentHash)
 	if p == nil {
 		return nil, "", status.Error(codes.NotFound, "unknown parent")
 	}
-	if h.GetHeight() != p.Header.Height+1 {
+	if b.Header.Height != p.Header.Height+1 {
 		return nil, "bad height", nil
 	}
 	_, pTo := txRange(p.Header)
-	if from, to := txRange(h); from != pTo || to < from {
+	if from, to := txRange(b.Header); from != pTo || to < from || uint64(len(blk.Txs)) != to-from {
 		return nil, "bad transfer range", nil
 	}
-	return &hostv1.Block{Hash: hash, Header: h}, "", nil
+	return b, "", nil
 }
 
 func (c *chain) ValidateBlock(_ context.Context, r *hostv1.ValidateBlockRequest, _ ...grpc.CallOption) (*hostv1.ValidateBlockResponse, error) {

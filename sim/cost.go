@@ -4,6 +4,7 @@ import (
 	"time"
 
 	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
+	"github.com/trellis-chain/trellis/plugins/consensus-lc"
 )
 
 // Cost is the modelled CPU time of what a node does, from the project's
@@ -29,8 +30,13 @@ var DefaultCost = Cost{Sign: 350 * time.Microsecond, Verify: 760 * time.Microsec
 // a proposal one signature (its block's validation is charged by the
 // chain); anything else one signature.
 func (c Cost) receive(topic string, _ int, n int) time.Duration {
-	if topic == bft.TopicVote {
+	switch topic {
+	case bft.TopicVote:
 		return c.DecodeSig + c.AggregateVerify/time.Duration(max(1, min(n, c.VoteBatch)))
+	case lc.TopicBlock: // the leader proof and the block signature
+		return 2 * (c.DecodeSig + c.Verify)
+	case lc.TopicGet:
+		return 0
 	}
 	return c.DecodeSig + c.Verify
 }

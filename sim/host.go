@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	coresigner "github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/bls"
 	"github.com/trellis-chain/trellis/protocol/vote"
@@ -48,6 +49,16 @@ func (s *signer) SignConsensus(_ context.Context, r *hostv1.SignConsensusRequest
 	s.n.charge(s.n.s.cost.Sign)
 	sig := s.n.s.sigs.sign(s.sk, s.addr, sb)
 	return &hostv1.SignConsensusResponse{Signature: sig[:], SignBytes: sb}, nil
+}
+
+func (s *signer) SignLeaderProof(_ context.Context, r *hostv1.SignLeaderProofRequest, _ ...grpc.CallOption) (*hostv1.SignLeaderProofResponse, error) {
+	msg, err := coresigner.LeaderMessage(r.GetEpochSeed(), r.GetSlot())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	s.n.charge(s.n.s.cost.Sign)
+	sig := s.n.s.sigs.sign(s.sk, s.addr, msg)
+	return &hostv1.SignLeaderProofResponse{Signature: sig[:]}, nil
 }
 
 // sigCache signs each (key, message) once for the whole simulation: BLS

@@ -13,9 +13,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/trellis-chain/trellis/core/hostsvc"
 	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
+	"github.com/trellis-chain/trellis/plugins/consensus-lc"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/bls"
+	"github.com/trellis-chain/trellis/protocol/leader"
 	hostv1 "github.com/trellis-chain/trellis/sdk/proto/trellis/host/v1"
 )
 
@@ -39,6 +43,9 @@ type Config struct {
 	Duration, Drain time.Duration
 	MaxPerBlock     uint64
 	BFT             bft.Config
+	// LC are the longest-chain parameters (in genesis); zero: the
+	// testnets' (200 ms slots, f = 1/4, k = 12).
+	LC leader.Params
 	// Progress, when positive, prints a line every this much virtual time.
 	Progress time.Duration
 }
@@ -101,6 +108,7 @@ type node struct {
 	up         bool
 	chain      *chain
 	eng        *bft.Sim
+	lc         *lc.Sim
 	busyUntil  time.Duration
 	uplinkFree time.Duration
 	pending    time.Duration
@@ -133,7 +141,21 @@ func (n *node) run(cost time.Duration, f func()) {
 	})
 }
 
-func (n *node) deliver(m *hostv1.NetworkMessage) { n.eng.Deliver(m) }
+func (n *node) deliver(m *hostv1.NetworkMessage) {
+	if n.lc != nil {
+		n.lc.Deliver(m)
+		return
+	}
+	n.eng.Deliver(m)
+}
+
+// tick runs a longest-chain node's slot and schedules the next: the
+// ticket costs a signature and its check.
+func (n *node) tick() {
+	next := n.lc.Tick()
+	n.charge(n.s.cost.Verify)
+	n.s.w.At(next.Sub(Epoch), func() { n.run(0, n.tick) })
+}
 
 // nodeClock is a node's bft.Scheduler: timers run on the node, serially.
 type nodeClock struct {
@@ -183,8 +205,8 @@ func keyReader(seed uint64) io.Reader {
 
 func (c *Config) check() error {
 	switch {
-	case c.Consensus != "bft":
-		return fmt.Errorf("sim: consensus %q: the simulator runs \"bft\" so far", c.Consensus)
+	case c.Consensus != "bft" && c.Consensus != "lc":
+		return fmt.Errorf("sim: consensus %q: the simulator runs \"bft\" and \"lc\"", c.Consensus)
 	case c.Validators < 1 || c.Validators > MaxValidators:
 		return fmt.Errorf("sim: %d validators: want 1 to %d", c.Validators, MaxValidators)
 	case c.Crashed < 0 || c.Crashed >= c.Validators:
@@ -214,6 +236,12 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	if cfg.BFT.ChainID == "" {
 		cfg.BFT.ChainID = "sim"
 	}
+	if cfg.Consensus == "lc" && cfg.LC.SlotMs == 0 {
+		cfg.LC = leader.Defaults
+		cfg.LC.K, cfg.LC.MaxProofLag = 12, 24
+		cfg.LC.Active, _ = leader.ParseCoefficient("1/4")
+		cfg.LC.EpochSlots = cfg.LC.MinEpochSlots()
+	}
 	wall := time.Now()
 	s := &Sim{cfg: cfg, w: NewWorld(cfg.Seed), link: cfg.Link, cost: cfg.Cost, byPeer: map[string]*node{},
 		sigs: &sigCache{m: map[string][bls.SignatureSize]byte{}}, finalHash: map[uint64][]byte{}, proposers: map[string]bool{},
@@ -233,9 +261,13 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 		set.Validators = append(set.Validators, &hostv1.Validator{Address: a[:], BlsPublicKey: pk[:], ProofOfPossession: pop[:], Stake: 10})
 		set.TotalStake += 10
 	}
-	gh := sha256.Sum256([]byte("sim-genesis/" + cfg.BFT.ChainID))
-	genesis := &hostv1.Block{Hash: gh[:], Header: &hostv1.Header{ChainId: cfg.BFT.ChainID, TimestampMs: Epoch.UnixMilli(), TxRoot: make([]byte, 16)}}
+	gh := block.Header{ChainID: cfg.BFT.ChainID, TimestampMs: Epoch.UnixMilli()}
+	if cfg.Consensus == "lc" {
+		gh.ConsensusData = cfg.LC.Encode()
+	}
+	genesis := hostsvc.BlockProto(blockOf(gh, 0, 0), false)
 	verified, decoded := map[[32]byte]struct{}{}, bft.NewSigCache()
+	var err error
 	for i := range cfg.Validators {
 		n := &node{s: s, i: i, peer: fmt.Sprintf("sim%d", i), up: i < cfg.Validators-cfg.Crashed}
 		copy(n.addr[:], set.Validators[i].Address)
@@ -243,12 +275,22 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 		svc := bft.SimServices{Chain: n.chain, Network: &netClient{n: n}, Store: &store{m: map[string][]byte{}},
 			Clock: nodeClock{clock{s.w}, n}, Verified: verified, Decoded: decoded}
 		svc.Signer = &signer{n: n, sk: sks[i], addr: n.addr, chainID: cfg.BFT.ChainID, signed: map[[3]uint64][]byte{}}
-		n.eng = bft.NewSim(cfg.BFT, svc, n.addr, hclog.NewNullLogger())
+		if cfg.Consensus == "lc" {
+			n.lc, err = lc.NewSim(lc.SimServices{Chain: svc.Chain, Network: svc.Network, Signer: svc.Signer, Clock: svc.Clock}, n.addr, cfg.BFT.ChainID, nil)
+			if err != nil {
+				return nil, fmt.Errorf("sim: node %d: %w", i, err)
+			}
+		} else {
+			n.eng = bft.NewSim(cfg.BFT, svc, n.addr, hclog.NewNullLogger())
+		}
 		s.nodes = append(s.nodes, n)
 		s.byPeer[n.peer] = n
 	}
 	for _, n := range s.nodes {
-		if n.up {
+		if n.up && n.lc != nil {
+			n.run(0, n.tick)
+		}
+		if n.up && n.eng != nil {
 			n.run(0, func() {
 				if err := n.eng.Start(genesis); err != nil {
 					s.violations = append(s.violations, fmt.Sprintf("node %d did not start: %v", n.i, err))
@@ -262,18 +304,23 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	if step <= 0 {
 		step = end
 	}
-	for t := step; ; t += step {
+	// The drain ends early once every transfer is final on node 0, as a
+	// real trial's does.
+	nextLine := step
+	for t := min(time.Second, end); ; t += time.Second {
 		t = min(t, end)
 		s.w.Run(t)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
-		if progress != nil && cfg.Progress > 0 {
-			_, fin := s.nodes[0].eng.Height()
+		drained := t >= cfg.Duration && uint64(len(s.latencies)) >= s.load.submitted(t)
+		if progress != nil && cfg.Progress > 0 && (t >= nextLine || drained || t >= end) {
+			nextLine += step
+			fin := s.nodes[0].chain.final
 			fmt.Fprintf(progress, "sim %s-%d: %s of %s simulated, final height %d, %d events, %s wall\n", cfg.Consensus, cfg.Validators,
-				t.Round(time.Millisecond), end, fin, s.w.Events, time.Since(wall).Round(100*time.Millisecond))
+				s.w.Now().Round(time.Millisecond), end, fin, s.w.Events, time.Since(wall).Round(100*time.Millisecond))
 		}
-		if t >= end {
+		if drained || t >= end {
 			break
 		}
 	}

@@ -53,3 +53,18 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("another seed gave the same trace")
 	}
 }
+
+// TestLCDecides: the longest-chain plugin's own engine, four times over,
+// makes the load's transfers k deep, every node agreeing.
+func TestLCDecides(t *testing.T) {
+	c := smallConfig(4)
+	c.Consensus, c.Duration, c.Drain = "lc", 10*time.Second, 30*time.Second
+	r, err := Run(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	if r.FinalHeight < 5 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers < 2 {
+		t.Fatalf("result %+v", r)
+	}
+}

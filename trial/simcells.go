@@ -16,12 +16,12 @@ type SimCell struct {
 }
 
 // SimCells expands the matrix for the simulator, refusing what it does
-// not model yet: a consensus other than bft, a prover, pauses,
-// partitions, and crashes that start late or end.
+// not model yet: solo, a prover, pauses, partitions, and crashes that
+// start late or end.
 func (s *Spec) SimCells() ([]SimCell, error) {
 	for _, c := range s.Consensus {
-		if c != "bft" {
-			return nil, fmt.Errorf("trial %s: the simulator runs consensus \"bft\" so far, not %q", s.Name, c)
+		if c != "bft" && c != "lc" {
+			return nil, fmt.Errorf("trial %s: the simulator runs consensus \"bft\" and \"lc\", not %q", s.Name, c)
 		}
 	}
 	if s.Prover != "" {

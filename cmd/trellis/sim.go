@@ -46,11 +46,14 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	var rs []sim.CellResult
 	failed := 0
 	for i, c := range cells {
-		fmt.Fprintf(stdout, "[%d/%d] %s: %d validators (%d crashed), %.0f transfers/s for %s, seed %d\n", i+1, len(cells), c.Name(), c.Validators, c.Crashed, c.Rate, c.Duration, *seed)
+		fmt.Fprintf(stdout, "[%d/%d] %s: %d %s validators (%d crashed), %.0f transfers/s for %s, seed %d\n", i+1, len(cells), c.Name(), c.Validators, c.Consensus, c.Crashed, c.Rate, c.Duration, *seed)
 		cfg := sim.Config{Consensus: c.Consensus, Validators: c.Validators, Seed: *seed, Crashed: c.Crashed, Rate: c.Rate,
 			Duration: c.Duration, Drain: c.Drain, Progress: 5 * time.Second,
 			BFT: bft.Config{ChainID: "sim-" + spec.Name, TimeoutPropose: bft.DefaultTimeoutPropose, TimeoutProposeDelta: bft.DefaultTimeoutProposeDelta,
 				TimeoutVote: bft.DefaultTimeoutVote, TimeoutVoteDelta: bft.DefaultTimeoutVoteDelta, BlockInterval: 200 * time.Millisecond}}
+		if c.Validators >= 256 { // a simulated second takes minutes here
+			cfg.Progress = time.Second
+		}
 		if c.Delay > 0 || c.Loss > 0 {
 			cfg.Link = sim.DefaultLink
 			cfg.Link.Delay, cfg.Link.Jitter, cfg.Link.Loss = c.Delay, c.Jitter, c.Loss

@@ -17,12 +17,12 @@ func TestSimCommandIsDeterministic(t *testing.T) {
 	spec := filepath.Join(dir, "s.hcl")
 	if err := os.WriteFile(spec, []byte(`
 trial "s" {
-  consensus  = ["bft"]
+  consensus  = ["bft", "lc"]
   validators = [4, 7]
   load {
     rate     = 50
     duration = "3s"
-    drain    = "3s"
+    drain    = "20s"
   }
   scenario "crash" {
     crash {
@@ -54,7 +54,7 @@ trial "s" {
 			} `json:"results"`
 		}
 		raw, err := os.ReadFile(filepath.Join(out, "results.json"))
-		if err != nil || json.Unmarshal(raw, &res) != nil || len(res.Results) != 4 {
+		if err != nil || json.Unmarshal(raw, &res) != nil || len(res.Results) != 8 {
 			t.Fatalf("results.json: %v %s", err, raw)
 		}
 		var hs []string
@@ -76,7 +76,7 @@ trial "s" {
 	}
 	if err := os.WriteFile(spec, []byte(`
 trial "s" {
-  consensus  = ["lc"]
+  consensus  = ["solo"]
   validators = [4]
   load {
     rate     = 50
@@ -87,7 +87,7 @@ trial "s" {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	if code := cmdSim([]string{"-spec", spec, "-out", filepath.Join(dir, "c")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), `"bft" so far`) {
+	if code := cmdSim([]string{"-spec", spec, "-out", filepath.Join(dir, "c")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), `not "solo"`) {
 		t.Fatalf("lc: exit %d, %s", code, stderr.String())
 	}
 }

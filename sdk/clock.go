@@ -19,15 +19,28 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
-// hostClockRefresh is how often HostClock re-reads the host's offset.
-const hostClockRefresh = 10 * time.Second
+// hostClockRefresh is how often HostClock re-reads the host's offset;
+// hostClockSamples how many calls one reading takes.
+const (
+	hostClockRefresh = 10 * time.Second
+	hostClockSamples = 3
+)
 
 // HostClock is a Clock on the host's Clock service. Now is the local
-// monotonic clock plus the host's offset, read at the first call and
-// every 10 s after (one call, not one per reading); After uses local
-// timers, since a host clock that is skewed by a constant has the same
+// clock plus the host's offset, read at the first call and every 10 s
+// after (a few calls, not one per reading); After uses local timers,
+// since a host clock that is skewed by a constant has the same
 // durations. Without a host clock (nil), or while it fails, it is the
 // local clock.
+//
+// The host read its clock at some local instant within the call, so a
+// call bounds the offset to an interval as wide as its round trip; the
+// offset taken is the point of that interval nearest zero (so a host on
+// this machine's clock, the common case, reads as exactly zero however
+// slow the call), from the call with the shortest round trip of each
+// reading. A reading whose best round trip is more than twice the best
+// seen so far keeps the previous offset: a cached error would last until
+// the next reading.
 func HostClock(c hostv1.ClockClient) Clock {
 	if c == nil {
 		return systemClock{}
@@ -39,31 +52,58 @@ type hostClock struct {
 	c      hostv1.ClockClient
 	mu     sync.Mutex
 	offset time.Duration
-	read   time.Time // local time of the last read; zero before the first
+	best   time.Duration // shortest round trip of an accepted reading
+	read   time.Time     // local time of the last reading; zero before the first
+}
+
+// sample is one call: the host's offset and the call's round trip.
+func (h *hostClock) sample() (offset, rtt time.Duration, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	before := time.Now()
+	r, err := h.c.Now(ctx, &hostv1.NowRequest{})
+	after := time.Now()
+	if err != nil {
+		return 0, 0, false
+	}
+	host := time.Unix(0, r.GetUnixNano())
+	lo, hi := host.Sub(after), host.Sub(before) // the offset is in [lo, hi]
+	switch {
+	case lo > 0:
+		offset = lo
+	case hi < 0:
+		offset = hi
+	}
+	return offset, after.Sub(before), true
 }
 
 func (h *hostClock) Now() time.Time {
 	local := time.Now()
 	h.mu.Lock()
 	stale := h.read.IsZero() || local.Sub(h.read) > hostClockRefresh
-	off := h.offset
 	h.mu.Unlock()
 	if stale {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		r, err := h.c.Now(ctx, &hostv1.NowRequest{})
-		cancel()
-		after := time.Now()
-		h.mu.Lock()
-		h.read = after // on failure: the last offset, tried again later
-		if err == nil {
-			// the host read its clock about halfway through the call
-			mid := local.Add(after.Sub(local) / 2)
-			h.offset = time.Unix(0, r.GetUnixNano()).Sub(mid)
+		var off, rtt time.Duration
+		got := false
+		for range hostClockSamples {
+			if o, r, ok := h.sample(); ok && (!got || r < rtt) {
+				off, rtt, got = o, r, true
+			}
 		}
-		off = h.offset
+		h.mu.Lock()
+		h.read = time.Now() // on failure: the last offset, tried again later
+		if got && (h.best == 0 || rtt <= 2*h.best) {
+			h.offset = off
+			if h.best == 0 || rtt < h.best {
+				h.best = max(rtt, time.Microsecond)
+			}
+		}
 		h.mu.Unlock()
-		local = after
+		local = time.Now()
 	}
+	h.mu.Lock()
+	off := h.offset
+	h.mu.Unlock()
 	return local.Add(off)
 }
 

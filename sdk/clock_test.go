@@ -18,6 +18,9 @@ type skewedClock struct {
 	skew  time.Duration
 	calls atomic.Int64
 	fail  bool
+	// slow delays the answer after the host read its clock, as a starved
+	// machine does.
+	slow atomic.Int64
 }
 
 func (c *skewedClock) Now(context.Context, *hostv1.NowRequest, ...grpc.CallOption) (*hostv1.NowResponse, error) {
@@ -25,7 +28,30 @@ func (c *skewedClock) Now(context.Context, *hostv1.NowRequest, ...grpc.CallOptio
 	if c.fail {
 		return nil, errors.New("host clock down")
 	}
-	return &hostv1.NowResponse{UnixNano: time.Now().Add(c.skew).UnixNano()}, nil
+	now := time.Now().Add(c.skew)
+	time.Sleep(time.Duration(c.slow.Load()))
+	return &hostv1.NowResponse{UnixNano: now.UnixNano()}, nil
+}
+
+// TestHostClockIgnoresSlowReadings: a host on this machine's clock reads
+// as offset zero even over slow calls (a starved machine), where the
+// midpoint of the call would be off by half the round trip.
+func TestHostClockIgnoresSlowReadings(t *testing.T) {
+	h := &skewedClock{}
+	c := HostClock(h).(*hostClock)
+	h.slow.Store(int64(50 * time.Millisecond))
+	c.Now()
+	h.slow.Store(int64(200 * time.Millisecond))
+	c.mu.Lock()
+	c.read = time.Now().Add(-time.Minute) // due for a reading
+	c.mu.Unlock()
+	c.Now()
+	c.mu.Lock()
+	d := c.offset
+	c.mu.Unlock()
+	if d != 0 {
+		t.Fatalf("after a slow reading the offset is %s; the host runs on this clock", d)
+	}
 }
 
 // TestHostClockFollowsTheHost: Now carries the host's skew, reading the
@@ -40,8 +66,8 @@ func TestHostClockFollowsTheHost(t *testing.T) {
 			t.Fatalf("Now %s, host is %s ahead of %s", got, h.skew, before)
 		}
 	}
-	if n := h.calls.Load(); n != 1 {
-		t.Fatalf("%d calls to the host for 100 readings, want 1", n)
+	if n := h.calls.Load(); n != hostClockSamples {
+		t.Fatalf("%d calls to the host for 100 readings, want %d (one reading)", n, hostClockSamples)
 	}
 	start := time.Now()
 	<-c.After(20 * time.Millisecond)

@@ -143,18 +143,25 @@ func (e *epochs) get(ctx context.Context, ep uint64) (*epochInfo, error) {
 		return nil, fmt.Errorf("validator set at %d: %w", snap, err)
 	}
 	in := &epochInfo{nonce: nonce, holders: map[account.Address]*stakeholder{}, total: r.GetSet().GetTotalStake()}
+	// A threshold depends only on the stake (and the total): computed once
+	// per distinct stake, not per validator (a thousand equal stakes are
+	// one big-float computation, not a thousand).
+	ths := map[uint64]*big.Int{}
 	for _, v := range r.GetSet().GetValidators() {
 		a, err := account.AddressFromBytes(v.GetAddress())
 		if err != nil {
 			return nil, fmt.Errorf("validator set at %d: %w", snap, err)
 		}
-		pk, err := bls.PublicKeyFromBytes(v.GetBlsPublicKey())
+		pk, err := keys.get(v.GetBlsPublicKey())
 		if err != nil || v.GetStake() == 0 || in.total == 0 {
 			continue // cannot lead: the ledger checked the key at staking
 		}
-		th, err := leader.Threshold(e.p.Active, v.GetStake(), in.total)
-		if err != nil {
-			return nil, fmt.Errorf("threshold of %s: %w", a, err)
+		th, ok := ths[v.GetStake()]
+		if !ok {
+			if th, err = leader.Threshold(e.p.Active, v.GetStake(), in.total); err != nil {
+				return nil, fmt.Errorf("threshold of %s: %w", a, err)
+			}
+			ths[v.GetStake()] = th
 		}
 		in.holders[a] = &stakeholder{pk: pk, stake: v.GetStake(), threshold: th}
 	}

@@ -3,8 +3,10 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/trellis-chain/trellis/trial"
@@ -56,6 +58,9 @@ func markdown(name string, rs []CellResult) string {
 		safety := ""
 		if len(x.Violations) > 0 {
 			safety = " SAFETY VIOLATION: " + strings.Join(x.Violations, "; ")
+		}
+		for _, msg := range slices.Sorted(maps.Keys(x.Errors)) {
+			safety += fmt.Sprintf(" (%d nodes: %s)", x.Errors[msg], strings.ReplaceAll(msg, "|", "/"))
 		}
 		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.2f | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
 			x.P50, x.P99, x.FinalHeight, x.Published, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/trellis-chain/trellis/core/hostsvc"
 	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
-	"github.com/trellis-chain/trellis/plugins/consensus-lc"
+	lc "github.com/trellis-chain/trellis/plugins/consensus-lc"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/bls"
@@ -66,8 +66,11 @@ type Result struct {
 	Proposers                                                       int
 	// Lost counts messages a partition dropped and resends after a lost
 	// packet; Reports, peers reported; Evidence, evidence reported.
-	Lost, Reports, Evidence             uint64
-	Violations                          []string
+	Lost, Reports, Evidence uint64
+	Violations              []string
+	// Errors are the engines' last errors at the end, with how many
+	// nodes reported each.
+	Errors                              map[string]int `json:",omitempty"`
 	Events                              uint64
 	TraceHash                           string
 	SimSeconds, WallSeconds, SimPerWall float64
@@ -255,8 +258,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 			return nil, err
 		}
 		sks[i] = sk
-		var a account.Address
-		binary.BigEndian.PutUint32(a[:], uint32(i))
+		a := simAddress(i)
 		pk, pop := sk.PublicKey().Bytes(), bls.ProofOfPossession(sk).Bytes()
 		set.Validators = append(set.Validators, &hostv1.Validator{Address: a[:], BlsPublicKey: pk[:], ProofOfPossession: pop[:], Stake: 10})
 		set.TotalStake += 10
@@ -352,6 +354,25 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 	if s.lastFinal > 0 {
 		r.FinalPerSec = float64(r.Final) / s.lastFinal.Seconds()
 	}
+	for _, n := range s.nodes {
+		if !n.up {
+			continue
+		}
+		msg := ""
+		if n.lc != nil {
+			msg = n.lc.LastError()
+		} else {
+			msg = n.eng.LastError()
+		}
+		if msg != "" {
+			if r.Errors == nil {
+				r.Errors = map[string]int{}
+			}
+			if len(r.Errors) < 10 {
+				r.Errors[msg]++
+			}
+		}
+	}
 	var up float64
 	for _, n := range s.nodes {
 		if !n.up || n.chain.final == 0 {
@@ -370,4 +391,12 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 		r.Published, r.SentMsgs, r.SentBytes, r.RecvMsgs, r.RecvBytes, r.CPUSeconds = r.Published/up, r.SentMsgs/up, r.SentBytes/up, r.RecvMsgs/up, r.RecvBytes/up, r.CPUSeconds/up
 	}
 	return r
+}
+
+// simAddress is validator i's address: a valid digest whose first field
+// element is i.
+func simAddress(i int) account.Address {
+	var a account.Address
+	binary.LittleEndian.PutUint32(a[:], uint32(i))
+	return a
 }

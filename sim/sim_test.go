@@ -6,6 +6,7 @@ import (
 	"time"
 
 	bft "github.com/trellis-chain/trellis/plugins/consensus-bft"
+	"github.com/trellis-chain/trellis/protocol/account"
 )
 
 func smallConfig(n int) Config {
@@ -66,5 +67,16 @@ func TestLCDecides(t *testing.T) {
 	t.Logf("%+v", r)
 	if r.FinalHeight < 5 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers < 2 {
 		t.Fatalf("result %+v", r)
+	}
+}
+
+// TestAddressesValid: every simulated validator's address decodes as an
+// address (the LC plugin refuses a set with one that does not).
+func TestAddressesValid(t *testing.T) {
+	for i := range MaxValidators {
+		a := simAddress(i)
+		if _, err := account.AddressFromBytes(a[:]); err != nil {
+			t.Fatalf("validator %d: %v", i, err)
+		}
 	}
 }

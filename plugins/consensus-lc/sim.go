@@ -89,3 +89,10 @@ func (s *Sim) Final() (height, reorgs uint64) {
 	defer s.e.mu.Unlock()
 	return s.e.final.Height, s.e.n.reorgs
 }
+
+// LastError is the engine's last error, "" when its last slot went well.
+func (s *Sim) LastError() string {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	return s.e.n.lastErr
+}

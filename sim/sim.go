@@ -68,6 +68,8 @@ type Result struct {
 	// packet; Reports, peers reported; Evidence, evidence reported.
 	Lost, Reports, Evidence uint64
 	Violations              []string
+	// Reorgs sums the longest-chain engines' reorganisations.
+	Reorgs uint64 `json:",omitempty"`
 	// Errors are the engines' last errors at the end, with how many
 	// nodes reported each.
 	Errors                              map[string]int `json:",omitempty"`
@@ -361,6 +363,8 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 		msg := ""
 		if n.lc != nil {
 			msg = n.lc.LastError()
+			_, rg := n.lc.Final()
+			r.Reorgs += rg
 		} else {
 			msg = n.eng.LastError()
 		}

@@ -102,11 +102,5 @@ func (s *Sim) Drain() {
 	}
 }
 
-// Stop ends the engine.
-func (s *Sim) Stop() { s.e.cancel() }
-
-// Height is the height the engine works on, and Final its last final.
-func (s *Sim) Height() (height, final uint64) { return s.e.h, s.e.final }
-
 // LastError is the engine's last error, "" if none.
 func (s *Sim) LastError() string { return s.e.status().lastErr }

@@ -20,8 +20,9 @@ type CellResult struct {
 	Error  string        `json:"error,omitempty"`
 }
 
-// Write saves results.json and report.md in dir.
-func Write(dir, name string, rs []CellResult) error {
+// Write saves results.json and report.md in dir; real, when not nil, are
+// a trial's results to calibrate against, side by side in the report.
+func Write(dir, name string, rs []CellResult, real []trial.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -36,7 +37,11 @@ func Write(dir, name string, rs []CellResult) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(markdown(name, rs)), 0o644)
+	md := markdown(name, rs)
+	if real != nil {
+		md += calibration(rs, real)
+	}
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644)
 }
 
 const modelledNote = "Simulated: the consensus plugin's own engine per validator, on a virtual clock. " +
@@ -64,6 +69,47 @@ func markdown(name string, rs []CellResult) string {
 		}
 		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.2f | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
 			x.P50, x.P99, x.FinalHeight, x.Published, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
+	}
+	return b.String()
+}
+
+// calibration compares every simulated cell that has a real twin (same
+// consensus, validators and scenario; the first run of each).
+func calibration(rs []CellResult, real []trial.Result) string {
+	type key struct {
+		cons     string
+		n        int
+		scenario string
+	}
+	twins := map[key]trial.Figures{}
+	for _, r := range real {
+		k := key{r.Cell.Consensus, r.Cell.Validators, r.Cell.Scenario}
+		if _, seen := twins[k]; seen {
+			continue
+		}
+		if f, ok := trial.FiguresOf(r); ok {
+			twins[k] = f
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\n## Calibration against real trials\n\nReal figures from the trial's results.json (real processes), simulated from this run; messages are publishes per node per final block on both sides.\n\n")
+	b.WriteString("| cell | msgs real / sim | KB per node per block real / sim | final p50 real / sim |\n|---|---|---|---|\n")
+	rows := 0
+	for _, r := range rs {
+		f, ok := twins[key{r.Cell.Consensus, r.Cell.Validators, r.Cell.Scenario}]
+		if !ok || r.Result == nil {
+			continue
+		}
+		x := r.Result
+		p50 := fmt.Sprintf("%.2f s", f.P50)
+		if f.Stalled {
+			p50 = "stalled"
+		}
+		fmt.Fprintf(&b, "| %s | %.2f / %.2f | %.0f / %.1f | %s / %.2f s |\n", r.Cell.Name(), f.Msgs, x.Published, f.KB, (x.SentBytes+x.RecvBytes)/1000, p50, x.P50)
+		rows++
+	}
+	if rows == 0 {
+		b.WriteString("| (no cell of this run has a real twin) | | | |\n")
 	}
 	return b.String()
 }

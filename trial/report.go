@@ -179,3 +179,20 @@ func markdownOf(s *Spec, rs []Result) string {
 	}
 	return b.String()
 }
+
+// Figures are a real cell's figures the simulator's calibration compares:
+// consensus messages published and KB sent plus received per node per
+// final block, submit→final p50 in seconds, and whether it stalled.
+type Figures struct {
+	Msgs, KB, P50 float64
+	Stalled       bool
+}
+
+// FiguresOf reads a result's Figures; false for a cell that failed.
+func FiguresOf(r Result) (Figures, bool) {
+	x := rowOf(r)
+	if r.Report == nil || x.final == 0 {
+		return Figures{}, false
+	}
+	return Figures{Msgs: x.msgs, KB: (x.bytes + x.recvBytes) / 1000, P50: x.p50, Stalled: x.stalled}, true
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,10 +18,11 @@ import (
 
 // cmdSim runs a trial spec in the deterministic simulator.
 func cmdSim(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("sim", "sim -spec FILE.hcl -out DIR [-seed N]", stderr)
+	fs := newFlags("sim", "sim -spec FILE.hcl -out DIR [-seed N] [-real TRIAL-OUT/results.json]", stderr)
 	specPath := fs.String("spec", "", "the trial spec (docs/trials.md)")
 	out := fs.String("out", "", "directory for results.json and report.md")
 	seed := fs.Uint64("seed", 1, "the seed: same spec and seed, same trace")
+	realPath := fs.String("real", "", "a trial's results.json to calibrate against: the report puts twin cells side by side")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -43,11 +45,31 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sim: %v\n", err)
 		return 1
 	}
+	var real []trial.Result
+	if *realPath != "" {
+		raw, err := os.ReadFile(*realPath)
+		var doc struct {
+			Results []trial.Result `json:"results"`
+		}
+		if err == nil {
+			err = json.Unmarshal(raw, &doc)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sim: -real %s: %v\n", *realPath, err)
+			return 1
+		}
+		real = doc.Results
+		if real == nil {
+			real = []trial.Result{}
+		}
+	}
 	var rs []sim.CellResult
 	failed := 0
 	for i, c := range cells {
-		fmt.Fprintf(stdout, "[%d/%d] %s: %d %s validators (%d crashed), %.0f transfers/s for %s, seed %d\n", i+1, len(cells), c.Name(), c.Validators, c.Consensus, c.Crashed, c.Rate, c.Duration, *seed)
-		cfg := sim.Config{Consensus: c.Consensus, Validators: c.Validators, Seed: *seed, Crashed: c.Crashed, Rate: c.Rate,
+		// Run r of a cell is seed+r−1: repeats are samples, not copies.
+		cellSeed := *seed + uint64(c.Run-1)
+		fmt.Fprintf(stdout, "[%d/%d] %s: %d %s validators (%d crashed), %.0f transfers/s for %s, seed %d\n", i+1, len(cells), c.Name(), c.Validators, c.Consensus, c.Crashed, c.Rate, c.Duration, cellSeed)
+		cfg := sim.Config{Consensus: c.Consensus, Validators: c.Validators, Seed: cellSeed, Crashed: c.Crashed, Rate: c.Rate,
 			Duration: c.Duration, Drain: c.Drain, Progress: 5 * time.Second,
 			BFT: bft.Config{ChainID: "sim-" + spec.Name, TimeoutPropose: bft.DefaultTimeoutPropose, TimeoutProposeDelta: bft.DefaultTimeoutProposeDelta,
 				TimeoutVote: bft.DefaultTimeoutVote, TimeoutVoteDelta: bft.DefaultTimeoutVoteDelta, BlockInterval: 200 * time.Millisecond}}
@@ -58,7 +80,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 			cfg.Link = sim.DefaultLink
 			cfg.Link.Delay, cfg.Link.Jitter, cfg.Link.Loss = c.Delay, c.Jitter, c.Loss
 		}
-		cr := sim.CellResult{Cell: c, Seed: *seed}
+		cr := sim.CellResult{Cell: c, Seed: cellSeed}
 		r, err := sim.Run(cfg, stdout)
 		switch {
 		case err != nil:
@@ -75,7 +97,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "[%d/%d] %s failed: %s\n", i+1, len(cells), c.Name(), cr.Error)
 		}
 		rs = append(rs, cr)
-		if err := sim.Write(*out, spec.Name, rs); err != nil {
+		if err := sim.Write(*out, spec.Name, rs, real); err != nil {
 			fmt.Fprintf(stderr, "sim: %v\n", err)
 			return 1
 		}

@@ -91,3 +91,46 @@ trial "s" {
 		t.Fatalf("lc: exit %d, %s", code, stderr.String())
 	}
 }
+
+// TestSimCalibratesAgainstATrial: with -real, the report puts every cell
+// that has a real twin beside it.
+func TestSimCalibratesAgainstATrial(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "s.hcl")
+	if err := os.WriteFile(spec, []byte(`
+trial "s" {
+  consensus  = ["bft"]
+  validators = [4]
+  load {
+    rate     = 50
+    duration = "2s"
+  }
+  scenario "crash" {
+    crash {
+      nodes = 1
+    }
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(dir, "results.json")
+	if err := os.WriteFile(real, []byte(`{"trial":"s","results":[{"cell":{"consensus":"bft","validators":4,"scenario":"crash","run":1},
+"report":{"accepted":10,"finalized":10,"latency":{"p50_ns":500000000},"nodes":[{"node":"node0","blocks":5,
+"consensus_msgs_per_block":2.5,"consensus_bytes_per_block":1000,"consensus_recv_msgs_per_block":2.5,"consensus_recv_bytes_per_block":1000,"cpu_s_per_block":0.1}]}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if code := cmdSim([]string{"-spec", spec, "-out", out, "-real", real}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "## Calibration against real trials") || !strings.Contains(string(md), "| bft-4-crash-r1 | 2.50 / ") ||
+		!strings.Contains(string(md), " | 2 / ") || !strings.Contains(string(md), "| 0.50 s / ") {
+		t.Fatalf("report.md:\n%s", md)
+	}
+	if code := cmdSim([]string{"-spec", spec, "-out", out, "-real", filepath.Join(dir, "none.json")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "none.json") {
+		t.Fatalf("a missing -real file: exit %d, %s", code, stderr.String())
+	}
+}

@@ -41,7 +41,14 @@ func Write(dir, name string, rs []CellResult, real []trial.Result) error {
 	if real != nil {
 		md += calibration(rs, real)
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	page, err := htmlPage(name, rs)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(page), 0o644)
 }
 
 const modelledNote = "Simulated: the consensus plugin's own engine per validator, on a virtual clock. " +
@@ -112,4 +119,36 @@ func calibration(rs []CellResult, real []trial.Result) string {
 		b.WriteString("| (no cell of this run has a real twin) | | | |\n")
 	}
 	return b.String()
+}
+
+// htmlHeader names the columns of report.html's table.
+var htmlHeader = []string{"cell", "final", "submitted", "final p50 s (modelled)", "final p99 s (modelled)", "msgs published per node per block",
+	"KB per node per block (modelled)", "CPU ms per node per block (modelled)", "proposers", "trace", "simulated s per wall s", "heap MB", "error"}
+
+// htmlPage is report.html: trial's page (the same plots) over the
+// simulated cells; participation there is the share of validators whose
+// blocks became final, the one the simulator counts.
+func htmlPage(name string, rs []CellResult) (string, error) {
+	points := make([]trial.Point, 0, len(rs))
+	rows := make([][]string, 0, len(rs))
+	failed := make([]bool, 0, len(rs))
+	for _, r := range rs {
+		x := r.Result
+		if x == nil {
+			x = &Result{}
+		}
+		points = append(points, trial.Point{Cell: r.Cell.Cell, P50: x.P50, KB: (x.SentBytes + x.RecvBytes) / 1000,
+			Participation: float64(x.Proposers) / float64(max(1, r.Cell.Validators)), FinalPerSec: x.FinalPerSec,
+			Skip: r.Result == nil || x.Final == 0 || 2*x.Final < x.Submitted})
+		f := func(format string, v any) string { return fmt.Sprintf(format, v) }
+		trace := x.TraceHash
+		if len(trace) > 12 {
+			trace = trace[:12]
+		}
+		rows = append(rows, []string{r.Cell.Name(), f("%d", x.Final), f("%d", x.Submitted), f("%.3f", x.P50), f("%.3f", x.P99),
+			f("%.2f", x.Published), f("%.1f", (x.SentBytes+x.RecvBytes)/1000), f("%.1f", 1000*x.CPUSeconds), f("%d", x.Proposers),
+			trace, f("%.2f", x.SimPerWall), f("%.0f", x.HeapMB), r.Error})
+		failed = append(failed, r.Error != "")
+	}
+	return trial.Page("Simulation "+name, modelledNote, "validators whose blocks became final (%)", points, htmlHeader, rows, failed)
 }

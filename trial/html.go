@@ -31,23 +31,32 @@ func seriesKey(c Cell) string {
 	return c.Consensus + " / " + c.Scenario
 }
 
+// Point is one cell as the report's plots take it.
+type Point struct {
+	Cell                                Cell
+	P50, KB, Participation, FinalPerSec float64 // seconds, KB per node per block, share, transfers/s
+	// Skip leaves the cell out of the plots: it failed, finalized
+	// nothing, or stalled.
+	Skip bool
+}
+
 // byValidators averages a figure over runs, per line and validator count,
-// skipping failed cells.
-func byValidators(rows []row, y func(row) float64) []series {
+// skipping the cells marked Skip.
+func byValidators(rows []Point, y func(Point) float64) []series {
 	type acc struct{ sum, n float64 }
 	m := map[string]map[int]*acc{}
 	for _, x := range rows {
-		if x.err != "" || x.final == 0 || x.stalled {
+		if x.Skip {
 			continue
 		}
-		k := seriesKey(x.cell)
+		k := seriesKey(x.Cell)
 		if m[k] == nil {
 			m[k] = map[int]*acc{}
 		}
-		a := m[k][x.cell.Validators]
+		a := m[k][x.Cell.Validators]
 		if a == nil {
 			a = &acc{}
-			m[k][x.cell.Validators] = a
+			m[k][x.Cell.Validators] = a
 		}
 		a.sum += y(x)
 		a.n++
@@ -70,14 +79,14 @@ func byValidators(rows []row, y func(row) float64) []series {
 }
 
 // scatter gives each cell one point, per line.
-func scatter(rows []row, x, y func(row) float64) []series {
+func scatter(rows []Point, x, y func(Point) float64) []series {
 	idx := map[string]int{}
 	var out []series
 	for _, r := range rows {
-		if r.err != "" || r.final == 0 || r.stalled {
+		if r.Skip {
 			continue
 		}
-		k := seriesKey(r.cell)
+		k := seriesKey(r.Cell)
 		i, ok := idx[k]
 		if !ok {
 			i = len(out)
@@ -140,26 +149,38 @@ func svgPlot(title, xl, yl string, ss []series, lines bool) (string, error) {
 // htmlOf is report.html: the description, the four plots and the table,
 // in one file with nothing to fetch.
 func htmlOf(s *Spec, rs []Result) (string, error) {
-	rows := make([]row, len(rs))
+	points := make([]Point, len(rs))
+	failed := make([]bool, len(rs))
 	for i, r := range rs {
-		rows[i] = rowOf(r)
+		x := rowOf(r)
+		points[i] = Point{Cell: r.Cell, P50: x.p50, KB: (x.bytes + x.recvBytes) / 1000, Participation: x.participation,
+			FinalPerSec: x.finalPerSec, Skip: x.err != "" || x.final == 0 || x.stalled}
+		failed[i] = r.Error != ""
 	}
+	return Page("Trial "+s.Name, describe(s), "stake that proposed or voted (%)", points, csvHeader, records(rs), failed)
+}
+
+// Page is a self-contained HTML report: title, description, the four
+// plots of points (participation under the axis label given), and the
+// table of rows under header, failed rows marked. trellis sim writes its
+// report.html with it too.
+func Page(title, desc, participation string, points []Point, header []string, rows [][]string, failed []bool) (string, error) {
 	plots := []struct {
 		id, title, xl, yl string
 		ss                []series
 		lines             bool
 	}{
-		{plotIDs[0], "Finality vs validators", "validators", "submit→final p50 (s)", byValidators(rows, func(x row) float64 { return x.p50 }), true},
-		{plotIDs[1], "Overhead per node per final block", "validators", "consensus KB sent + received", byValidators(rows, func(x row) float64 { return (x.bytes + x.recvBytes) / 1000 }), true},
-		{plotIDs[2], "Participants vs finality", "submit→final p50 (s)", "stake that proposed or voted (%)", scatter(rows, func(x row) float64 { return x.p50 }, func(x row) float64 { return 100 * x.participation }), false},
-		{plotIDs[3], "Throughput vs latency", "finalized transfers/s", "submit→final p50 (s)", scatter(rows, func(x row) float64 { return x.finalPerSec }, func(x row) float64 { return x.p50 }), false},
+		{plotIDs[0], "Finality vs validators", "validators", "submit→final p50 (s)", byValidators(points, func(x Point) float64 { return x.P50 }), true},
+		{plotIDs[1], "Overhead per node per final block", "validators", "consensus KB sent + received", byValidators(points, func(x Point) float64 { return x.KB }), true},
+		{plotIDs[2], "Participants vs finality", "submit→final p50 (s)", participation, scatter(points, func(x Point) float64 { return x.P50 }, func(x Point) float64 { return 100 * x.Participation }), false},
+		{plotIDs[3], "Throughput vs latency", "finalized transfers/s", "submit→final p50 (s)", scatter(points, func(x Point) float64 { return x.FinalPerSec }, func(x Point) float64 { return x.P50 }), false},
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Trial %s</title>\n", html.EscapeString(s.Name))
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>\n", html.EscapeString(title))
 	b.WriteString("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}figure{margin:1em 0}" +
 		"table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}" +
 		"td:first-child,th:first-child{text-align:left}.fail{color:#b00;font-weight:bold}</style></head><body>\n")
-	fmt.Fprintf(&b, "<h1>Trial %s</h1>\n<p>%s</p>\n", html.EscapeString(s.Name), html.EscapeString(describe(s)))
+	fmt.Fprintf(&b, "<h1>%s</h1>\n<p>%s</p>\n", html.EscapeString(title), html.EscapeString(desc))
 	for _, p := range plots {
 		svg, err := svgPlot(p.title, p.xl, p.yl, p.ss, p.lines)
 		if err != nil {
@@ -168,13 +189,13 @@ func htmlOf(s *Spec, rs []Result) (string, error) {
 		fmt.Fprintf(&b, "<figure id=\"%s\">%s<figcaption>%s</figcaption></figure>\n", p.id, svg, html.EscapeString(p.title))
 	}
 	b.WriteString("<h2>Cells</h2>\n<table><tr>")
-	for _, h := range csvHeader {
+	for _, h := range header {
 		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
 	}
 	b.WriteString("</tr>\n")
-	for i, rec := range records(rs) {
+	for i, rec := range rows {
 		cls := ""
-		if rs[i].Error != "" {
+		if i < len(failed) && failed[i] {
 			cls = " class=\"fail\""
 		}
 		fmt.Fprintf(&b, "<tr%s>", cls)
@@ -183,6 +204,6 @@ func htmlOf(s *Spec, rs []Result) (string, error) {
 		}
 		b.WriteString("</tr>\n")
 	}
-	b.WriteString("</table>\n<p>Raw figures: results.json and results.csv beside this file.</p>\n</body></html>\n")
+	b.WriteString("</table>\n<p>Raw figures: results.json (and results.csv for a trial) beside this file.</p>\n</body></html>\n")
 	return b.String(), nil
 }

@@ -68,6 +68,12 @@ trial "s" {
 		if !strings.Contains(string(md), "modelled") || !strings.Contains(string(md), "| bft-7-wan-r1 |") {
 			t.Fatalf("report.md:\n%s", md)
 		}
+		page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+		for _, id := range []string{"plot-finality", "plot-overhead", "plot-participation", "plot-throughput"} {
+			if !strings.Contains(string(page), `<figure id="`+id+`"><svg`) {
+				t.Fatalf("report.html lacks the %s plot", id)
+			}
+		}
 		return hs
 	}
 	a, b := traces(filepath.Join(dir, "a")), traces(filepath.Join(dir, "b"))

@@ -29,7 +29,7 @@ var DefaultCost = Cost{Sign: 350 * time.Microsecond, Verify: 760 * time.Microsec
 // aggregate check (a burst of min(n, VoteBatch) votes checked together);
 // a proposal one signature (its block's validation is charged by the
 // chain); anything else one signature.
-func (c Cost) receive(topic string, _ int, n int) time.Duration {
+func (c Cost) receive(topic string, n int) time.Duration {
 	switch topic {
 	case bft.TopicVote:
 		return c.DecodeSig + c.AggregateVerify/time.Duration(max(1, min(n, c.VoteBatch)))

@@ -77,8 +77,8 @@ func (s *Sim) message(from *node, topic string, data []byte) *hostv1.NetworkMess
 	return &hostv1.NetworkMessage{Topic: topic, Data: data, From: from.peer, Id: id[:]}
 }
 
-// send models one message from a to b: a's uplink serialises it, the link
-// delays or loses it, and a partition drops it.
+// send models one message from a to b: a's uplink serialises it and the
+// link delays it (a lost packet, more).
 func (s *Sim) send(a, b *node, msg *hostv1.NetworkMessage) {
 	w := s.w
 	size := len(msg.Data)
@@ -89,10 +89,6 @@ func (s *Sim) send(a, b *node, msg *hostv1.NetworkMessage) {
 		a.uplinkFree = start + time.Duration(float64(size)/s.link.UplinkBps*float64(time.Second))
 	} else {
 		a.uplinkFree = start
-	}
-	if s.cut(a.i, b.i) {
-		s.stats.lost++
-		return
 	}
 	d := s.link.Delay
 	if j := s.link.Jitter; j > 0 {
@@ -112,6 +108,6 @@ func (s *Sim) send(a, b *node, msg *hostv1.NetworkMessage) {
 		b.recvMsgs++
 		b.recvBytes += uint64(size)
 		w.Note('m', uint64(a.i), uint64(b.i), msg.Id[:8])
-		b.run(s.cost.receive(msg.Topic, size, len(s.nodes)), func() { b.deliver(msg) })
+		b.run(s.cost.receive(msg.Topic, len(s.nodes)), func() { b.deliver(msg) })
 	})
 }

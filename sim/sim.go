@@ -64,8 +64,7 @@ type Result struct {
 	// counts each copy to each peer.
 	Published, SentMsgs, SentBytes, RecvMsgs, RecvBytes, CPUSeconds float64
 	Proposers                                                       int
-	// Lost counts messages a partition dropped and resends after a lost
-	// packet; Reports, peers reported; Evidence, evidence reported.
+	// Lost counts resends after a lost packet; Reports, peers reported; Evidence, evidence reported.
 	Lost, Reports, Evidence uint64
 	Violations              []string
 	// Reorgs sums the longest-chain engines' reorganisations.
@@ -101,7 +100,6 @@ type Sim struct {
 	latencies  []time.Duration
 	proposers  map[string]bool
 	lastFinal  time.Duration
-	partition  func(a, b int) bool
 }
 
 // node is one simulated validator: its host services and its engine.
@@ -171,9 +169,6 @@ type nodeClock struct {
 func (c nodeClock) AfterFunc(d time.Duration, f func()) {
 	c.w.After(d, func() { c.n.run(0, func() { f(); c.n.eng.Drain() }) })
 }
-
-// cut reports whether a partition separates a and b now.
-func (s *Sim) cut(a, b int) bool { return s.partition != nil && s.partition(a, b) }
 
 // finalized records a block node n made final: the latency of its
 // transfers (node 0), and a safety violation if another node made another

@@ -63,40 +63,29 @@ func chainStats(ctx context.Context, c *rpc.Client, from, to uint64, voters func
 	proposers, provers, voted := map[string]bool{}, map[string]bool{}, map[int]bool{}
 	var intervals, delays []time.Duration
 	var prev int64
-	for h := from; h <= to; h += 100 {
-		var calls []rpc.BatchCall
-		blocks := make([]*rpc.Block, 0, 100)
-		for height := h; height <= to && height < h+100; height++ {
-			blocks = append(blocks, nil)
-			calls = append(calls, rpc.BatchCall{Method: "trellis_getBlockByNumber", Params: []any{height, false}, Result: &blocks[len(blocks)-1]})
-		}
-		if err := c.CallBatch(ctx, calls); err != nil {
-			return nil, err
-		}
-		for k, b := range blocks {
-			if calls[k].Err != nil || b == nil {
-				return nil, fmt.Errorf("block %d: %v", h+uint64(k), calls[k].Err)
-			}
-			stamps[b.Height] = b.TimestampMs
-			if b.Height > from {
-				cs.Blocks++
-				intervals = append(intervals, time.Duration(b.TimestampMs-prev)*time.Millisecond)
-				proposers[b.Proposer.String()] = true
-				if voters != nil {
-					for _, v := range voters(b.ConsensusData) {
-						voted[v] = true
-					}
-				}
-				for _, p := range b.Proofs {
-					cs.Proofs++
-					provers[p.Prover.String()] = true
-					if ts, ok := stamps[p.Height]; ok {
-						delays = append(delays, time.Duration(b.TimestampMs-ts)*time.Millisecond)
-					}
+	err := eachBlock(ctx, c, from, to, func(b *rpc.Block) {
+		stamps[b.Height] = b.TimestampMs
+		if b.Height > from {
+			cs.Blocks++
+			intervals = append(intervals, time.Duration(b.TimestampMs-prev)*time.Millisecond)
+			proposers[b.Proposer.String()] = true
+			if voters != nil {
+				for _, v := range voters(b.ConsensusData) {
+					voted[v] = true
 				}
 			}
-			prev = b.TimestampMs
+			for _, p := range b.Proofs {
+				cs.Proofs++
+				provers[p.Prover.String()] = true
+				if ts, ok := stamps[p.Height]; ok {
+					delays = append(delays, time.Duration(b.TimestampMs-ts)*time.Millisecond)
+				}
+			}
 		}
+		prev = b.TimestampMs
+	})
+	if err != nil {
+		return nil, err
 	}
 	cs.Interval, cs.ProofDelay = summarize(intervals), summarize(delays)
 	cs.Proposers, cs.Provers = len(proposers), len(provers)
@@ -127,4 +116,27 @@ func (cs *ChainStats) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  reorgs (all nodes) %d (%s), blocks reverted %d\n", cs.Reorgs, strings.Join(by, ", "), cs.RevertedBlocks)
 	}
+}
+
+// eachBlock reads the canonical blocks from..to (headers) from c in
+// batches of the server's limit, handing each to fn in height order.
+func eachBlock(ctx context.Context, c *rpc.Client, from, to uint64, fn func(*rpc.Block)) error {
+	for lo := from; lo <= to; lo += rpc.DefaultMaxBatch {
+		hi := min(lo+rpc.DefaultMaxBatch-1, to)
+		calls := make([]rpc.BatchCall, 0, hi-lo+1)
+		blocks := make([]*rpc.Block, hi-lo+1)
+		for h := lo; h <= hi; h++ {
+			calls = append(calls, rpc.BatchCall{Method: "trellis_getBlockByNumber", Params: []any{h, false}, Result: &blocks[h-lo]})
+		}
+		if err := c.CallBatch(ctx, calls); err != nil {
+			return err
+		}
+		for i, bc := range calls {
+			if bc.Err != nil || blocks[i] == nil {
+				return fmt.Errorf("block %d: %v", lo+uint64(i), bc.Err)
+			}
+			fn(blocks[i])
+		}
+	}
+	return nil
 }

@@ -23,9 +23,6 @@ type Safety struct {
 // maxViolations bounds what Safety lists (the count is what matters).
 const maxViolations = 20
 
-// safetyBatch is how many blocks one RPC batch asks for: the server's limit.
-const safetyBatch = rpc.DefaultMaxBatch
-
 // isFinal: a block at one of the levels a node never reverts.
 func isFinal(f rpc.Finality) bool {
 	return f == rpc.FinalityFinal || f == rpc.FinalityKDeep || f == rpc.FinalityProven
@@ -112,25 +109,13 @@ func finalHashes(ctx context.Context, n Node, from uint64) (map[uint64]string, e
 		return nil, err
 	}
 	out := map[uint64]string{}
-	for lo := from; lo <= top.Height; lo += safetyBatch {
-		hi := min(lo+safetyBatch-1, top.Height)
-		calls := make([]rpc.BatchCall, 0, hi-lo+1)
-		blocks := make([]*rpc.Block, hi-lo+1)
-		for h := lo; h <= hi; h++ {
-			calls = append(calls, rpc.BatchCall{Method: "trellis_getBlockByNumber", Params: []any{h, false}, Result: &blocks[h-lo]})
+	err = eachBlock(ctx, c, from, top.Height, func(b *rpc.Block) {
+		if isFinal(b.Finality) {
+			out[b.Height] = b.Hash.String()
 		}
-		if err := c.CallBatch(ctx, calls); err != nil {
-			return nil, err
-		}
-		for i, bc := range calls {
-			b := blocks[i]
-			if bc.Err != nil || b == nil {
-				return nil, fmt.Errorf("block %d: %v", lo+uint64(i), bc.Err)
-			}
-			if isFinal(b.Finality) {
-				out[b.Height] = b.Hash.String()
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -307,6 +307,19 @@ func (e *engine) start(finalized *hostv1.Block) error {
 		e.wg.Add(1)
 		go e.worker(jobs)
 	}
+	cert := e.resume(finalized)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.loop(finalized, cert)
+	}()
+	e.metrics.start(&e.wg, e.ctx)
+	return nil
+}
+
+// resume takes the write-ahead log's height if it is the one above
+// finalized, and returns finalized's certificate, for the first height.
+func (e *engine) resume(finalized *hostv1.Block) []byte {
 	w, err := loadWAL(e.ctx, e.svc.Store)
 	if err != nil {
 		e.log.Warn("write-ahead log unreadable; starting the height afresh (the host signer still refuses conflicts)", "error", err)
@@ -316,13 +329,7 @@ func (e *engine) start(finalized *hostv1.Block) error {
 	}
 	e.final = finalized.GetHeader().GetHeight()
 	cert, _ := e.certificateOf(finalized)
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.loop(finalized, cert)
-	}()
-	e.metrics.start(&e.wg, e.ctx)
-	return nil
+	return cert
 }
 
 func (e *engine) stop() {

@@ -71,17 +71,7 @@ func NewSim(cfg Config, svc SimServices, self account.Address, log hclog.Logger)
 // Start begins at the height above finalized, as the plugin's Start does
 // (restoring the write-ahead log), and runs what that schedules.
 func (s *Sim) Start(finalized *hostv1.Block) error {
-	e := s.e
-	w, err := loadWAL(e.ctx, e.svc.Store)
-	if err != nil {
-		e.log.Warn("write-ahead log unreadable; starting the height afresh", "error", err)
-	}
-	if w != nil && w.Height == finalized.GetHeader().GetHeight()+1 {
-		e.restored = w
-	}
-	e.final = finalized.GetHeader().GetHeight()
-	cert, _ := e.certificateOf(finalized)
-	e.startHeight(finalized, cert)
+	s.e.startHeight(finalized, s.e.resume(finalized))
 	s.Drain()
 	return nil
 }

@@ -18,33 +18,11 @@ import (
 // the slot's ticket and proposes when it leads. Time is the host clock's.
 func (e *engine) runSlots(ctx context.Context) {
 	for ctx.Err() == nil {
-		cctx, cancel := e.call()
-		nowMs, err := e.now(cctx)
-		cancel()
+		slot, err := e.tick(ctx)
 		if err != nil {
 			e.fail("clock", err)
 			e.sleep(ctx, time.Second)
 			continue
-		}
-		slot := uint64(0)
-		if nowMs >= e.genMs {
-			slot = uint64(nowMs-e.genMs) / uint64(e.p.SlotMs)
-		}
-		e.mu.Lock()
-		fresh := slot > e.slot
-		if fresh {
-			e.slot = slot
-		}
-		e.mu.Unlock()
-		if fresh && slot > 0 {
-			e.work.Lock()
-			err := e.slotStarted(ctx, slot)
-			e.work.Unlock()
-			if err != nil && ctx.Err() == nil {
-				e.fail(fmt.Sprintf("slot %d", slot), err)
-			} else if err == nil {
-				e.clearErr()
-			}
 		}
 		// Sleep to the next slot's start on the host clock.
 		next := e.slotStart(slot + 1)
@@ -52,6 +30,38 @@ func (e *engine) runSlots(ctx context.Context) {
 		e.sleep(sctx, time.Duration(next-e.svc.time.Now().UnixMilli())*time.Millisecond)
 		cancel()
 	}
+}
+
+// tick runs the slot that has started on the engine's clock, once: it
+// draws the slot's ticket and leads when it wins. It returns the slot.
+func (e *engine) tick(ctx context.Context) (uint64, error) {
+	cctx, cancel := e.call()
+	nowMs, err := e.now(cctx)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	slot := uint64(0)
+	if nowMs >= e.genMs {
+		slot = uint64(nowMs-e.genMs) / uint64(e.p.SlotMs)
+	}
+	e.mu.Lock()
+	fresh := slot > e.slot
+	if fresh {
+		e.slot = slot
+	}
+	e.mu.Unlock()
+	if fresh && slot > 0 {
+		e.work.Lock()
+		err := e.slotStarted(ctx, slot)
+		e.work.Unlock()
+		if err != nil && ctx.Err() == nil {
+			e.fail(fmt.Sprintf("slot %d", slot), err)
+		} else if err == nil {
+			e.clearErr()
+		}
+	}
+	return slot, nil
 }
 
 // sleep waits d on the engine's clock, or until ctx ends.

@@ -2,7 +2,6 @@ package lc
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,23 +52,12 @@ func NewSim(svc SimServices, self account.Address, chainID string, log hclog.Log
 // ticket and leading when it wins), as the plugin's slot loop does, and
 // returns when the next slot starts.
 func (s *Sim) Tick() time.Time {
-	e := s.e
-	nowMs := e.svc.time.Now().UnixMilli()
-	slot := uint64(0)
-	if nowMs >= e.genMs {
-		slot = uint64(nowMs-e.genMs) / uint64(e.p.SlotMs)
+	slot, err := s.e.tick(s.ctx)
+	if err != nil {
+		s.e.fail("clock", err)
+		return s.e.svc.time.Now().Add(time.Second) // as the slot loop waits
 	}
-	if slot > e.slot {
-		e.slot = slot
-		if slot > 0 {
-			if err := e.slotStarted(s.ctx, slot); err != nil {
-				e.fail(fmt.Sprintf("slot %d", slot), err)
-			} else {
-				e.clearErr()
-			}
-		}
-	}
-	return time.UnixMilli(e.slotStart(slot + 1))
+	return time.UnixMilli(s.e.slotStart(slot + 1))
 }
 
 // Deliver hands the engine one message from the network.

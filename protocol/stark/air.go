@@ -51,6 +51,14 @@ type AIR interface {
 	Boundaries() []Boundary
 }
 
+// AIR6 is an AIR that can be proven with E6 challenges: the verifier
+// evaluates its constraints at an E6 point. Write it from the same generic
+// function as EvalExt, over Ext6Field.
+type AIR6 interface {
+	AIR
+	EvalExt6(f Frame[E6], out []E6)
+}
+
 // Limits on AIR shapes, so that untrusted sizes cannot exhaust memory.
 const (
 	MaxTraceWidth     = 1 << 12
@@ -77,6 +85,9 @@ func checkAIR(a AIR, p Params) error {
 	d := a.ConstraintDegree()
 	if d < 1 || ceFactor(d) > 1<<p.LogBlowup {
 		return fmt.Errorf("%w: constraint degree %d needs blowup ≥ %d", ErrAIR, d, ceFactor(d))
+	}
+	if _, ok := a.(AIR6); p.Challenges == E6Challenges && !ok {
+		return fmt.Errorf("%w: %s has no E6 evaluation (EvalExt6), so it cannot be proven with E6 challenges", ErrAIR, a.ID())
 	}
 	r, t := a.NumRowConstraints(), a.NumTransitionConstraints()
 	if r < 0 || t < 0 || r+t == 0 || r+t > MaxConstraints {

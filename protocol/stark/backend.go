@@ -31,6 +31,8 @@ type Backend interface {
 	// FoldFRI halves a FRI layer given on shift·<ω_m>, m = len(vals):
 	// out[i] = (v[i]+v[i+m/2])/2 + beta·(v[i]-v[i+m/2])/(2·shift·ω_m^i).
 	FoldFRI(vals []E4, shift fr.Element, beta E4) []E4
+	// FoldFRI6 is FoldFRI for proofs with E6 challenges.
+	FoldFRI6(vals []E6, shift fr.Element, beta E6) []E6
 	// Workers is the degree of parallelism used for the prover's own loops.
 	Workers() int
 }
@@ -158,8 +160,17 @@ func (c *CPU) CompressLevel(in []hash.Digest) []hash.Digest {
 
 // FoldFRI implements Backend.
 func (c *CPU) FoldFRI(vals []E4, shift fr.Element, beta E4) []E4 {
+	return foldFRI(c.Workers(), vals, shift, beta)
+}
+
+// FoldFRI6 implements Backend.
+func (c *CPU) FoldFRI6(vals []E6, shift fr.Element, beta E6) []E6 {
+	return foldFRI(c.Workers(), vals, shift, beta)
+}
+
+func foldFRI[E any, P extElem[E]](workers int, vals []E, shift fr.Element, beta E) []E {
 	h := len(vals) / 2
-	out := make([]E4, h)
+	out := make([]E, h)
 	var half fr.Element
 	half.SetUint64(2)
 	half.Inverse(&half)
@@ -167,27 +178,38 @@ func (c *CPU) FoldFRI(vals []E4, shift fr.Element, beta E4) []E4 {
 	wInv.Inverse(&wInv)
 	var sInv fr.Element
 	sInv.Inverse(&shift)
-	parallelChunks(h, c.Workers(), func(lo, hi int) {
+	parallelChunks(h, workers, func(lo, hi int) {
 		// xInv = 1/(2·shift·ω^i), advanced by ω^-1 per step.
 		xInv := frPow(wInv, uint64(lo))
 		xInv.Mul(&xInv, &sInv).Mul(&xInv, &half)
 		for i := lo; i < hi; i++ {
-			out[i] = foldPair(vals[i], vals[i+h], xInv, half, beta)
+			out[i] = foldPair[E, P](vals[i], vals[i+h], xInv, half, beta)
 			xInv.Mul(&xInv, &wInv)
 		}
 	})
 	return out
 }
 
+// foldFRIWith calls the backend's fold for E.
+func foldFRIWith[E any](b Backend, vals []E, shift fr.Element, beta E) []E {
+	switch v := any(vals).(type) {
+	case []E4:
+		return any(b.FoldFRI(v, shift, any(beta).(E4))).([]E)
+	case []E6:
+		return any(b.FoldFRI6(v, shift, any(beta).(E6))).([]E)
+	}
+	panic("stark: unknown extension") // E is E4 or E6 by construction
+}
+
 // foldPair is the binary FRI fold of f(x)=a, f(-x)=b with halfXInv = 1/(2x):
 // (a+b)/2 + beta·(a-b)/(2x).
-func foldPair(a, b E4, halfXInv, half fr.Element, beta E4) E4 {
-	var s, d E4
-	s.Add(&a, &b)
-	s.MulByElement(&s, &half)
-	d.Sub(&a, &b)
-	d.MulByElement(&d, &halfXInv)
-	d.Mul(&d, &beta)
-	s.Add(&s, &d)
+func foldPair[E any, P extElem[E]](a, b E, halfXInv, half fr.Element, beta E) E {
+	var s, d E
+	P(&s).Add(&a, &b)
+	P(&s).MulByElement(&s, &half)
+	P(&d).Sub(&a, &b)
+	P(&d).MulByElement(&d, &halfXInv)
+	P(&d).Mul(&d, &beta)
+	P(&s).Add(&s, &d)
 	return s
 }

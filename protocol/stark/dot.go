@@ -6,24 +6,29 @@ import (
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
 )
 
-// dotAcc accumulates Σ c_k·v_k for E4 coefficients c_k and base values v_k
+// dotAcc accumulates Σ c_k·v_k for extension coefficients c_k and base values v_k
 // with one modular reduction at the end instead of one per product: the
 // prover's hot loops (composition, DEEP) are such dot products. Raw
 // Montgomery representations are multiplied as integers; the sum of
 // products is ≡ Σ C_k·V_k·R² (mod p), and reducing it once and applying one
 // Montgomery multiplication by the raw 1 (= R⁻¹) yields Σ C_k·V_k exactly.
 type dotAcc struct {
-	lo, hi [4]uint64
+	lo, hi [6]uint64
 }
 
-// dotCoeff is an E4 coefficient unpacked to raw Montgomery limbs.
-type dotCoeff [4]uint64
+// dotCoeff is an extension coefficient (E4 or E6) unpacked to raw Montgomery
+// limbs; an E4 coefficient leaves the last two zero.
+type dotCoeff [6]uint64
 
-func toDotCoeff(e *E4) dotCoeff {
-	return dotCoeff{uint64(e.B0.A0[0]), uint64(e.B0.A1[0]), uint64(e.B1.A0[0]), uint64(e.B1.A1[0])}
+func toDotCoeff[E any](e *E) dotCoeff {
+	var d dotCoeff
+	for i, c := range coords(e) {
+		d[i] = uint64(c[0])
+	}
+	return d
 }
 
-func toDotCoeffs(es []E4) []dotCoeff {
+func toDotCoeffs[E any](es []E) []dotCoeff {
 	out := make([]dotCoeff, len(es))
 	for i := range es {
 		out[i] = toDotCoeff(&es[i])
@@ -31,6 +36,47 @@ func toDotCoeffs(es []E4) []dotCoeff {
 	return out
 }
 
+// addTo adds Σ_k cs[k]·vs[k] to a, for coefficients of degree d (4 or 6):
+// the branch is taken once per call, not per product.
+func (a *dotAcc) addTo(cs []dotCoeff, vs []fr.Element, d int) {
+	if d == 6 {
+		for k := range vs {
+			a.add6(&cs[k], vs[k])
+		}
+		return
+	}
+	for k := range vs {
+		a.add(&cs[k], vs[k])
+	}
+}
+
+// addColumn adds c·col[i] to acc[i] for every i, for a coefficient of
+// degree d.
+func addColumn(acc []dotAcc, c *dotCoeff, col []fr.Element, d int) {
+	acc = acc[:len(col)]
+	if d == 6 {
+		for i := range col {
+			acc[i].add6(c, col[i])
+		}
+		return
+	}
+	for i := range col {
+		acc[i].add(c, col[i])
+	}
+}
+
+// add6 is add for E6 coefficients.
+func (a *dotAcc) add6(c *dotCoeff, v fr.Element) {
+	a.add(c, v)
+	x := uint64(v[0])
+	var carry uint64
+	a.lo[4], carry = bits.Add64(a.lo[4], c[4]*x, 0)
+	a.hi[4] += carry
+	a.lo[5], carry = bits.Add64(a.lo[5], c[5]*x, 0)
+	a.hi[5] += carry
+}
+
+// add is the product for E4 coefficients (coordinates 0..3).
 func (a *dotAcc) add(c *dotCoeff, v fr.Element) {
 	x := uint64(v[0])
 	var carry uint64
@@ -70,7 +116,12 @@ func (a *dotAcc) reduce(i int) fr.Element {
 
 var modulus = fr.Modulus().Uint64()
 
-// result returns the accumulated E4 value.
-func (a *dotAcc) result() E4 {
-	return e4FromCoords(a.reduce(0), a.reduce(1), a.reduce(2), a.reduce(3))
+// result returns the accumulated value.
+func dotResult[E any](a *dotAcc) E {
+	var e E
+	x := coords(&e)
+	for i := range x {
+		x[i] = a.reduce(i)
+	}
+	return e
 }

@@ -24,7 +24,7 @@ func TestDotAccMatchesFieldArithmetic(t *testing.T) {
 			p.MulByElement(&c, &v)
 			want.Add(&want, &p)
 		}
-		if got := acc.result(); !got.Equal(&want) {
+		if got := dotResult[E4](&acc); !got.Equal(&want) {
 			t.Fatalf("n=%d: lazy dot product %s, field arithmetic %s", n, got.String(), want.String())
 		}
 	}
@@ -53,8 +53,33 @@ func TestDotAccMaximalValues(t *testing.T) {
 			p.MulByElement(&c, &x)
 			want.Add(&want, &p)
 		}
-		if got := acc.result(); !got.Equal(&want) {
+		if got := dotResult[E4](&acc); !got.Equal(&want) {
 			t.Fatalf("lazy dot product %s, field arithmetic %s", got.String(), want.String())
+		}
+	}
+}
+
+// The E6 path of the lazy dot product, maximal values included.
+func TestDotAccE6(t *testing.T) {
+	pm1 := fr.Modulus().Uint64() - 1
+	for _, n := range []int{1, 7, MaxConstraints + MaxBoundaries} {
+		var acc dotAcc
+		var want E6
+		for k := range n {
+			var c E6
+			for j := range coords(&c) {
+				coords(&c)[j].SetUint64(pm1 - uint64(k%3)*uint64(j))
+			}
+			var v fr.Element
+			v.SetUint64(pm1 - uint64(k%5))
+			dc := toDotCoeff(&c)
+			acc.add6(&dc, v)
+			var p E6
+			p.MulByElement(&c, &v)
+			want.Add(&want, &p)
+		}
+		if got := dotResult[E6](&acc); !got.Equal(&want) {
+			t.Fatalf("n=%d: lazy dot product %s, field arithmetic %s", n, got.String(), want.String())
 		}
 	}
 }

@@ -3,7 +3,35 @@ package stark
 import (
 	"errors"
 	"fmt"
+	"math"
 )
+
+// Extension names the field every challenge (α, z, γ, the FRI folding
+// coefficients) is drawn from. The zero value is E4, the field of every
+// proof made before E6 existed, so their parameters and bytes are unchanged.
+type Extension uint8
+
+const (
+	// E4Challenges: |F| = p^4 ≈ 2^124. Proof encoding version 1. Its
+	// proven security stops near 72 bits whatever the queries (the FRI
+	// batching term), so it serves statements already on chain.
+	E4Challenges Extension = iota
+	// E6Challenges: |F| = p^6 ≈ 2^186. Proof encoding version 2.
+	E6Challenges
+)
+
+// Degree is the extension's degree over KoalaBear.
+func (x Extension) Degree() int {
+	if x == E6Challenges {
+		return 6
+	}
+	return 4
+}
+
+// Bits is log2 of the extension's size.
+func (x Extension) Bits() float64 { return float64(x.Degree()) * math.Log2(2130706433) }
+
+func (x Extension) String() string { return fmt.Sprintf("E%d", x.Degree()) }
 
 // Params are the protocol parameters. Prover and verifier must use the same
 // ones; the proof carries them and the verifier refuses any other.
@@ -14,6 +42,8 @@ type Params struct {
 	LogFoldArity int // FRI folding factor 2^LogFoldArity (1 or 2)
 	LogFinalSize int // FRI stops when the degree bound is ≤ 2^LogFinalSize
 	LogMerkleCap int // commit to the 2^LogMerkleCap top nodes of each tree
+	// Challenges is the extension challenges live in (zero value: E4).
+	Challenges Extension
 }
 
 // DefaultParams gives ~106 bits of conjectured security (see docs/stark.md):
@@ -47,17 +77,19 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: LogFinalSize %d not in [LogFoldArity, 10]", ErrParams, p.LogFinalSize)
 	case p.LogMerkleCap < 0 || p.LogMerkleCap > 8:
 		return fmt.Errorf("%w: LogMerkleCap %d not in [0, 8]", ErrParams, p.LogMerkleCap)
+	case p.Challenges > E6Challenges:
+		return fmt.Errorf("%w: unknown challenge extension %d", ErrParams, p.Challenges)
 	}
 	return nil
 }
 
 // ConjecturedSecurity returns the conjectured bits of security under the
 // ethSTARK/“toy problem” conjecture: each query contributes LogBlowup bits,
-// grinding adds GrindingBits, capped by the E4 field size minus the log of the
-// LDE domain size (DEEP-ALI and FRI commit-phase errors).
+// grinding adds GrindingBits, capped by the challenge field's size minus the
+// log of the LDE domain size (DEEP-ALI and FRI commit-phase errors).
 func (p Params) ConjecturedSecurity(logTraceLength int) int {
 	q := p.NumQueries*p.LogBlowup + p.GrindingBits
-	field := 123 - (logTraceLength + p.LogBlowup)
+	field := int(p.Challenges.Bits()) - (logTraceLength + p.LogBlowup)
 	return min(q, field)
 }
 

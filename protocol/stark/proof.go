@@ -16,14 +16,14 @@ type Proof struct {
 	Params         Params
 	LogTraceLength int
 	TraceWidth     int
-	CompColumns    int // 4 × number of composition chunks
+	CompColumns    int // extension degree × number of composition chunks
 
 	TraceCap, CompCap []hash.Digest   // Merkle caps of the trace and composition trees
-	TraceOOD          []E4            // trace columns at z
-	TraceOODNext      []E4            // trace columns at z·g
-	CompOOD           []E4            // composition chunks at z
+	TraceOOD          []Ext           // trace columns at z
+	TraceOODNext      []Ext           // trace columns at z·g
+	CompOOD           []Ext           // composition chunks at z
 	FRICaps           [][]hash.Digest // one cap per committed FRI layer
-	FinalPoly         []E4            // coefficients, low degree first
+	FinalPoly         []Ext           // coefficients, low degree first
 	Nonce             uint64
 	Queries           []QueryProof // one per distinct query index, ascending
 }
@@ -40,14 +40,17 @@ type QueryProof struct {
 // LayerOpening is one FRI layer's coset (the 2^LogFoldArity values that fold
 // together) with its Merkle path.
 type LayerOpening struct {
-	Values []E4
+	Values []Ext
 	Path   []hash.Digest
 }
 
 // Encoding constants.
 const (
-	// ProofVersion is the only proof encoding version this package reads.
+	// ProofVersion is the encoding of proofs with E4 challenges.
 	ProofVersion = 1
+	// ProofVersionE6 is the encoding of proofs with E6 challenges: the same
+	// layout with 6 coordinates per extension value.
+	ProofVersionE6 = 2
 	// MaxProofSize bounds an encoded proof.
 	MaxProofSize = 16 << 20
 )
@@ -68,21 +71,26 @@ const (
 	numSections = secQueries
 )
 
-const (
-	e4Size     = 16
-	headerSize = 17
-)
+const headerSize = 17
+
+// versionOf is the encoding version of proofs with challenges in x.
+func versionOf(x Extension) int {
+	if x == E6Challenges {
+		return ProofVersionE6
+	}
+	return ProofVersion
+}
 
 // shape holds every count the encoding depends on, derived from the header.
 type shape struct {
-	logN, logLDE, w, comp, layers, finalLen, queries, arity, logCap int
+	logN, logLDE, w, comp, layers, finalLen, queries, arity, logCap, ext int
 }
 
 func (p *Proof) shape() shape {
 	return shape{
 		logN: p.LogTraceLength, logLDE: p.LogTraceLength + p.Params.LogBlowup, w: p.TraceWidth,
 		comp: p.CompColumns, layers: len(p.FRICaps), finalLen: len(p.FinalPoly), queries: len(p.Queries),
-		arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap,
+		arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap, ext: p.Params.Challenges.Degree(),
 	}
 }
 
@@ -107,12 +115,13 @@ func (s shape) sectionSizes() [numSections + 1]int {
 		caps += s.capLen(s.layerDepth(l))
 	}
 	z[secCommitments] = caps * hash.DigestSize
-	z[secOOD] = (2*s.w + s.comp/4) * e4Size
-	z[secFinal] = s.finalLen * e4Size
+	extSize := 4 * s.ext
+	z[secOOD] = (2*s.w + s.comp/s.ext) * extSize
+	z[secFinal] = s.finalLen * extSize
 	z[secNonce] = 8
 	q := 4*s.w + 4*s.comp + 2*s.pathLen(s.logLDE)*hash.DigestSize
 	for l := range s.layers {
-		q += s.arity*e4Size + s.pathLen(s.layerDepth(l))*hash.DigestSize
+		q += s.arity*extSize + s.pathLen(s.layerDepth(l))*hash.DigestSize
 	}
 	z[secQueries] = s.queries * q
 	return z
@@ -125,8 +134,8 @@ func (w *writer) u16(v int)         { w.b = binary.LittleEndian.AppendUint16(w.b
 func (w *writer) u32(v int)         { w.b = binary.LittleEndian.AppendUint32(w.b, uint32(v)) }
 func (w *writer) u64(v uint64)      { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 func (w *writer) elem(e fr.Element) { w.b = binary.LittleEndian.AppendUint32(w.b, uint32(e.Uint64())) }
-func (w *writer) e4(e E4) {
-	for _, c := range e4Coords(&e) {
+func (w *writer) ext(e Ext, d int) {
+	for _, c := range e[:d] {
 		w.elem(c)
 	}
 }
@@ -142,7 +151,8 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 	sizes := s.sectionSizes()
 	w := &writer{}
 	w.b = append(w.b, proofMagic[:]...)
-	w.u8(ProofVersion)
+	w.u8(versionOf(p.Params.Challenges))
+	d := s.ext
 	var sizeErr error
 	section := func(tag int, body func()) {
 		w.u8(tag)
@@ -176,18 +186,18 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 	})
 	section(secOOD, func() {
 		for _, v := range p.TraceOOD {
-			w.e4(v)
+			w.ext(v, d)
 		}
 		for _, v := range p.TraceOODNext {
-			w.e4(v)
+			w.ext(v, d)
 		}
 		for _, v := range p.CompOOD {
-			w.e4(v)
+			w.ext(v, d)
 		}
 	})
 	section(secFinal, func() {
 		for _, v := range p.FinalPoly {
-			w.e4(v)
+			w.ext(v, d)
 		}
 	})
 	section(secNonce, func() { w.u64(p.Nonce) })
@@ -207,7 +217,7 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 			}
 			for _, l := range q.Layers {
 				for _, v := range l.Values {
-					w.e4(v)
+					w.ext(v, d)
 				}
 				for _, d := range l.Path {
 					w.digest(d)
@@ -230,7 +240,7 @@ func (p *Proof) checkShape() error {
 	if s.logN < 2 || s.logN > MaxLogTraceLength || s.logLDE > 24 {
 		return fmt.Errorf("%w: trace length 2^%d", ErrProofEncoding, s.logN)
 	}
-	if s.w < 1 || s.w > MaxTraceWidth || s.comp < 4 || s.comp%4 != 0 || s.comp > 4*64 {
+	if s.w < 1 || s.w > MaxTraceWidth || s.comp < s.ext || s.comp%s.ext != 0 || s.comp > s.ext*64 {
 		return fmt.Errorf("%w: width %d, composition columns %d", ErrProofEncoding, s.w, s.comp)
 	}
 	layers, finalLen := p.Params.numFRILayers(s.logN)
@@ -240,7 +250,7 @@ func (p *Proof) checkShape() error {
 	if s.queries < 1 || s.queries > p.Params.NumQueries {
 		return fmt.Errorf("%w: %d query openings for %d queries", ErrProofEncoding, s.queries, p.Params.NumQueries)
 	}
-	if len(p.TraceOOD) != s.w || len(p.TraceOODNext) != s.w || len(p.CompOOD) != s.comp/4 {
+	if len(p.TraceOOD) != s.w || len(p.TraceOODNext) != s.w || len(p.CompOOD) != s.comp/s.ext {
 		return fmt.Errorf("%w: out-of-domain value counts", ErrProofEncoding)
 	}
 	if len(p.TraceCap) != s.capLen(s.logLDE) || len(p.CompCap) != s.capLen(s.logLDE) {
@@ -298,9 +308,12 @@ func (r *reader) elem() fr.Element {
 	e.SetUint64(uint64(v))
 	return e
 }
-func (r *reader) e4() E4 {
-	a, b, c, d := r.elem(), r.elem(), r.elem(), r.elem()
-	return e4FromCoords(a, b, c, d)
+func (r *reader) ext(d int) Ext {
+	var e Ext
+	for i := range d {
+		e[i] = r.elem()
+	}
+	return e
 }
 func (r *reader) digest() hash.Digest {
 	d, err := hash.DigestFromBytes(r.take(hash.DigestSize))
@@ -309,10 +322,10 @@ func (r *reader) digest() hash.Digest {
 	}
 	return d
 }
-func (r *reader) e4s(n int) []E4 {
-	v := make([]E4, n)
+func (r *reader) exts(n, d int) []Ext {
+	v := make([]Ext, n)
 	for i := range v {
-		v[i] = r.e4()
+		v[i] = r.ext(d)
 	}
 	return v
 }
@@ -343,11 +356,15 @@ func DecodeProof(b []byte) (*Proof, error) {
 	if len(b) < 5 || [4]byte(b[:4]) != proofMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrProofEncoding)
 	}
-	if b[4] != ProofVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrProofEncoding, b[4], ProofVersion)
+	p := &Proof{}
+	switch b[4] {
+	case ProofVersion:
+	case ProofVersionE6:
+		p.Params.Challenges = E6Challenges
+	default:
+		return nil, fmt.Errorf("%w: version %d, want %d or %d", ErrProofEncoding, b[4], ProofVersion, ProofVersionE6)
 	}
 	r := &reader{b: b[5:]}
-	p := &Proof{}
 	var sizes [numSections + 1]int
 	sizes[secHeader] = headerSize
 	section := func(tag int, body func()) error {
@@ -398,9 +415,10 @@ func DecodeProof(b []byte) (*Proof, error) {
 		return nil, err
 	}
 	s := shape{logN: p.LogTraceLength, logLDE: p.LogTraceLength + p.Params.LogBlowup, w: p.TraceWidth, comp: p.CompColumns,
-		layers: nLayers, finalLen: nFinal, queries: nQueries, arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap}
+		layers: nLayers, finalLen: nFinal, queries: nQueries, arity: 1 << p.Params.LogFoldArity, logCap: p.Params.LogMerkleCap,
+		ext: p.Params.Challenges.Degree()}
 	if s.logN < 2 || s.logN > MaxLogTraceLength || s.logLDE > 24 || s.w < 1 || s.w > MaxTraceWidth ||
-		s.comp < 4 || s.comp%4 != 0 || s.comp > 4*64 {
+		s.comp < s.ext || s.comp%s.ext != 0 || s.comp > s.ext*64 {
 		return nil, fmt.Errorf("%w: header shape (log length %d, width %d, composition columns %d)", ErrProofEncoding, s.logN, s.w, s.comp)
 	}
 	if wl, wf := p.Params.numFRILayers(s.logN); wl != nLayers || wf != nFinal {
@@ -427,11 +445,11 @@ func DecodeProof(b []byte) (*Proof, error) {
 		return nil, err
 	}
 	if err := section(secOOD, func() {
-		p.TraceOOD, p.TraceOODNext, p.CompOOD = r.e4s(s.w), r.e4s(s.w), r.e4s(s.comp/4)
+		p.TraceOOD, p.TraceOODNext, p.CompOOD = r.exts(s.w, s.ext), r.exts(s.w, s.ext), r.exts(s.comp/s.ext, s.ext)
 	}); err != nil {
 		return nil, err
 	}
-	if err := section(secFinal, func() { p.FinalPoly = r.e4s(nFinal) }); err != nil {
+	if err := section(secFinal, func() { p.FinalPoly = r.exts(nFinal, s.ext) }); err != nil {
 		return nil, err
 	}
 	if err := section(secNonce, func() { p.Nonce = r.u64() }); err != nil {
@@ -445,7 +463,7 @@ func DecodeProof(b []byte) (*Proof, error) {
 			q.CompRow, q.CompPath = r.elems(s.comp), r.digests(s.pathLen(s.logLDE))
 			q.Layers = make([]LayerOpening, nLayers)
 			for l := range q.Layers {
-				q.Layers[l].Values = r.e4s(s.arity)
+				q.Layers[l].Values = r.exts(s.arity, s.ext)
 				q.Layers[l].Path = r.digests(s.pathLen(s.layerDepth(l)))
 			}
 		}

@@ -73,27 +73,33 @@ func ProveWith(a AIR, trace [][]fr.Element, p Params, b Backend, o ProveOptions)
 			return nil, fmt.Errorf("%w: column %d has %d rows, AIR wants %d", ErrTrace, c, len(trace[c]), st.n)
 		}
 	}
-	pr := &prover{st: st, b: b, workers: b.Workers(), report: report}
-	proof, err := pr.prove(trace)
+	var proof *Proof
+	if p.Challenges == E6Challenges {
+		proof, err = (&prover[E6, *E6]{st: st, b: b, workers: b.Workers(), report: report}).prove(trace)
+	} else {
+		proof, err = (&prover[E4, *E4]{st: st, b: b, workers: b.Workers(), report: report}).prove(trace)
+	}
 	if err == nil {
 		report("done", 1)
 	}
 	return proof, err
 }
 
-type prover struct {
+// prover makes one proof with challenges in E.
+type prover[E any, P extElem[E]] struct {
 	st      *statement
 	b       Backend
 	workers int
 	report  func(stage string, fraction float64)
 }
 
-func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
+func (pr *prover[E, P]) prove(trace [][]fr.Element) (*Proof, error) {
 	st, b := pr.st, pr.b
 	var one fr.Element
 	one.SetOne()
 	tr := st.transcript()
-	proof := &Proof{Params: st.params, LogTraceLength: st.logN, TraceWidth: st.w, CompColumns: 4 * st.c}
+	d := degree[E]()
+	proof := &Proof{Params: st.params, LogTraceLength: st.logN, TraceWidth: st.w, CompColumns: d * st.c}
 
 	// 1. Trace: interpolate, extend to the LDE coset, commit rows.
 	pr.report("lde", 0.02)
@@ -107,24 +113,18 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 	traceTree := buildTree(b, b.HashRows(lde))
 	proof.TraceCap = traceTree.cap(st.params.LogMerkleCap)
 	tr.AbsorbDigests(proof.TraceCap)
-	alpha := tr.SampleE4()
+	alpha := sampleExt[E](tr)
 
 	// 2. Constraint composition on the evaluation domain (n·c points, a
 	// sub-coset of the LDE), interpolated and split into c chunks of degree < n.
 	pr.report("composition", 0.35)
 	comp := pr.composition(lde, alpha)
-	compCoeffs := make([][]fr.Element, 4)
-	for t := range compCoeffs {
-		compCoeffs[t] = make([]fr.Element, len(comp))
-		for i := range comp {
-			compCoeffs[t][i] = e4Coords(&comp[i])[t]
-		}
-	}
+	compCoeffs := coordColumns(comp)
 	b.Interpolate(compCoeffs, st.shift)
-	chunks := make([][]fr.Element, 4*st.c) // column 4k+t: coordinate t of chunk k
+	chunks := make([][]fr.Element, d*st.c) // column d·k+t: coordinate t of chunk k
 	for k := range st.c {
-		for t := range 4 {
-			chunks[4*k+t] = compCoeffs[t][k*st.n : (k+1)*st.n]
+		for t := range d {
+			chunks[d*k+t] = compCoeffs[t][k*st.n : (k+1)*st.n]
 		}
 	}
 	compLDE := b.Evaluate(chunks, st.N, st.shift)
@@ -134,39 +134,39 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 
 	// 3. Out-of-domain evaluations at z and z·g.
 	pr.report("ood", 0.60)
-	z := st.sampleZ(tr)
-	var zg E4
-	zg.MulByElement(&z, &st.g)
-	proof.TraceOOD = make([]E4, st.w)
-	proof.TraceOODNext = make([]E4, st.w)
-	zp, zgp := toDotCoeffs(powers(z, st.n)), toDotCoeffs(powers(zg, st.n))
+	z := sampleZ[E, P](st, tr)
+	var zg E
+	P(&zg).MulByElement(&z, &st.g)
+	traceOOD, traceOODNext := make([]E, st.w), make([]E, st.w)
+	zp, zgp := toDotCoeffs(powers[E, P](z, st.n)), toDotCoeffs(powers[E, P](zg, st.n))
 	parallelFor(st.w, pr.workers, func(i int) {
-		proof.TraceOOD[i] = evalWithPowers(coeffs[i], zp)
-		proof.TraceOODNext[i] = evalWithPowers(coeffs[i], zgp)
+		traceOOD[i] = evalWithPowers[E](coeffs[i], zp)
+		traceOODNext[i] = evalWithPowers[E](coeffs[i], zgp)
 	})
-	proof.CompOOD = make([]E4, st.c)
+	compOOD := make([]E, st.c)
 	for k := range st.c {
-		var v E4
-		for t := range 4 {
-			e := evalWithPowers(chunks[4*k+t], zp)
-			bt := e4Basis(t)
-			e.Mul(&e, &bt)
-			v.Add(&v, &e)
+		var v E
+		for t := range d {
+			e := evalWithPowers[E](chunks[d*k+t], zp)
+			bt := basis[E](t)
+			P(&e).Mul(&e, &bt)
+			P(&v).Add(&v, &e)
 		}
-		proof.CompOOD[k] = v
+		compOOD[k] = v
 	}
-	tr.AbsorbE4(proof.TraceOOD...)
-	tr.AbsorbE4(proof.TraceOODNext...)
-	tr.AbsorbE4(proof.CompOOD...)
+	proof.TraceOOD, proof.TraceOODNext, proof.CompOOD = toExts(traceOOD), toExts(traceOODNext), toExts(compOOD)
+	absorbExt(tr, traceOOD)
+	absorbExt(tr, traceOODNext)
+	absorbExt(tr, compOOD)
 
 	// 4. DEEP composition over the LDE coset.
-	gamma := tr.SampleE4()
+	gamma := sampleExt[E](tr)
 	pr.report("deep", 0.65)
-	q := pr.deep(lde, compLDE, proof, z, zg, gamma)
+	q := pr.deep(lde, compLDE, traceOOD, traceOODNext, compOOD, z, zg, gamma)
 
 	// 5. FRI commit phase.
 	pr.report("fri", 0.80)
-	layerVals := make([][]E4, st.layers)
+	layerVals := make([][]E, st.layers)
 	layerTrees := make([]*merkleTree, st.layers)
 	shift := st.shift
 	arity := 1 << st.params.LogFoldArity
@@ -176,15 +176,16 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 		cp := layerTrees[l].cap(st.params.LogMerkleCap)
 		proof.FRICaps = append(proof.FRICaps, cp)
 		tr.AbsorbDigests(cp)
-		beta := tr.SampleE4()
+		beta := sampleExt[E](tr)
 		for range st.params.LogFoldArity {
-			q = b.FoldFRI(q, shift, beta)
+			q = foldFRIWith(b, q, shift, beta)
 			shift.Square(&shift)
-			beta.Square(&beta)
+			P(&beta).Square(&beta)
 		}
 	}
-	proof.FinalPoly = pr.finalPoly(q, shift)
-	tr.AbsorbE4(proof.FinalPoly...)
+	final := pr.finalPoly(q, shift)
+	proof.FinalPoly = toExts(final)
+	absorbExt(tr, final)
 
 	// 6. Grinding, then queries.
 	pr.report("grinding", 0.95)
@@ -201,9 +202,9 @@ func (pr *prover) prove(trace [][]fr.Element) (*Proof, error) {
 		for l := range st.layers {
 			groups := len(layerVals[l]) / arity
 			j := pos % groups
-			lo := LayerOpening{Values: make([]E4, arity), Path: layerTrees[l].path(j, st.params.LogMerkleCap)}
+			lo := LayerOpening{Values: make([]Ext, arity), Path: layerTrees[l].path(j, st.params.LogMerkleCap)}
 			for t := range arity {
-				lo.Values[t] = layerVals[l][j+t*groups]
+				lo.Values[t] = toExt(&layerVals[l][j+t*groups])
 			}
 			qp.Layers = append(qp.Layers, lo)
 			pos = j
@@ -221,23 +222,47 @@ func column(cols [][]fr.Element, i int) []fr.Element {
 	return r
 }
 
-// friLeafColumns lays a FRI layer out as 4·arity base columns so that leaf j
-// holds, for t < arity, the coordinates of vals[j + t·m/arity].
-func friLeafColumns(vals []E4, arity int) [][]fr.Element {
+// friLeafColumns lays a FRI layer out as d·arity base columns (d the
+// extension degree) so that leaf j holds, for t < arity, the coordinates of
+// vals[j + t·m/arity].
+func friLeafColumns[E any](vals []E, arity int) [][]fr.Element {
+	d := degree[E]()
 	groups := len(vals) / arity
-	cols := make([][]fr.Element, 4*arity)
+	cols := make([][]fr.Element, d*arity)
 	for t := range arity {
-		for c := range 4 {
-			cols[4*t+c] = make([]fr.Element, groups)
+		for c := range d {
+			cols[d*t+c] = make([]fr.Element, groups)
 		}
 		for j := range groups {
-			co := e4Coords(&vals[j+t*groups])
-			for c := range 4 {
-				cols[4*t+c][j] = co[c]
+			co := coords(&vals[j+t*groups])
+			for c := range d {
+				cols[d*t+c][j] = co[c]
 			}
 		}
 	}
 	return cols
+}
+
+// coordColumns splits extension values into one column per coordinate.
+func coordColumns[E any](vals []E) [][]fr.Element {
+	d := degree[E]()
+	cols := make([][]fr.Element, d)
+	for t := range cols {
+		cols[t] = make([]fr.Element, len(vals))
+	}
+	for i := range vals {
+		for t, c := range coords(&vals[i]) {
+			cols[t][i] = c
+		}
+	}
+	return cols
+}
+
+// basis returns the t-th basis element of E (coordinate t set to one).
+func basis[E any](t int) E {
+	var e E
+	coords(&e)[t].SetOne()
+	return e
 }
 
 // sampleQueries draws the query positions and returns them sorted and
@@ -253,11 +278,12 @@ func sampleQueries(t *Transcript, k, logN int) []int {
 
 // composition evaluates the random linear combination of all constraint
 // quotients on the n·c-point coset shift·<ω_{n·c}>.
-func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
+func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 	st := pr.st
+	d := degree[E]()
 	m := st.n * st.c
 	step := st.blowup / st.c
-	al := powers(alpha, st.numCoeffs())
+	al := powers[E, P](alpha, st.numCoeffs())
 	dal := toDotCoeffs(al)
 	// Periodic columns on the evaluation coset: column of period p has period
 	// p·c there (x^(n/p) runs over shift^(n/p)·<ω_{p·c}>).
@@ -283,7 +309,7 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 	for i, r := range st.boundRows {
 		gRows[i] = frPow(st.g, uint64(r))
 	}
-	out := make([]E4, m)
+	out := make([]E, m)
 	nc := st.nRow + st.nTrans
 	parallelChunks(m, pr.workers*4, func(lo, hi int) {
 		f := Frame[fr.Element]{Cur: make([]fr.Element, st.w), Next: make([]fr.Element, st.w), Periodic: make([]fr.Element, len(per))}
@@ -304,7 +330,7 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 			}
 			den[r] = fr.BatchInvert(d)
 		}
-		bsum := make([]E4, len(gRows))
+		bsum := make([]E, len(gRows))
 		// Rows are gathered a block of points at a time, column by
 		// column, so each column is read sequentially (reading a wide row
 		// point by point touches w scattered cache lines per point).
@@ -331,32 +357,26 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 			}
 			st.air.EvalBase(f, cv)
 			var ra, ta dotAcc
-			for k := 0; k < st.nRow; k++ {
-				ra.add(&dal[k], cv[k])
-			}
-			for k := st.nRow; k < nc; k++ {
-				ta.add(&dal[k], cv[k])
-			}
-			rowSum, trSum := ra.result(), ta.result()
-			var t E4
+			ra.addTo(dal[:st.nRow], cv[:st.nRow], d)
+			ta.addTo(dal[st.nRow:nc], cv[st.nRow:nc], d)
+			rowSum, trSum := dotResult[E](&ra), dotResult[E](&ta)
+			var t E
 			var xl fr.Element
 			xl.Sub(&xs[i-lo], &gLast)
-			trSum.MulByElement(&trSum, &xl)
-			rowSum.Add(&rowSum, &trSum)
-			rowSum.MulByElement(&rowSum, &invZ[i%st.c])
-			for r := range bsum {
-				bsum[r] = E4{}
-			}
+			P(&trSum).MulByElement(&trSum, &xl)
+			P(&rowSum).Add(&rowSum, &trSum)
+			P(&rowSum).MulByElement(&rowSum, &invZ[i%st.c])
+			clear(bsum)
 			for bi, bd := range st.bounds {
 				var v fr.Element
 				v.Sub(&f.Cur[bd.Column], &bd.Value)
-				t.MulByElement(&al[nc+bi], &v)
+				P(&t).MulByElement(&al[nc+bi], &v)
 				r := st.boundRowOf[bi]
-				bsum[r].Add(&bsum[r], &t)
+				P(&bsum[r]).Add(&bsum[r], &t)
 			}
 			for r := range bsum {
-				bsum[r].MulByElement(&bsum[r], &den[r][i-lo])
-				rowSum.Add(&rowSum, &bsum[r])
+				P(&bsum[r]).MulByElement(&bsum[r], &den[r][i-lo])
+				P(&rowSum).Add(&rowSum, &bsum[r])
 			}
 			out[i] = rowSum
 		}
@@ -367,61 +387,59 @@ func (pr *prover) composition(lde [][]fr.Element, alpha E4) []E4 {
 // deep evaluates the DEEP composition polynomial on the LDE coset:
 // Σ γ^k (T_k(x)-T_k(z))/(x-z) + Σ γ^(w+k) (T_k(x)-T_k(zg))/(x-zg)
 // + Σ γ^(2w+k) (H_k(x)-H_k(z))/(x-z).
-func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E4) []E4 {
+func (pr *prover[E, P]) deep(lde, compLDE [][]fr.Element, traceOOD, traceOODNext, compOOD []E, z, zg, gamma E) []E {
 	st := pr.st
-	cz, czg, az, azg := st.deepCoeffs(gamma, proof)
+	d := degree[E]()
+	cz, czg, az, azg := deepCoeffs[E, P](st, gamma, traceOOD, traceOODNext, compOOD)
 	dcz := toDotCoeffs(cz)
 	gw := czg[0] // czg[k] = γ^(w+k) = γ^w·cz[k]
-	out := make([]E4, st.N)
+	out := make([]E, st.N)
 	wN := rootOfUnity(st.N)
+	var mz, mzg E
+	P(&mz).Neg(&z)
+	P(&mzg).Neg(&zg)
 	parallelChunks(st.N, pr.workers*4, func(lo, hi int) {
 		// Blocks of points, column by column, keep the accumulators in L1
 		// and read each column sequentially.
 		const block = 256
 		var acc [block]dotAcc
-		var sT [block]E4
-		dz := make([]E4, block)
-		dzg := make([]E4, block)
+		var sT [block]E
+		dz := make([]E, block)
+		dzg := make([]E, block)
 		x := frPow(wN, uint64(lo))
 		x.Mul(&x, &st.shift)
 		for b0 := lo; b0 < hi; b0 += block {
 			nb := min(block, hi-b0)
 			for i := range nb {
-				dz[i].Neg(&z)
-				dz[i].B0.A0.Add(&dz[i].B0.A0, &x)
-				dzg[i].Neg(&zg)
-				dzg[i].B0.A0.Add(&dzg[i].B0.A0, &x)
+				dz[i] = mz
+				addBase(&dz[i], x)
+				dzg[i] = mzg
+				addBase(&dzg[i], x)
 				x.Mul(&x, &wN)
 			}
-			iz := batchInvertE4(dz[:nb])
-			izg := batchInvertE4(dzg[:nb])
+			iz := batchInvert[E, P](dz[:nb])
+			izg := batchInvert[E, P](dzg[:nb])
 			clear(acc[:nb])
 			// s2's coefficients are γ^w times s1's trace coefficients, so
 			// one dot product serves both (same values as summing separately).
 			for k := range st.w {
-				col := lde[k][b0 : b0+nb]
-				for i := range col {
-					acc[i].add(&dcz[k], col[i])
-				}
+				addColumn(acc[:], &dcz[k], lde[k][b0:b0+nb], d)
 			}
 			for i := range nb {
-				sT[i] = acc[i].result()
+				sT[i] = dotResult[E](&acc[i])
 			}
 			for k := range compLDE {
-				col := compLDE[k][b0 : b0+nb]
-				for i := range col {
-					acc[i].add(&dcz[st.w+k], col[i])
-				}
+				addColumn(acc[:], &dcz[st.w+k], compLDE[k][b0:b0+nb], d)
 			}
 			for i := range nb {
-				s1 := acc[i].result()
-				var s2 E4
-				s2.Mul(&sT[i], &gw)
-				s1.Sub(&s1, &az)
-				s1.Mul(&s1, &iz[i])
-				s2.Sub(&s2, &azg)
-				s2.Mul(&s2, &izg[i])
-				out[b0+i].Add(&s1, &s2)
+				s1 := dotResult[E](&acc[i])
+				var s2 E
+				P(&s2).Mul(&sT[i], &gw)
+				P(&s1).Sub(&s1, &az)
+				P(&s1).Mul(&s1, &iz[i])
+				P(&s2).Sub(&s2, &azg)
+				P(&s2).Mul(&s2, &izg[i])
+				P(&out[b0+i]).Add(&s1, &s2)
 			}
 		}
 	})
@@ -429,65 +447,63 @@ func (pr *prover) deep(lde, compLDE [][]fr.Element, proof *Proof, z, zg, gamma E
 }
 
 // deepCoeffs returns the DEEP coefficients: cz for the terms over (x - z)
-// (trace columns, then the 4c composition coordinate columns), czg for the
+// (trace columns, then the d·c composition coordinate columns), czg for the
 // terms over (x - zg), and the constants az, azg subtracted in the numerators.
-func (st *statement) deepCoeffs(gamma E4, proof *Proof) (cz, czg []E4, az, azg E4) {
-	g := powers(gamma, 2*st.w+st.c)
-	cz = make([]E4, st.w+4*st.c)
-	czg = make([]E4, st.w)
-	var t E4
+func deepCoeffs[E any, P extElem[E]](st *statement, gamma E, traceOOD, traceOODNext, compOOD []E) (cz, czg []E, az, azg E) {
+	d := degree[E]()
+	g := powers[E, P](gamma, 2*st.w+st.c)
+	cz = make([]E, st.w+d*st.c)
+	czg = make([]E, st.w)
+	var t E
 	for k := range st.w {
 		cz[k] = g[k]
 		czg[k] = g[st.w+k]
-		t.Mul(&g[k], &proof.TraceOOD[k])
-		az.Add(&az, &t)
-		t.Mul(&g[st.w+k], &proof.TraceOODNext[k])
-		azg.Add(&azg, &t)
+		P(&t).Mul(&g[k], &traceOOD[k])
+		P(&az).Add(&az, &t)
+		P(&t).Mul(&g[st.w+k], &traceOODNext[k])
+		P(&azg).Add(&azg, &t)
 	}
 	for k := range st.c {
-		for c := range 4 {
-			bc := e4Basis(c)
-			cz[st.w+4*k+c].Mul(&g[2*st.w+k], &bc)
+		for c := range d {
+			bc := basis[E](c)
+			P(&cz[st.w+d*k+c]).Mul(&g[2*st.w+k], &bc)
 		}
-		t.Mul(&g[2*st.w+k], &proof.CompOOD[k])
-		az.Add(&az, &t)
+		P(&t).Mul(&g[2*st.w+k], &compOOD[k])
+		P(&az).Add(&az, &t)
 	}
 	return
 }
 
-func batchInvertE4(a []E4) []E4 {
-	res := make([]E4, len(a))
+func batchInvert[E any, P extElem[E]](a []E) []E {
+	res := make([]E, len(a))
 	if len(a) == 0 {
 		return res
 	}
-	var acc E4
-	acc.SetOne()
+	var acc E
+	P(&acc).SetOne()
 	for i := range a {
 		res[i] = acc
-		acc.Mul(&acc, &a[i])
+		P(&acc).Mul(&acc, &a[i])
 	}
-	acc.Inverse(&acc)
+	P(&acc).Inverse(&acc)
 	for i := len(a) - 1; i >= 0; i-- {
-		res[i].Mul(&res[i], &acc)
-		acc.Mul(&acc, &a[i])
+		P(&res[i]).Mul(&res[i], &acc)
+		P(&acc).Mul(&acc, &a[i])
 	}
 	return res
 }
 
 // finalPoly interpolates the last folded layer (on shift·<ω_m>) and keeps the
 // coefficients below the degree bound; for an honest prover the rest are zero.
-func (pr *prover) finalPoly(vals []E4, shift fr.Element) []E4 {
-	cols := make([][]fr.Element, 4)
-	for t := range cols {
-		cols[t] = make([]fr.Element, len(vals))
-		for i := range vals {
-			cols[t][i] = e4Coords(&vals[i])[t]
-		}
-	}
+func (pr *prover[E, P]) finalPoly(vals []E, shift fr.Element) []E {
+	cols := coordColumns(vals)
 	pr.b.Interpolate(cols, shift)
-	out := make([]E4, pr.st.finalLen)
+	out := make([]E, pr.st.finalLen)
 	for i := range out {
-		out[i] = e4FromCoords(cols[0][i], cols[1][i], cols[2][i], cols[3][i])
+		x := coords(&out[i])
+		for t := range x {
+			x[t] = cols[t][i]
+		}
 	}
 	return out
 }
@@ -509,7 +525,7 @@ func powBlock(nonce uint64) hash.Digest {
 // grind returns the smallest nonce whose digest has GrindingBits leading zero
 // bits. Batches are hashed in parallel but scanned in order, so the result
 // does not depend on the number of workers.
-func (pr *prover) grind(seed hash.Digest) uint64 {
+func (pr *prover[E, P]) grind(seed hash.Digest) uint64 {
 	bitsNeeded := pr.st.params.GrindingBits
 	const batch = 1 << 12
 	in := make([]hash.Digest, 2*batch)
@@ -528,11 +544,9 @@ func (pr *prover) grind(seed hash.Digest) uint64 {
 }
 
 // evalWithPowers evaluates Σ c_i·x^i given the powers of x (a lazy dot
-// product: exact, and several times faster than Horner in E4).
-func evalWithPowers(c []fr.Element, pows []dotCoeff) E4 {
+// product: exact, and several times faster than Horner in the extension).
+func evalWithPowers[E any](c []fr.Element, pows []dotCoeff) E {
 	var acc dotAcc
-	for i := range c {
-		acc.add(&pows[i], c[i])
-	}
-	return acc.result()
+	acc.addTo(pows[:len(c)], c, degree[E]())
+	return dotResult[E](&acc)
 }

@@ -12,8 +12,13 @@ import (
 // validProof returns an AIR, parameters and an encoded valid proof small
 // enough to tamper with exhaustively.
 func validProof(t testing.TB) (*cubeAIR, Params, *Proof, []byte) {
+	return validProofIn(t, E4Challenges)
+}
+
+func validProofIn(t testing.TB, x Extension) (*cubeAIR, Params, *Proof, []byte) {
 	a, tr := cubeInstance(t, 256)
 	p := testParams()
+	p.Challenges = x
 	proof, err := Prove(a, tr, p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -31,12 +36,22 @@ func bump(e *fr.Element) {
 	e.Add(e, &one)
 }
 
-func bumpE4(e *E4) { bump(&e.B1.A1) }
+// bumpExt changes the last coordinate of an extension value.
+func bumpExt(e *Ext, x Extension) { bump(&e[x.Degree()-1]) }
 
 // TestTamperedProof changes one value in every part of a valid proof and
-// checks that the verifier rejects it with the expected error.
+// checks that the verifier rejects it with the expected error, for each
+// challenge field.
 func TestTamperedProof(t *testing.T) {
-	a, p, _, enc := validProof(t)
+	for _, x := range []Extension{E4Challenges, E6Challenges} {
+		t.Run(x.String(), func(t *testing.T) { testTamperedProof(t, x) })
+	}
+}
+
+func testTamperedProof(t *testing.T, x Extension) {
+	a, p, _, enc := validProofIn(t, x)
+	bumpE4 := func(e *Ext) { bumpExt(e, x) }
+	other := E6Challenges - x
 	fresh := func() *Proof {
 		pr, err := DecodeProof(enc)
 		if err != nil {
@@ -60,6 +75,7 @@ func TestTamperedProof(t *testing.T) {
 		{"swap two queries", func(p *Proof) { p.Queries[0], p.Queries[1] = p.Queries[1], p.Queries[0] }, ErrMerklePath},
 		{"drop a query", func(p *Proof) { p.Queries = p.Queries[1:] }, ErrShape},
 		{"params", func(p *Proof) { p.Params.NumQueries++ }, ErrParams},
+		{"challenge field", func(p *Proof) { p.Params.Challenges = other }, ErrParams},
 	}
 	type tc = struct {
 		name   string
@@ -108,7 +124,13 @@ func TestTamperedProof(t *testing.T) {
 
 // TestTamperedLayerSlot checks the specific consistency errors of FRI.
 func TestTamperedLayerSlot(t *testing.T) {
-	a, p, _, enc := validProof(t)
+	for _, x := range []Extension{E4Challenges, E6Challenges} {
+		t.Run(x.String(), func(t *testing.T) { testTamperedLayerSlot(t, x) })
+	}
+}
+
+func testTamperedLayerSlot(t *testing.T, x Extension) {
+	a, p, _, enc := validProofIn(t, x)
 	pr, _ := DecodeProof(enc)
 	st, _ := newStatement(a, p)
 	idx := queryPositions(t, a, p, pr)
@@ -121,7 +143,7 @@ func TestTamperedLayerSlot(t *testing.T) {
 			want = ErrDEEPQuery
 		}
 		q, _ := DecodeProof(enc)
-		bumpE4(&q.Queries[0].Layers[l].Values[pos/groups])
+		bumpExt(&q.Queries[0].Layers[l].Values[pos/groups], x)
 		if err := Verify(a, p, q); !errors.Is(err, want) {
 			t.Fatalf("layer %d: want %v, got %v", l, want, err)
 		}
@@ -129,7 +151,7 @@ func TestTamperedLayerSlot(t *testing.T) {
 	}
 	q, _ := DecodeProof(enc)
 	for i := range q.FinalPoly {
-		q.FinalPoly[i] = E4{}
+		q.FinalPoly[i] = Ext{}
 	}
 	if err := Verify(a, p, q); err == nil {
 		t.Fatal("zeroed final polynomial accepted")
@@ -142,20 +164,28 @@ func queryPositions(t *testing.T, a AIR, p Params, pr *Proof) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.Challenges == E6Challenges {
+		return replayQueries[E6](st, pr)
+	}
+	return replayQueries[E4](st, pr)
+}
+
+func replayQueries[E any, P extElem[E]](st *statement, pr *Proof) []int {
+	p := st.params
 	tr := st.transcript()
 	tr.AbsorbDigests(pr.TraceCap)
-	tr.SampleE4()
+	sampleExt[E](tr)
 	tr.AbsorbDigests(pr.CompCap)
-	st.sampleZ(tr)
-	tr.AbsorbE4(pr.TraceOOD...)
-	tr.AbsorbE4(pr.TraceOODNext...)
-	tr.AbsorbE4(pr.CompOOD...)
-	tr.SampleE4()
+	sampleZ[E, P](st, tr)
+	absorbExt(tr, fromExts[E](pr.TraceOOD))
+	absorbExt(tr, fromExts[E](pr.TraceOODNext))
+	absorbExt(tr, fromExts[E](pr.CompOOD))
+	sampleExt[E](tr)
 	for l := range st.layers {
 		tr.AbsorbDigests(pr.FRICaps[l])
-		tr.SampleE4()
+		sampleExt[E](tr)
 	}
-	tr.AbsorbE4(pr.FinalPoly...)
+	absorbExt(tr, fromExts[E](pr.FinalPoly))
 	tr.SampleDigest()
 	tr.AbsorbUint64(pr.Nonce)
 	return sampleQueries(tr, p.NumQueries, st.logN+p.LogBlowup)
@@ -256,6 +286,17 @@ func FuzzDecodeProof(f *testing.F) {
 	f.Add(enc)
 	f.Add(enc[:len(enc)/2])
 	f.Add([]byte("TSTK\x01"))
+	p.Challenges = E6Challenges
+	proof6, err := Prove(a, tr, p, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc6, err := proof6.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc6)
+	f.Add([]byte("TSTK\x02"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pr, err := DecodeProof(b)

@@ -9,8 +9,13 @@ import (
 )
 
 // transcriptLabel versions the whole protocol; change it with any change of
-// the proof system.
-const transcriptLabel = "trellis/stark/v1"
+// the proof system. Proofs with E6 challenges are version 2.
+func transcriptLabel(x Extension) string {
+	if x == E6Challenges {
+		return "trellis/stark/v2"
+	}
+	return "trellis/stark/v1"
+}
 
 // Sentinel errors. Verification errors wrap exactly one of them.
 var (
@@ -90,7 +95,7 @@ func newStatement(a AIR, p Params) (*statement, error) {
 // protocol version, parameters, AIR id and shape, public inputs, periodic
 // columns, boundaries.
 func (s *statement) transcript() *Transcript {
-	t := NewTranscript(transcriptLabel)
+	t := NewTranscript(transcriptLabel(s.params.Challenges))
 	p := s.params
 	for _, v := range []int{p.LogBlowup, p.NumQueries, p.GrindingBits, p.LogFoldArity, p.LogFinalSize, s.logN, s.w, s.nRow, s.nTrans, s.air.ConstraintDegree()} {
 		t.AbsorbUint64(uint64(v))
@@ -114,14 +119,14 @@ func (s *statement) transcript() *Transcript {
 	return t
 }
 
-// alphas returns the composition coefficients α^0..α^(k-1).
-func powers(a E4, k int) []E4 {
-	v := make([]E4, k)
+// powers returns a^0..a^(k-1).
+func powers[E any, P extElem[E]](a E, k int) []E {
+	v := make([]E, k)
 	if k > 0 {
-		v[0].SetOne()
+		P(&v[0]).SetOne()
 	}
 	for i := 1; i < k; i++ {
-		v[i].Mul(&v[i-1], &a)
+		P(&v[i]).Mul(&v[i-1], &a)
 	}
 	return v
 }
@@ -130,65 +135,76 @@ func (s *statement) numCoeffs() int { return s.nRow + s.nTrans + len(s.bounds) }
 
 // sampleZ draws the out-of-domain point, redrawing in the negligible event it
 // falls on the trace domain or the LDE coset (where quotients are undefined).
-func (s *statement) sampleZ(t *Transcript) E4 {
+func sampleZ[E any, P extElem[E]](s *statement, t *Transcript) E {
 	shN := frPow(s.shift, uint64(s.N))
 	for {
-		z := t.SampleE4()
-		zn := e4Pow(z, uint64(s.n))
-		zN := e4Pow(zn, uint64(s.blowup))
-		var one, sN E4
-		one.SetOne()
-		sN.B0.A0 = shN
-		if !zn.Equal(&one) && !zN.Equal(&sN) {
+		z := sampleExt[E](t)
+		zn := extPow[E, P](z, uint64(s.n))
+		zN := extPow[E, P](zn, uint64(s.blowup))
+		one, sN := lift[E](fr.One()), lift[E](shN)
+		if !P(&zn).Equal(&one) && !P(&zN).Equal(&sN) {
 			return z
 		}
 	}
 }
 
+// evalExt evaluates the AIR's constraints at an extension point.
+func evalExt[E any](a AIR, f Frame[E], out []E) {
+	switch f := any(f).(type) {
+	case Frame[E4]:
+		a.EvalExt(f, any(out).([]E4))
+	case Frame[E6]:
+		a.(AIR6).EvalExt6(f, any(out).([]E6))
+	}
+}
+
 // compositionAtZ evaluates the constraint composition at z from the
 // out-of-domain trace values (the verifier's side of the OOD check).
-func (s *statement) compositionAtZ(alpha, z E4, cur, next []E4) E4 {
-	per := make([]E4, len(s.periodicCoeffs))
+func compositionAtZ[E any, P extElem[E]](s *statement, alpha, z E, cur, next []E) E {
+	per := make([]E, len(s.periodicCoeffs))
 	for j, cf := range s.periodicCoeffs {
-		per[j] = evalBaseAt(cf, e4Pow(z, uint64(s.n/len(cf))))
+		per[j] = evalBaseAt[E, P](cf, extPow[E, P](z, uint64(s.n/len(cf))))
 	}
-	out := make([]E4, s.nRow+s.nTrans)
-	s.air.EvalExt(Frame[E4]{Cur: cur, Next: next, Periodic: per}, out)
-	al := powers(alpha, s.numCoeffs())
-	var rowSum, trSum, t E4
+	out := make([]E, s.nRow+s.nTrans)
+	evalExt(s.air, Frame[E]{Cur: cur, Next: next, Periodic: per}, out)
+	al := powers[E, P](alpha, s.numCoeffs())
+	var rowSum, trSum, t E
 	for k := 0; k < s.nRow; k++ {
-		t.Mul(&out[k], &al[k])
-		rowSum.Add(&rowSum, &t)
+		P(&t).Mul(&out[k], &al[k])
+		P(&rowSum).Add(&rowSum, &t)
 	}
 	for k := s.nRow; k < s.nRow+s.nTrans; k++ {
-		t.Mul(&out[k], &al[k])
-		trSum.Add(&trSum, &t)
+		P(&t).Mul(&out[k], &al[k])
+		P(&trSum).Add(&trSum, &t)
 	}
 	// (rowSum + trSum·(z - g^(n-1))) / (z^n - 1)
 	gLast := frPow(s.g, uint64(s.n-1))
-	var zl, zn, one, res E4
-	zl.Set(&z)
-	zl.B0.A0.Sub(&zl.B0.A0, &gLast)
-	trSum.Mul(&trSum, &zl)
-	rowSum.Add(&rowSum, &trSum)
-	zn = e4Pow(z, uint64(s.n))
-	one.SetOne()
-	zn.Sub(&zn, &one)
-	zn.Inverse(&zn)
-	res.Mul(&rowSum, &zn)
+	var zl, res E
+	zl = z
+	addBase(&zl, neg(gLast))
+	P(&trSum).Mul(&trSum, &zl)
+	P(&rowSum).Add(&rowSum, &trSum)
+	zn := extPow[E, P](z, uint64(s.n))
+	addBase(&zn, neg(fr.One()))
+	P(&zn).Inverse(&zn)
+	P(&res).Mul(&rowSum, &zn)
 	for i, b := range s.bounds {
-		var num, den E4
-		num.Set(&cur[b.Column])
-		num.B0.A0.Sub(&num.B0.A0, &b.Value)
-		num.Mul(&num, &al[s.nRow+s.nTrans+i])
-		gr := frPow(s.g, uint64(b.Row))
-		den.Set(&z)
-		den.B0.A0.Sub(&den.B0.A0, &gr)
-		den.Inverse(&den)
-		num.Mul(&num, &den)
-		res.Add(&res, &num)
+		var num, den E
+		num = cur[b.Column]
+		addBase(&num, neg(b.Value))
+		P(&num).Mul(&num, &al[s.nRow+s.nTrans+i])
+		den = z
+		addBase(&den, neg(frPow(s.g, uint64(b.Row))))
+		P(&den).Inverse(&den)
+		P(&num).Mul(&num, &den)
+		P(&res).Add(&res, &num)
 	}
 	return res
+}
+
+func neg(x fr.Element) fr.Element {
+	x.Neg(&x)
+	return x
 }
 
 // powAccept reports whether nonce solves the grinding puzzle for seed.

@@ -70,10 +70,13 @@ func (t *Transcript) AbsorbDigests(ds []hash.Digest) {
 }
 
 // AbsorbE4 appends extension elements coordinate by coordinate.
-func (t *Transcript) AbsorbE4(es ...E4) {
+func (t *Transcript) AbsorbE4(es ...E4) { absorbExt(t, es) }
+
+// absorbExt appends extension elements of either degree coordinate by
+// coordinate.
+func absorbExt[E any](t *Transcript, es []E) {
 	for i := range es {
-		c := e4Coords(&es[i])
-		t.Absorb(c[:]...)
+		t.Absorb(coords(&es[i])...)
 	}
 }
 
@@ -105,9 +108,17 @@ func (t *Transcript) Sample() fr.Element {
 }
 
 // SampleE4 draws an extension element.
-func (t *Transcript) SampleE4() E4 {
-	a, b, c, d := t.Sample(), t.Sample(), t.Sample(), t.Sample()
-	return e4FromCoords(a, b, c, d)
+func (t *Transcript) SampleE4() E4 { return sampleExt[E4](t) }
+
+// sampleExt draws an element of either extension, one coordinate after
+// another.
+func sampleExt[E any](t *Transcript) E {
+	var e E
+	x := coords(&e)
+	for i := range x {
+		x[i] = t.Sample()
+	}
+	return e
 }
 
 // SampleDigest draws 8 elements.

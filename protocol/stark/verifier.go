@@ -32,48 +32,60 @@ func Verify(a AIR, p Params, proof *Proof) error {
 	if proof.Params != p {
 		return fmt.Errorf("%w: proof uses %+v, verifier requires %+v", ErrParams, proof.Params, p)
 	}
-	if proof.LogTraceLength != st.logN || proof.TraceWidth != st.w || proof.CompColumns != 4*st.c {
+	d := p.Challenges.Degree()
+	if proof.LogTraceLength != st.logN || proof.TraceWidth != st.w || proof.CompColumns != d*st.c {
 		return fmt.Errorf("%w: proof is for 2^%d rows × %d columns (%d composition columns), AIR has 2^%d × %d (%d)",
-			ErrShape, proof.LogTraceLength, proof.TraceWidth, proof.CompColumns, st.logN, st.w, 4*st.c)
+			ErrShape, proof.LogTraceLength, proof.TraceWidth, proof.CompColumns, st.logN, st.w, d*st.c)
 	}
 	if err := proof.checkShape(); err != nil {
 		return fmt.Errorf("%w: %w", ErrShape, err)
 	}
+	if p.Challenges == E6Challenges {
+		return verify[E6](st, proof)
+	}
+	return verify[E4](st, proof)
+}
+
+// verify checks a well-shaped proof with challenges in E.
+func verify[E any, P extElem[E]](st *statement, proof *Proof) error {
+	p := st.params
+	traceOOD, traceOODNext, compOOD := fromExts[E](proof.TraceOOD), fromExts[E](proof.TraceOODNext), fromExts[E](proof.CompOOD)
+	finalPoly := fromExts[E](proof.FinalPoly)
 
 	// Replay the transcript.
 	tr := st.transcript()
 	tr.AbsorbDigests(proof.TraceCap)
-	alpha := tr.SampleE4()
+	alpha := sampleExt[E](tr)
 	tr.AbsorbDigests(proof.CompCap)
-	z := st.sampleZ(tr)
-	var zg E4
-	zg.MulByElement(&z, &st.g)
-	tr.AbsorbE4(proof.TraceOOD...)
-	tr.AbsorbE4(proof.TraceOODNext...)
-	tr.AbsorbE4(proof.CompOOD...)
+	z := sampleZ[E, P](st, tr)
+	var zg E
+	P(&zg).MulByElement(&z, &st.g)
+	absorbExt(tr, traceOOD)
+	absorbExt(tr, traceOODNext)
+	absorbExt(tr, compOOD)
 
 	// Out-of-domain check: C(z) from the AIR equals Σ z^(kn)·H_k(z).
-	want := st.compositionAtZ(alpha, z, proof.TraceOOD, proof.TraceOODNext)
-	var got, zk E4
-	zn := e4Pow(z, uint64(st.n))
-	zk.SetOne()
+	want := compositionAtZ[E, P](st, alpha, z, traceOOD, traceOODNext)
+	var got, zk E
+	zn := extPow[E, P](z, uint64(st.n))
+	P(&zk).SetOne()
 	for k := range st.c {
-		var t E4
-		t.Mul(&proof.CompOOD[k], &zk)
-		got.Add(&got, &t)
-		zk.Mul(&zk, &zn)
+		var t E
+		P(&t).Mul(&compOOD[k], &zk)
+		P(&got).Add(&got, &t)
+		P(&zk).Mul(&zk, &zn)
 	}
-	if !got.Equal(&want) {
-		return fmt.Errorf("%w: composition at z is %s, constraints give %s", ErrOODMismatch, got.String(), want.String())
+	if !P(&got).Equal(&want) {
+		return fmt.Errorf("%w: composition at z is %s, constraints give %s", ErrOODMismatch, P(&got).String(), P(&want).String())
 	}
 
-	gamma := tr.SampleE4()
-	betas := make([]E4, st.layers)
+	gamma := sampleExt[E](tr)
+	betas := make([]E, st.layers)
 	for l := range st.layers {
 		tr.AbsorbDigests(proof.FRICaps[l])
-		betas[l] = tr.SampleE4()
+		betas[l] = sampleExt[E](tr)
 	}
-	tr.AbsorbE4(proof.FinalPoly...)
+	absorbExt(tr, finalPoly)
 	seed := tr.SampleDigest()
 	if !powAccept(seed, proof.Nonce, p.GrindingBits) {
 		return fmt.Errorf("%w: nonce %d does not give %d leading zero bits", ErrPoW, proof.Nonce, p.GrindingBits)
@@ -85,7 +97,7 @@ func Verify(a AIR, p Params, proof *Proof) error {
 		return fmt.Errorf("%w: %d query openings, transcript draws %d distinct positions", ErrShape, len(proof.Queries), len(idx))
 	}
 
-	cz, czg, az, azg := st.deepCoeffs(gamma, proof)
+	cz, czg, az, azg := deepCoeffs[E, P](st, gamma, traceOOD, traceOODNext, compOOD)
 	arity := 1 << p.LogFoldArity
 	wN := rootOfUnity(st.N)
 	var half fr.Element
@@ -102,28 +114,29 @@ func Verify(a AIR, p Params, proof *Proof) error {
 		// DEEP composition at x = shift·ω_N^qi.
 		x := frPow(wN, uint64(qi))
 		x.Mul(&x, &st.shift)
-		var s1, s2, t, d E4
+		var s1, s2, t, d E
 		for k := range st.w {
-			t.MulByElement(&cz[k], &q.TraceRow[k])
-			s1.Add(&s1, &t)
-			t.MulByElement(&czg[k], &q.TraceRow[k])
-			s2.Add(&s2, &t)
+			P(&t).MulByElement(&cz[k], &q.TraceRow[k])
+			P(&s1).Add(&s1, &t)
+			P(&t).MulByElement(&czg[k], &q.TraceRow[k])
+			P(&s2).Add(&s2, &t)
 		}
 		for k := range q.CompRow {
-			t.MulByElement(&cz[st.w+k], &q.CompRow[k])
-			s1.Add(&s1, &t)
+			P(&t).MulByElement(&cz[st.w+k], &q.CompRow[k])
+			P(&s1).Add(&s1, &t)
 		}
-		s1.Sub(&s1, &az)
-		d.Neg(&z)
-		d.B0.A0.Add(&d.B0.A0, &x)
-		d.Inverse(&d)
-		s1.Mul(&s1, &d)
-		s2.Sub(&s2, &azg)
-		d.Neg(&zg)
-		d.B0.A0.Add(&d.B0.A0, &x)
-		d.Inverse(&d)
-		s2.Mul(&s2, &d)
-		cur := *new(E4).Add(&s1, &s2) // value expected at position qi of layer 0
+		P(&s1).Sub(&s1, &az)
+		P(&d).Neg(&z)
+		addBase(&d, x)
+		P(&d).Inverse(&d)
+		P(&s1).Mul(&s1, &d)
+		P(&s2).Sub(&s2, &azg)
+		P(&d).Neg(&zg)
+		addBase(&d, x)
+		P(&d).Inverse(&d)
+		P(&s2).Mul(&s2, &d)
+		var cur E // value expected at position qi of layer 0
+		P(&cur).Add(&s1, &s2)
 
 		// FRI query phase: each layer opens the coset containing pos.
 		pos, m, shift := qi, st.N, st.shift
@@ -131,21 +144,21 @@ func Verify(a AIR, p Params, proof *Proof) error {
 			lo := &q.Layers[l]
 			groups := m / arity
 			j, slot := pos%groups, pos/groups
-			if !lo.Values[slot].Equal(&cur) {
+			vals := fromExts[E](lo.Values)
+			if !P(&vals[slot]).Equal(&cur) {
 				if l == 0 {
 					return fmt.Errorf("%w: position %d (query %d)", ErrDEEPQuery, qi, qn)
 				}
 				return fmt.Errorf("%w: layer %d position %d (query %d)", ErrFRIFold, l, pos, qn)
 			}
-			leaf := make([]fr.Element, 0, 4*arity)
-			for t := range lo.Values {
-				c := e4Coords(&lo.Values[t])
-				leaf = append(leaf, c[:]...)
+			leaf := make([]fr.Element, 0, degree[E]()*arity)
+			for t := range vals {
+				leaf = append(leaf, coords(&vals[t])...)
 			}
 			if !verifyPath(proof.FRICaps[l], hash.HashLeaf(leaf), j, lo.Path) {
 				return fmt.Errorf("%w: FRI layer %d leaf %d (query %d)", ErrMerklePath, l, j, qn)
 			}
-			cur = foldCoset(lo.Values, j, m, shift, betas[l], half)
+			cur = foldCoset[E, P](vals, j, m, shift, betas[l], half)
 			for range p.LogFoldArity {
 				shift.Square(&shift)
 			}
@@ -154,9 +167,7 @@ func Verify(a AIR, p Params, proof *Proof) error {
 		// Last check: the final polynomial at the remaining point.
 		xf := frPow(rootOfUnity(m), uint64(pos))
 		xf.Mul(&xf, &shift)
-		var xe E4
-		xe.B0.A0 = xf
-		if fv := evalExtAt(proof.FinalPoly, xe); !fv.Equal(&cur) {
+		if fv := evalExtAt[E, P](finalPoly, lift[E](xf)); !P(&fv).Equal(&cur) {
 			if st.layers == 0 {
 				return fmt.Errorf("%w: position %d (query %d)", ErrDEEPQuery, qi, qn)
 			}
@@ -169,8 +180,8 @@ func Verify(a AIR, p Params, proof *Proof) error {
 // foldCoset folds the arity values at positions j + t·(m/arity) of a layer on
 // shift·<ω_m> down to the value at position j of the next layer, by repeated
 // binary folds with beta, beta², … (the same arithmetic as Backend.FoldFRI).
-func foldCoset(vals []E4, j, m int, shift fr.Element, beta E4, half fr.Element) E4 {
-	v := append([]E4(nil), vals...)
+func foldCoset[E any, P extElem[E]](vals []E, j, m int, shift fr.Element, beta E, half fr.Element) E {
+	v := append([]E(nil), vals...)
 	groups := m / len(vals)
 	for len(v) > 1 {
 		h := len(v) / 2
@@ -180,12 +191,12 @@ func foldCoset(vals []E4, j, m int, shift fr.Element, beta E4, half fr.Element) 
 			x.Mul(&x, &shift)
 			x.Double(&x)
 			x.Inverse(&x)
-			v[t] = foldPair(v[t], v[t+h], x, half, beta)
+			v[t] = foldPair[E, P](v[t], v[t+h], x, half, beta)
 		}
 		v = v[:h]
 		m /= 2
 		shift.Square(&shift)
-		beta.Square(&beta)
+		P(&beta).Square(&beta)
 	}
 	return v[0]
 }

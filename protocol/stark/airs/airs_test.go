@@ -282,3 +282,40 @@ func TestMerklePath(t *testing.T) {
 		t.Fatal("depth 5 accepted")
 	}
 }
+
+// TestE6 proves every AIR of this package with E6 challenges: each one's
+// EvalExt6 must compute the same polynomials as EvalBase, or the
+// out-of-domain check fails.
+func TestE6(t *testing.T) {
+	p := testParams()
+	p.Challenges = stark.E6Challenges
+	fib, fibTr := NewFibonacci(64)
+	chain, chainTr := NewPoseidon2Chain(8, seqState(3))
+	rounds, roundsTr := NewPoseidon2Rounds(2, seqState(5))
+	sibs := make([]hash.Digest, 4)
+	for i := range sibs {
+		sibs[i] = digestSeq(uint64(i + 1))
+	}
+	path, pathTr, err := NewMerklePath(digestSeq(9), sibs, []bool{true, false, true, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		a  stark.AIR
+		tr [][]fr.Element
+	}{{fib, fibTr}, {chain, chainTr}, {rounds, roundsTr}, {path, pathTr}} {
+		t.Run(c.a.ID(), func(t *testing.T) {
+			proof, err := stark.Prove(c.a, c.tr, p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := proof.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stark.VerifyBytes(c.a, p, b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -42,6 +42,11 @@ func (f *Fibonacci) EvalBase(fm stark.Frame[fr.Element], out []fr.Element) {
 func (f *Fibonacci) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	fibEval(stark.ExtField{}, fm, out)
 }
+
+// EvalExt6 implements stark.AIR6.
+func (f *Fibonacci) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
+	fibEval(stark.Ext6Field{}, fm, out)
+}
 func (f *Fibonacci) Boundaries() []stark.Boundary {
 	var one fr.Element
 	one.SetOne()

@@ -86,6 +86,11 @@ func (a *MerklePath) EvalBase(fm stark.Frame[fr.Element], out []fr.Element) {
 func (a *MerklePath) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	merkleEval(stark.ExtField{}, fm, out)
 }
+
+// EvalExt6 implements stark.AIR6.
+func (a *MerklePath) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
+	merkleEval(stark.Ext6Field{}, fm, out)
+}
 func (a *MerklePath) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 16)
 	for j := range 8 {

@@ -297,6 +297,11 @@ func (a *Poseidon2Chain) EvalBase(fm stark.Frame[fr.Element], out []fr.Element) 
 func (a *Poseidon2Chain) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	chainEval(stark.ExtField{}, fm, out)
 }
+
+// EvalExt6 implements stark.AIR6.
+func (a *Poseidon2Chain) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
+	chainEval(stark.Ext6Field{}, fm, out)
+}
 func (a *Poseidon2Chain) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 32)
 	for i := range 16 {

@@ -121,6 +121,11 @@ func (a *Poseidon2Rounds) EvalBase(fm stark.Frame[fr.Element], out []fr.Element)
 func (a *Poseidon2Rounds) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	roundsEval(stark.ExtField{}, fm, out)
 }
+
+// EvalExt6 implements stark.AIR6.
+func (a *Poseidon2Rounds) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
+	roundsEval(stark.Ext6Field{}, fm, out)
+}
 func (a *Poseidon2Rounds) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 32)
 	for i := range 16 {

@@ -84,46 +84,68 @@ func Run(t *testing.T, b stark.Backend) {
 		}
 	})
 	t.Run("FoldFRI", func(t *testing.T) {
-		// f of degree < 16 on 3·<ω_32>; folding with β must give f_e + β·f_o.
-		coef := make([]stark.E4, 16)
-		for i := range coef {
-			e := elems(4, uint64(100+i))
-			coef[i].B0.A0, coef[i].B0.A1, coef[i].B1.A0, coef[i].B1.A1 = e[0], e[1], e[2], e[3]
-		}
-		w, _ := fr.Generator(32)
-		vals := make([]stark.E4, 32)
-		x := three
-		for i := range vals {
-			var acc stark.E4
-			for k := len(coef) - 1; k >= 0; k-- {
-				acc.MulByElement(&acc, &x)
-				acc.Add(&acc, &coef[k])
-			}
-			vals[i] = acc
-			x.Mul(&x, &w)
-		}
-		var beta stark.E4
-		beta.B0.A0.SetUint64(12345)
-		beta.B1.A1.SetUint64(678)
-		got := b.FoldFRI(vals, three, beta)
-		var y fr.Element
-		y.Square(&three)
-		w2, _ := fr.Generator(16)
-		for i := range got {
-			var acc stark.E4
-			for k := 7; k >= 0; k-- {
-				var t stark.E4
-				t.Mul(&coef[2*k+1], &beta)
-				t.Add(&t, &coef[2*k])
-				acc.MulByElement(&acc, &y)
-				acc.Add(&acc, &t)
-			}
-			if !got[i].Equal(&acc) {
-				t.Fatalf("fold %d differs", i)
-			}
-			y.Mul(&y, &w2)
-		}
+		checkFold(t, b.FoldFRI, func(e *stark.E4, c []fr.Element) {
+			e.B0.A0, e.B0.A1, e.B1.A0, e.B1.A1 = c[0], c[1], c[2], c[3]
+		})
 	})
+	t.Run("FoldFRI6", func(t *testing.T) {
+		checkFold(t, b.FoldFRI6, func(e *stark.E6, c []fr.Element) {
+			e.B0.A0, e.B0.A1, e.B1.A0, e.B1.A1, e.B2.A0, e.B2.A1 = c[0], c[1], c[2], c[3], c[4], c[5]
+		})
+	})
+}
+
+// ext is the extension arithmetic the fold check needs (E4 and E6).
+type ext[E any] interface {
+	*E
+	Add(x, y *E) *E
+	Mul(x, y *E) *E
+	MulByElement(x *E, y *fr.Element) *E
+	Equal(x *E) bool
+}
+
+// checkFold: f of degree < 16 on 3·<ω_32>; folding with β must give
+// f_e + β·f_o on the squares.
+func checkFold[E any, P ext[E]](t *testing.T, fold func([]E, fr.Element, E) []E, set func(*E, []fr.Element)) {
+	t.Helper()
+	var three fr.Element
+	three.SetUint64(3)
+	coef := make([]E, 16)
+	for i := range coef {
+		set(&coef[i], elems(6, uint64(100+i)))
+	}
+	w, _ := fr.Generator(32)
+	vals := make([]E, 32)
+	x := three
+	for i := range vals {
+		var acc E
+		for k := len(coef) - 1; k >= 0; k-- {
+			P(&acc).MulByElement(&acc, &x)
+			P(&acc).Add(&acc, &coef[k])
+		}
+		vals[i] = acc
+		x.Mul(&x, &w)
+	}
+	var beta E
+	set(&beta, elems(6, 12345))
+	got := fold(vals, three, beta)
+	var y fr.Element
+	y.Square(&three)
+	w2, _ := fr.Generator(16)
+	for i := range got {
+		var acc E
+		for k := 7; k >= 0; k-- {
+			var t E
+			P(&t).Mul(&coef[2*k+1], &beta)
+			P(&t).Add(&t, &coef[2*k])
+			P(&acc).MulByElement(&acc, &y)
+			P(&acc).Add(&acc, &t)
+		}
+		if !P(&got[i]).Equal(&acc) {
+			t.Fatalf("fold %d differs", i)
+		}
+		y.Mul(&y, &w2)
+	}
 }
 
 // CompareProofs proves the same statement with b and with the CPU backend

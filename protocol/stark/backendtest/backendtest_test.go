@@ -21,4 +21,6 @@ func TestCompareProofs(t *testing.T) {
 	p := stark.DefaultParams()
 	p.GrindingBits = 4
 	CompareProofs(t, stark.NewCPU(3), a, tr, p)
+	p.Challenges = stark.E6Challenges
+	CompareProofs(t, stark.NewCPU(3), a, tr, p)
 }

@@ -153,6 +153,13 @@ func (a *air) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	evalTrans(stark.ExtField{}, fm.Cur, fm.Next, out[k:])
 }
 
+// EvalExt6 implements stark.AIR6 (measurements of this statement under E6
+// challenges; batch/v1 proofs themselves use E4).
+func (a *air) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
+	k := evalRow(stark.Ext6Field{}, fm.Cur, out)
+	evalTrans(stark.Ext6Field{}, fm.Cur, fm.Next, out[k:])
+}
+
 // res returns lane j of Compress in the lane block at col: out[8+j] + in[8+j].
 func res[T any, F stark.Field[T]](f F, c []T, col, j int) T {
 	return f.Add(c[col+pout+8+j], c[col+pin+8+j])

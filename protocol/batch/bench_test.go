@@ -3,8 +3,10 @@ package batch_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/trellis-chain/trellis/protocol/batch"
+	"github.com/trellis-chain/trellis/protocol/stark"
 	"github.com/trellis-chain/trellis/protocol/state"
 )
 
@@ -95,5 +97,47 @@ func BenchmarkBuild(b *testing.B) {
 		if _, _, err := batch.Build(state.NewOverlay(l.db.Tree()), cs); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkProvenParams prices proven security on the batch/v1 statement of
+// 1,024 transfers: today's E4 parameters (58.6 bits proven) against E6
+// parameter sets that reach 100 proven bits (docs/stark.md).
+//
+//	go test -run '^$' -bench ProvenParams -benchtime 2x ./protocol/batch/
+func BenchmarkProvenParams(b *testing.B) {
+	pub, w := benchBlock(b, 1024)
+	e6 := func(logBlowup, queries, grinding int) stark.Params {
+		return stark.Params{LogBlowup: logBlowup, NumQueries: queries, GrindingBits: grinding, LogFoldArity: 2, LogFinalSize: 5, LogMerkleCap: 6, Challenges: stark.E6Challenges}
+	}
+	for _, c := range []struct {
+		name string
+		p    stark.Params
+	}{
+		{"E4-b4-q40-g20", batch.Params()},
+		{"E6-b4-q40-g20", e6(2, 40, 20)},
+		{"E6-b4-q84-g20", e6(2, 84, 20)},
+		{"E6-b4-q80-g24", e6(2, 80, 24)},
+		{"E6-b8-q56-g20", e6(3, 56, 20)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var proof []byte
+			for b.Loop() {
+				var err error
+				if proof, err = batch.ProveParams(pub, w, c.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			start := time.Now()
+			if err := batch.VerifyParams(pub, proof, c.p); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "verify-ms")
+			s := c.p.Security(batch.Shape(int(pub.Updates)), c.p.Challenges.Bits())
+			b.ReportMetric(float64(len(proof)), "proof-bytes")
+			b.ReportMetric(s.Proven(), "proven-bits")
+			b.ReportMetric(s.Conjectured, "conj-bits")
+		})
 	}
 }

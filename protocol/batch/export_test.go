@@ -53,3 +53,26 @@ func TraceLength(u int) int { return traceLength(u) }
 
 // Width is the trace width.
 const Width = width
+
+// ProveParams proves w's trace under parameters p (E4 or E6), for the
+// benchmark that prices proven security on this statement.
+func ProveParams(pub Public, w *Witness, p stark.Params) ([]byte, error) {
+	pp, err := prepare(pub, w, true)
+	if err != nil {
+		return nil, err
+	}
+	a := newAIR(pub)
+	proof, err := stark.ProveWith(a, fillTrace(pp, a.n), p, nil, stark.ProveOptions{SkipTraceCheck: true})
+	if err != nil {
+		return nil, err
+	}
+	return proof.MarshalBinary()
+}
+
+// VerifyParams verifies a proof made by ProveParams.
+func VerifyParams(pub Public, proof []byte, p stark.Params) error {
+	return stark.VerifyBytes(newAIR(pub), p, proof)
+}
+
+// Shape is the statement's shape for u updates.
+func Shape(u int) stark.Shape { return stark.ShapeOf(newAIR(Public{Updates: uint32(u)})) }

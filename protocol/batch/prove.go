@@ -50,6 +50,7 @@ func Prove(pub Public, w *Witness, b stark.Backend, progress stark.Progress) ([]
 	// over the whole trace would cost a tenth of the proof; the tests run it.
 	proof, err := stark.ProveWith(a, trace, Params(), b, stark.ProveOptions{
 		SkipTraceCheck: true,
+		ConsumeTrace:   true,
 		Progress:       func(stage string, f float64) { report(stage, traceShare+(1-traceShare)*f) },
 	})
 	if err != nil {

@@ -125,9 +125,12 @@ func (c *CPU) Interpolate(cols [][]fr.Element, shift fr.Element) {
 }
 
 // Evaluate implements Backend. The coefficients are scaled by shift^k and
-// scattered straight to their bit-reversed positions, so a DIT transform
+// placed straight at their bit-reversed positions, so a DIT transform
 // yields natural order without a separate bit-reversal pass over the
-// (blowup-times larger) output.
+// (blowup-times larger) output. With m coefficients padded to the next
+// power of two, coefficient k lands at (size/m)·rev_m(k): the output is
+// written in order (every size/m-th slot) and the reads jump instead, which
+// costs far fewer cache misses than scattered writes.
 func (c *CPU) Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr.Element {
 	out := make([][]fr.Element, len(coeffs))
 	d := c.domain(size, shift)
@@ -135,12 +138,20 @@ func (c *CPU) Evaluate(coeffs [][]fr.Element, size int, shift fr.Element) [][]fr
 	if err != nil {
 		panic(err) // domains are always built with precomputation
 	}
-	shiftBits := 64 - uint(bits.TrailingZeros(uint(size)))
 	tasks := fft.WithNbTasks(max(1, c.Workers()/max(1, len(coeffs))))
 	parallelFor(len(coeffs), c.Workers(), func(i int) {
 		a := make([]fr.Element, size)
-		for k := range coeffs[i] {
-			a[bits.Reverse64(uint64(k))>>shiftBits].Mul(&coeffs[i][k], &table[k])
+		cf := coeffs[i]
+		m := 1
+		for m < len(cf) {
+			m <<= 1
+		}
+		stride, revBits := size/m, 64-uint(bits.TrailingZeros(uint(m)))
+		for j := range m {
+			k := int(bits.Reverse64(uint64(j)) >> revBits) // 0 when m = 1: a shift by 64 is 0
+			if k < len(cf) {
+				a[j*stride].Mul(&cf[k], &table[k])
+			}
 		}
 		d.FFT(a, fft.DIT, tasks)
 		out[i] = a

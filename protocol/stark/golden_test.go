@@ -1,6 +1,7 @@
 package stark
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
@@ -32,6 +33,14 @@ func TestProofBytesPinned(t *testing.T) {
 			sum := sha256.Sum256(b)
 			if got := hex.EncodeToString(sum[:]); got != tc.want {
 				t.Fatalf("proof bytes changed: sha256 %s, pinned %s", got, tc.want)
+			}
+			// Letting the prover consume the trace changes nothing.
+			consumed, err := ProveWith(a, tr, tc.p, NewCPU(0), ProveOptions{ConsumeTrace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b2, _ := consumed.MarshalBinary(); !bytes.Equal(b, b2) {
+				t.Fatal("ConsumeTrace changed the proof")
 			}
 		})
 	}

@@ -35,6 +35,10 @@ type ProveOptions struct {
 	// validated the witness themselves (a wrong trace then yields a proof the
 	// verifier rejects rather than ErrTrace).
 	SkipTraceCheck bool
+	// ConsumeTrace lets the prover overwrite the trace's columns (with
+	// their coefficients) instead of copying them: for callers that drop
+	// the trace after proving, it saves a copy of the whole trace.
+	ConsumeTrace bool
 }
 
 // ProveWithProgress is Prove reporting its progress to progress (nil allowed).
@@ -75,9 +79,9 @@ func ProveWith(a AIR, trace [][]fr.Element, p Params, b Backend, o ProveOptions)
 	}
 	var proof *Proof
 	if p.Challenges == E6Challenges {
-		proof, err = (&prover[E6, *E6]{st: st, b: b, workers: b.Workers(), report: report}).prove(trace)
+		proof, err = (&prover[E6, *E6]{st: st, b: b, workers: b.Workers(), report: report, consume: o.ConsumeTrace}).prove(trace)
 	} else {
-		proof, err = (&prover[E4, *E4]{st: st, b: b, workers: b.Workers(), report: report}).prove(trace)
+		proof, err = (&prover[E4, *E4]{st: st, b: b, workers: b.Workers(), report: report, consume: o.ConsumeTrace}).prove(trace)
 	}
 	if err == nil {
 		report("done", 1)
@@ -91,6 +95,7 @@ type prover[E any, P extElem[E]] struct {
 	b       Backend
 	workers int
 	report  func(stage string, fraction float64)
+	consume bool // ProveOptions.ConsumeTrace
 }
 
 func (pr *prover[E, P]) prove(trace [][]fr.Element) (*Proof, error) {
@@ -103,9 +108,12 @@ func (pr *prover[E, P]) prove(trace [][]fr.Element) (*Proof, error) {
 
 	// 1. Trace: interpolate, extend to the LDE coset, commit rows.
 	pr.report("lde", 0.02)
-	coeffs := make([][]fr.Element, st.w)
-	for i := range coeffs {
-		coeffs[i] = slices.Clone(trace[i])
+	coeffs := trace
+	if !pr.consume {
+		coeffs = make([][]fr.Element, st.w)
+		for i := range coeffs {
+			coeffs[i] = slices.Clone(trace[i])
+		}
 	}
 	b.Interpolate(coeffs, one)
 	lde := b.Evaluate(coeffs, st.N, st.shift)

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
+	"github.com/consensys/gnark-crypto/field/koalabear/extensions"
 )
 
 // dotAcc accumulates Σ c_k·v_k for extension coefficients c_k and base values v_k
@@ -50,18 +51,15 @@ func (a *dotAcc) addTo(cs []dotCoeff, vs []fr.Element, d int) {
 	}
 }
 
-// addColumn adds c·col[i] to acc[i] for every i, for a coefficient of
-// degree d.
-func addColumn(acc []dotAcc, c *dotCoeff, col []fr.Element, d int) {
-	acc = acc[:len(col)]
-	if d == 6 {
-		for i := range col {
-			acc[i].add6(c, col[i])
-		}
-		return
-	}
-	for i := range col {
-		acc[i].add(c, col[i])
+// mulAcc adds c·vals[i] to acc[i] for every i, with gnark-crypto's vector
+// kernels for E4 and E6 (AVX-512 where the CPU has it; exact arithmetic,
+// so the result does not depend on which path ran).
+func mulAcc[E any](acc []E, vals []fr.Element, c *E) {
+	switch a := any(acc).(type) {
+	case []E4:
+		extensions.Vector(a).MulAccByElement(vals, any(c).(*E4))
+	case []E6:
+		extensions.VectorE6(a).ScalarMulAccByElement(vals, any(c).(*E6))
 	}
 }
 

@@ -288,11 +288,9 @@ func sampleQueries(t *Transcript, k, logN int) []int {
 // quotients on the n·c-point coset shift·<ω_{n·c}>.
 func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 	st := pr.st
-	d := degree[E]()
 	m := st.n * st.c
 	step := st.blowup / st.c
 	al := powers[E, P](alpha, st.numCoeffs())
-	dal := toDotCoeffs(al)
 	// Periodic columns on the evaluation coset: column of period p has period
 	// p·c there (x^(n/p) runs over shift^(n/p)·<ω_{p·c}>).
 	per := make([][]fr.Element, len(st.periodicCoeffs))
@@ -339,54 +337,73 @@ func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 			den[r] = fr.BatchInvert(d)
 		}
 		bsum := make([]E, len(gRows))
-		// Rows are gathered a block of points at a time, column by
-		// column, so each column is read sequentially (reading a wide row
-		// point by point touches w scattered cache lines per point).
-		const block = 32
+		// Points are taken a block at a time: rows are gathered column by
+		// column (reading a wide row point by point touches w scattered
+		// cache lines per point), the constraints evaluated point by point
+		// into constraint-major rows, and the random linear combination
+		// accumulated one constraint at a time over the whole block with
+		// the extension's vector kernels (AVX-512 where the CPU has it).
+		const block = 64
 		curBuf := make([]fr.Element, block*st.w)
 		nextBuf := make([]fr.Element, block*st.w)
-		for i := lo; i < hi; i++ {
-			if (i-lo)%block == 0 {
-				nb := min(block, hi-i)
-				for c := range st.w {
-					col := lde[c]
-					for t := range nb {
-						j := (i + t) * step
-						curBuf[t*st.w+c] = col[j]
-						nextBuf[t*st.w+c] = col[(j+st.blowup)%st.N]
-					}
+		cvT := make([]fr.Element, nc*block)
+		rowAcc, trAcc := make([]E, block), make([]E, block)
+		for b0 := lo; b0 < hi; b0 += block {
+			nb := min(block, hi-b0)
+			for c := range st.w {
+				col := lde[c]
+				for t := range nb {
+					j := (b0 + t) * step
+					curBuf[t*st.w+c] = col[j]
+					nextBuf[t*st.w+c] = col[(j+st.blowup)&(st.N-1)] // N is a power of two
 				}
 			}
-			bt := (i - lo) % block
-			f.Cur = curBuf[bt*st.w : (bt+1)*st.w]
-			f.Next = nextBuf[bt*st.w : (bt+1)*st.w]
-			for k, p := range per {
-				f.Periodic[k] = p[i%len(p)]
+			for t := range nb {
+				f.Cur = curBuf[t*st.w : (t+1)*st.w]
+				f.Next = nextBuf[t*st.w : (t+1)*st.w]
+				for k, p := range per {
+					f.Periodic[k] = p[(b0+t)%len(p)]
+				}
+				st.air.EvalBase(f, cv)
+				for k := range cv {
+					cvT[k*block+t] = cv[k]
+				}
 			}
-			st.air.EvalBase(f, cv)
-			var ra, ta dotAcc
-			ra.addTo(dal[:st.nRow], cv[:st.nRow], d)
-			ta.addTo(dal[st.nRow:nc], cv[st.nRow:nc], d)
-			rowSum, trSum := dotResult[E](&ra), dotResult[E](&ta)
-			var t E
-			var xl fr.Element
-			xl.Sub(&xs[i-lo], &gLast)
-			P(&trSum).MulByElement(&trSum, &xl)
-			P(&rowSum).Add(&rowSum, &trSum)
-			P(&rowSum).MulByElement(&rowSum, &invZ[i%st.c])
-			clear(bsum)
-			for bi, bd := range st.bounds {
-				var v fr.Element
-				v.Sub(&f.Cur[bd.Column], &bd.Value)
-				P(&t).MulByElement(&al[nc+bi], &v)
-				r := st.boundRowOf[bi]
-				P(&bsum[r]).Add(&bsum[r], &t)
+			clear(rowAcc)
+			clear(trAcc)
+			for k := range nc {
+				acc := rowAcc
+				if k >= st.nRow {
+					acc = trAcc
+				}
+				mulAcc(acc[:nb], cvT[k*block:k*block+nb], &al[k])
 			}
-			for r := range bsum {
-				P(&bsum[r]).MulByElement(&bsum[r], &den[r][i-lo])
-				P(&rowSum).Add(&rowSum, &bsum[r])
+			for t := range nb {
+				i := b0 + t
+				rowSum, trSum := rowAcc[t], trAcc[t]
+				var tmp E
+				var xl fr.Element
+				xl.Sub(&xs[i-lo], &gLast)
+				P(&trSum).MulByElement(&trSum, &xl)
+				P(&rowSum).Add(&rowSum, &trSum)
+				P(&rowSum).MulByElement(&rowSum, &invZ[i%st.c])
+				if len(st.bounds) > 0 {
+					cur := curBuf[t*st.w : (t+1)*st.w]
+					clear(bsum)
+					for bi, bd := range st.bounds {
+						var v fr.Element
+						v.Sub(&cur[bd.Column], &bd.Value)
+						P(&tmp).MulByElement(&al[nc+bi], &v)
+						r := st.boundRowOf[bi]
+						P(&bsum[r]).Add(&bsum[r], &tmp)
+					}
+					for r := range bsum {
+						P(&bsum[r]).MulByElement(&bsum[r], &den[r][i-lo])
+						P(&rowSum).Add(&rowSum, &bsum[r])
+					}
+				}
+				out[i] = rowSum
 			}
-			out[i] = rowSum
 		}
 	})
 	return out
@@ -397,9 +414,7 @@ func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 // + Σ γ^(2w+k) (H_k(x)-H_k(z))/(x-z).
 func (pr *prover[E, P]) deep(lde, compLDE [][]fr.Element, traceOOD, traceOODNext, compOOD []E, z, zg, gamma E) []E {
 	st := pr.st
-	d := degree[E]()
 	cz, czg, az, azg := deepCoeffs[E, P](st, gamma, traceOOD, traceOODNext, compOOD)
-	dcz := toDotCoeffs(cz)
 	gw := czg[0] // czg[k] = γ^(w+k) = γ^w·cz[k]
 	out := make([]E, st.N)
 	wN := rootOfUnity(st.N)
@@ -410,8 +425,7 @@ func (pr *prover[E, P]) deep(lde, compLDE [][]fr.Element, traceOOD, traceOODNext
 		// Blocks of points, column by column, keep the accumulators in L1
 		// and read each column sequentially.
 		const block = 256
-		var acc [block]dotAcc
-		var sT [block]E
+		var sT, acc [block]E
 		dz := make([]E, block)
 		dzg := make([]E, block)
 		x := frPow(wN, uint64(lo))
@@ -429,18 +443,16 @@ func (pr *prover[E, P]) deep(lde, compLDE [][]fr.Element, traceOOD, traceOODNext
 			izg := batchInvert[E, P](dzg[:nb])
 			clear(acc[:nb])
 			// s2's coefficients are γ^w times s1's trace coefficients, so
-			// one dot product serves both (same values as summing separately).
+			// one sum serves both (same values as summing separately).
 			for k := range st.w {
-				addColumn(acc[:], &dcz[k], lde[k][b0:b0+nb], d)
+				mulAcc(acc[:nb], lde[k][b0:b0+nb], &cz[k])
 			}
-			for i := range nb {
-				sT[i] = dotResult[E](&acc[i])
-			}
+			sT = acc
 			for k := range compLDE {
-				addColumn(acc[:], &dcz[st.w+k], compLDE[k][b0:b0+nb], d)
+				mulAcc(acc[:nb], compLDE[k][b0:b0+nb], &cz[st.w+k])
 			}
 			for i := range nb {
-				s1 := dotResult[E](&acc[i])
+				s1 := acc[i]
 				var s2 E
 				P(&s2).Mul(&sT[i], &gw)
 				P(&s1).Sub(&s1, &az)

@@ -64,6 +64,7 @@ func TestProveVerifyE6(t *testing.T) {
 		{"n4", 4, Params{LogBlowup: 1, NumQueries: 2, LogFoldArity: 1, LogFinalSize: 1, LogMerkleCap: 1, Challenges: E6Challenges}},
 		{"n64 arity2", 64, Params{LogBlowup: 2, NumQueries: 20, GrindingBits: 4, LogFoldArity: 1, LogFinalSize: 2, Challenges: E6Challenges}},
 		{"n1024 arity4", 1024, Params{LogBlowup: 2, NumQueries: 30, GrindingBits: 4, LogFoldArity: 2, LogFinalSize: 3, LogMerkleCap: 4, Challenges: E6Challenges}},
+		{"n1024 ProvenParams", 1024, ProvenParams()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, tr := cubeInstance(t, tc.n)

@@ -24,9 +24,13 @@ func ShapeOf(a AIR) Shape {
 		Constraints: a.NumRowConstraints() + a.NumTransitionConstraints() + len(a.Boundaries()), MaxDegree: a.ConstraintDegree()}
 }
 
-// ChallengeFieldBits is log2 of the field challenges are drawn from: E4
-// over KoalaBear, p = 2^31 - 2^24 + 1.
+// ChallengeFieldBits is log2 of E4 over KoalaBear, p = 2^31 - 2^24 + 1: the
+// challenge field of Params with E4Challenges (Extension.Bits gives it for
+// either field).
 var ChallengeFieldBits = 4 * math.Log2(float64(2130706433))
+
+// SecurityOf is Security with the challenge field the parameters name.
+func (p Params) SecurityOf(sh Shape) Security { return p.Security(sh, p.Challenges.Bits()) }
 
 // Security is a proof's soundness in bits, each figure the least of its
 // terms (an error of 2^-b for b bits).

@@ -65,3 +65,36 @@ func TestSecurityMoves(t *testing.T) {
 		t.Error("Proven is not the better regime")
 	}
 }
+
+// TestProvenParams: ProvenParams keeps ≥ 100 proven and ≥ 128 conjectured
+// bits for every statement shape this package accepts: trace lengths up to
+// 2^22, widths up to MaxTraceWidth, every constraint count and the degrees
+// its blowup allows.
+func TestProvenParams(t *testing.T) {
+	p := ProvenParams()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	least, leastConj := math.Inf(1), math.Inf(1)
+	for logN := 2; logN <= MaxLogTraceLength; logN++ {
+		for _, w := range []int{1, 64, 376, 1024, MaxTraceWidth} {
+			for _, c := range []int{1, 600, MaxConstraints + MaxBoundaries} {
+				for _, d := range []int{2, 3, 5} {
+					s := p.SecurityOf(Shape{LogTraceLength: logN, TraceWidth: w, Constraints: c, MaxDegree: d})
+					least, leastConj = min(least, s.Proven()), min(leastConj, s.Conjectured)
+				}
+			}
+		}
+	}
+	t.Logf("ProvenParams: least proven %.1f bits, least conjectured %.1f", least, leastConj)
+	if least < 100 || leastConj < 128 {
+		t.Fatalf("least proven %.1f, conjectured %.1f", least, leastConj)
+	}
+	// The same parameters with E4 challenges do not reach it: the field,
+	// not the queries, is what E4 lacks.
+	e4 := p
+	e4.Challenges = E4Challenges
+	if s := e4.SecurityOf(Shape{LogTraceLength: 17, TraceWidth: 376, Constraints: 600, MaxDegree: 3}); s.Proven() >= 100 {
+		t.Fatalf("E4 gives %.1f proven bits", s.Proven())
+	}
+}

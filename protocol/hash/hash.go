@@ -34,6 +34,14 @@ const (
 	TagExtra      Tag = 0x54524c06 // account extra data (stake records) committed by a leaf
 	TagSystem     Tag = 0x54524c07 // addresses of system accounts, from their names
 	TagBatch      Tag = 0x54524c10 // the batch hash of a block statement (protocol/batch)
+	// The hash-based signature scheme (protocol/hashsig).
+	TagSigSeed    Tag = 0x54524c20 // secret seed bytes to the key's secret digest
+	TagSigParam   Tag = 0x54524c21 // the key's public parameter, from its secret digest
+	TagSigSecret  Tag = 0x54524c22 // a chain's secret start, from the secret digest
+	TagSigChain   Tag = 0x54524c23 // one chain step's tweak
+	TagSigLeaf    Tag = 0x54524c24 // a one-time key's leaf, from its chain ends
+	TagSigMsg     Tag = 0x54524c25 // the message encoding
+	TagSigAddress Tag = 0x54524c26 // account address from a hash-based public key
 )
 
 // Digest is the output of the hash: 8 KoalaBear elements (~248 bits).

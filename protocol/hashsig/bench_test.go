@@ -1,0 +1,44 @@
+package hashsig
+
+import (
+	"fmt"
+	"testing"
+)
+
+// go test -run '^$' -bench . -benchtime 3x ./protocol/hashsig/
+func BenchmarkNewKey(b *testing.B) {
+	for _, h := range []int{10, DefaultLogLifetime} {
+		b.Run(fmt.Sprintf("h=%d", h), func(b *testing.B) {
+			var seed [SeedSize]byte
+			for b.Loop() {
+				if _, err := NewKey(seed, h, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSignVerify(b *testing.B) {
+	k := testKey(b, 1, 10)
+	m := msgOf("bench")
+	b.Run("sign", func(b *testing.B) {
+		i := uint32(0)
+		for b.Loop() {
+			if _, err := k.SignAt(i%1024, m); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	sig, _ := k.SignAt(3, m)
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if err := Verify(k.Public(), m, sig); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(3+VerifySteps+65+k.pub.LogLifetime), "compressions")
+		b.ReportMetric(float64(len(sig.Bytes())), "sig-bytes")
+	})
+}

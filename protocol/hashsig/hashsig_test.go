@@ -1,0 +1,233 @@
+package hashsig
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"testing"
+
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
+	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hash"
+)
+
+func testKey(t testing.TB, seedByte byte, h int) *PrivateKey {
+	t.Helper()
+	var seed [SeedSize]byte
+	for i := range seed {
+		seed[i] = seedByte + byte(i)
+	}
+	k, err := NewKey(seed, h, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func msgOf(s string) hash.Digest {
+	in := make([]fr.Element, len(s))
+	for i := range s {
+		in[i].SetUint64(uint64(s[i]))
+	}
+	return hash.Hash(in)
+}
+
+func TestSignVerify(t *testing.T) {
+	for _, h := range []int{MinLogLifetime, 5, 8} {
+		k := testKey(t, 1, h)
+		for _, idx := range []uint32{0, 1, uint32(k.Lifetime()/2 + 1), uint32(k.Lifetime() - 1)} {
+			m := msgOf(fmt.Sprintf("message %d", idx))
+			sig, err := k.SignAt(idx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(k.Public(), m, sig); err != nil {
+				t.Fatalf("h=%d index %d: %v", h, idx, err)
+			}
+			// Positions sum to the target: the verifier walks exactly
+			// VerifySteps steps.
+			x, ok := encode(k.pub.Param, sig.Rho, idx, m)
+			sum := 0
+			for _, v := range x {
+				sum += int(v)
+			}
+			if !ok || sum != TargetSum {
+				t.Fatalf("encoding sums to %d", sum)
+			}
+			// The encoded form round-trips.
+			back, err := ParseSignature(sig.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(k.Public(), m, back); err != nil {
+				t.Fatal(err)
+			}
+			if len(sig.Bytes()) != SignatureSize(h) {
+				t.Fatalf("signature of %d bytes, SignatureSize says %d", len(sig.Bytes()), SignatureSize(h))
+			}
+		}
+	}
+}
+
+// TestKeyDeterministic: a seed gives one key whatever the parallelism, and
+// the batched key generation agrees with one-at-a-time chain walks.
+func TestKeyDeterministic(t *testing.T) {
+	var seed [SeedSize]byte
+	seed[3] = 9
+	var ref *PrivateKey
+	for _, w := range []int{1, 3, 0} {
+		k, err := NewKey(seed, 6, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = k
+		} else if k.Public() != ref.Public() {
+			t.Fatalf("%d workers give another key", w)
+		}
+	}
+	const idx = 37
+	var ends [Chains]hash.Digest
+	for i := range ends {
+		ends[i] = walk(hash.Compress(ref.secret, secretBlock(idx, i)), ref.pub.Param, idx, i, 0, ChainLen-1)
+	}
+	if leaf := hash.HashWithTag(hash.TagSigLeaf, leafInput(ref.pub.Param, idx, ends[:])); leaf != ref.levels[0][idx] {
+		t.Fatal("batched leaf differs from the scalar one")
+	}
+}
+
+// TestVectors pins the scheme: a change to any parameter, tag or layout
+// changes these and must be a new scheme.
+func TestVectors(t *testing.T) {
+	k := testKey(t, 7, 4)
+	sig, err := k.SignAt(5, msgOf("trellis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := sha256.Sum256(k.Public().Bytes())
+	sg := sha256.Sum256(sig.Bytes())
+	got := hex.EncodeToString(pk[:8]) + " " + hex.EncodeToString(sg[:8]) + " " + k.Public().Address().String()[:18]
+	const want = "56d8f17fb120f779 b53b4a1df72d42ad 0xcb0b7e0ed11b2a76"
+	if got != want {
+		t.Fatalf("vectors changed: %s", got)
+	}
+}
+
+// TestForgeries is what an attacker tries with one valid signature.
+func TestForgeries(t *testing.T) {
+	k := testKey(t, 2, 5)
+	other := testKey(t, 3, 5)
+	m := msgOf("pay 10 to bob")
+	sig, err := k.SignAt(9, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone := func() *Signature {
+		s, err := ParseSignature(sig.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	bump := func(d *hash.Digest, i int) { d[i].Add(&d[i], new(fr.Element).SetOne()) }
+	cases := []struct {
+		name string
+		pub  PublicKey
+		msg  hash.Digest
+		sig  func() *Signature
+	}{
+		{"other message", k.Public(), msgOf("pay 1000 to bob"), clone},
+		{"other key", other.Public(), m, clone},
+		{"other index", k.Public(), m, func() *Signature { s := clone(); s.Index = 10; return s }},
+		{"other randomizer", k.Public(), m, func() *Signature { s := clone(); s.Rho++; return s }},
+		{"randomizer too large", k.Public(), m, func() *Signature { s := clone(); s.Rho = MaxRho; return s }},
+		{"index beyond the tree", k.Public(), m, func() *Signature { s := clone(); s.Index = 32; return s }},
+		{"short path", k.Public(), m, func() *Signature { s := clone(); s.Path = s.Path[1:]; return s }},
+		{"other lifetime", PublicKey{LogLifetime: 6, Param: k.pub.Param, Root: k.pub.Root}, m, clone},
+		{"nil", k.Public(), m, func() *Signature { return nil }},
+	}
+	for i := range Chains {
+		cases = append(cases, struct {
+			name string
+			pub  PublicKey
+			msg  hash.Digest
+			sig  func() *Signature
+		}{fmt.Sprintf("chain %d", i), k.Public(), m, func() *Signature { s := clone(); bump(&s.Chains[i], i%8); return s }})
+	}
+	for l := range sig.Path {
+		cases = append(cases, struct {
+			name string
+			pub  PublicKey
+			msg  hash.Digest
+			sig  func() *Signature
+		}{fmt.Sprintf("path %d", l), k.Public(), m, func() *Signature { s := clone(); bump(&s.Path[l], l%8); return s }})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := Verify(c.pub, c.msg, c.sig()); err == nil {
+				t.Fatal("forgery verified")
+			}
+		})
+	}
+	if err := Verify(k.Public(), m, sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFlippedBytes flips every byte of an encoded signature: each either
+// fails to decode or fails to verify.
+func TestFlippedBytes(t *testing.T) {
+	k := testKey(t, 4, 3)
+	m := msgOf("x")
+	sig, err := k.SignAt(2, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := sig.Bytes()
+	for i := range enc {
+		for _, mask := range []byte{1, 0x80} {
+			b := bytes.Clone(enc)
+			b[i] ^= mask
+			s, err := ParseSignature(b)
+			if err != nil {
+				if !errors.Is(err, ErrEncoding) {
+					t.Fatalf("byte %d: %v", i, err)
+				}
+				continue
+			}
+			if Verify(k.Public(), m, s) == nil {
+				t.Fatalf("byte %d flipped by %#x still verifies", i, mask)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	if _, err := NewKey([SeedSize]byte{}, MaxLogLifetime+1, 0); !errors.Is(err, ErrParams) {
+		t.Fatalf("lifetime: %v", err)
+	}
+	k := testKey(t, 5, 3)
+	if _, err := k.SignAt(8, msgOf("x")); !errors.Is(err, ErrParams) {
+		t.Fatalf("index: %v", err)
+	}
+	pk := k.Public().Bytes()
+	for name, b := range map[string][]byte{
+		"short":    pk[:len(pk)-1],
+		"lifetime": append([]byte{0}, pk[1:]...),
+		"root":     append(bytes.Clone(pk[:len(pk)-4]), 0xff, 0xff, 0xff, 0xff),
+	} {
+		if _, err := ParsePublicKey(b); !errors.Is(err, ErrEncoding) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	back, err := ParsePublicKey(pk)
+	if err != nil || back != k.Public() {
+		t.Fatalf("public key round trip: %v", err)
+	}
+	if k.Public().Address() == account.FromPublicKey(pk[1:33]) {
+		t.Fatal("a hash-based key's address equals an ed25519 key's")
+	}
+}

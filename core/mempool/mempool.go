@@ -277,7 +277,7 @@ func stateless(t *tx.Tx, chainID string) error {
 }
 
 func checkSize(t *tx.Tx) error {
-	if n, max := t.Size(), tx.SizeLimit(t.Type()); n > max {
+	if n, max := t.Size(), t.SizeLimit(); n > max {
 		return fmt.Errorf("%w: %s of %d bytes, at most %d", tx.ErrTooLarge, t.Type(), n, max)
 	}
 	return nil

@@ -97,9 +97,14 @@ type Transaction struct {
 	Validator         *account.Address `json:"validator,omitempty"`
 	BLSPublicKey      Bytes            `json:"blsPublicKey,omitempty"`
 	ProofOfPossession Bytes            `json:"proofOfPossession,omitempty"`
-	PublicKey         Bytes            `json:"publicKey"`
-	Signature         Bytes            `json:"signature"`
-	Raw               Bytes            `json:"raw"`
+	// Scheme is the sender's signature scheme: "ed25519" or "hashsig"
+	// (docs/signatures.md), whose public key and signature are longer.
+	Scheme    string `json:"scheme"`
+	PublicKey Bytes  `json:"publicKey"`
+	Signature Bytes  `json:"signature"`
+	// HashSigIndex is the one-time key a hash-based signature used.
+	HashSigIndex *uint32 `json:"hashSigIndex,omitempty"`
+	Raw          Bytes   `json:"raw"`
 	// Status is where the transaction stands; BlockHash, BlockHeight and
 	// Index are null until it is in a block.
 	Status      TxStatus    `json:"status,omitempty"`
@@ -120,9 +125,17 @@ func NewTransaction(t *tx.Tx) *Transaction {
 		MaxFeePerGas:         t.MaxFeePerGas,
 		MaxPriorityFeePerGas: t.MaxPriorityFeePerGas,
 		Amount:               t.Amount(),
+		Scheme:               "ed25519",
 		PublicKey:            Bytes(t.PublicKey[:]),
 		Signature:            Bytes(t.Signature[:]),
 		Raw:                  Bytes(t.Encode()),
+	}
+	if h := t.HashSig; h != nil {
+		out.Scheme, out.PublicKey = "hashsig", Bytes(h.PublicKey.Bytes())
+		if h.Signature != nil {
+			idx := h.Signature.Index
+			out.Signature, out.HashSigIndex = Bytes(h.Signature.Bytes()), &idx
+		}
 	}
 	switch b := t.Body.(type) {
 	case tx.Transfer:

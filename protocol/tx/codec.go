@@ -1,11 +1,13 @@
 package tx
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
 
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hashsig"
 	"github.com/trellis-chain/trellis/protocol/vote"
 )
 
@@ -47,12 +49,12 @@ func Decode(b []byte) (*Tx, error) {
 	if len(b) < 3 {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than any transaction", ErrMalformed, len(b))
 	}
-	typ := Type(b[1])
-	if lim := SizeLimit(typ); len(b) > lim {
+	typ, ver := Type(b[1]), b[0]
+	if lim := sizeLimit(ver, typ); len(b) > lim {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d for a %s", ErrTooLarge, len(b), lim, typ)
 	}
-	if b[0] != Version {
-		return nil, fmt.Errorf("%w: version %d, this node reads version %d", ErrVersion, b[0], Version)
+	if ver != Version && ver != VersionHashSig {
+		return nil, fmt.Errorf("%w: version %d, this node reads versions %d (ed25519) and %d (hash-based keys)", ErrVersion, ver, Version, VersionHashSig)
 	}
 	bs, err := bodySize(typ)
 	if err != nil {
@@ -74,7 +76,17 @@ func Decode(b []byte) (*Tx, error) {
 			bs += int(binary.BigEndian.Uint32(b[start+8:]))
 		}
 	}
-	want := 3 + cl + 32 + bs + 32 + 64
+	authAt := 3 + cl + 32 + bs
+	want := authAt + ed25519.PublicKeySize + ed25519.SignatureSize
+	if ver == VersionHashSig {
+		// The signature's first byte, its key's log lifetime, sizes it.
+		want = authAt + hashsig.PublicKeySize + hashsig.SignatureSize(hashsig.MinLogLifetime)
+		if at := authAt + hashsig.PublicKeySize; len(b) > at {
+			if h := int(b[at]); h >= hashsig.MinLogLifetime && h <= hashsig.MaxLogLifetime {
+				want = at + hashsig.SignatureSize(h)
+			}
+		}
+	}
 	if len(b) != want {
 		return nil, fmt.Errorf("%w: %s transaction is %d bytes, want %d", ErrMalformed, typ, len(b), want)
 	}
@@ -94,12 +106,37 @@ func Decode(b []byte) (*Tx, error) {
 	}
 	t.Body = body
 	p = p[bs:]
-	copy(t.PublicKey[:], p[:32])
-	copy(t.Signature[:], p[32:96])
+	if ver == VersionHashSig {
+		auth, err := decodeHashSig(p)
+		if err != nil {
+			return nil, err
+		}
+		t.HashSig = auth
+	} else {
+		copy(t.PublicKey[:], p[:32])
+		copy(t.Signature[:], p[32:96])
+	}
 	t.encoded = append([]byte(nil), b...)
 	t.cached = false
 	t.cache()
 	return t, nil
+}
+
+// decodeHashSig parses a hash-based key and signature (their lengths are
+// checked already); the signature must be for a key of the key's lifetime.
+func decodeHashSig(p []byte) (*HashSigAuth, error) {
+	pub, err := hashsig.ParsePublicKey(p[:hashsig.PublicKeySize])
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key: %v", ErrMalformed, err)
+	}
+	sig, err := hashsig.ParseSignature(p[hashsig.PublicKeySize:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
+	}
+	if len(sig.Path) != pub.LogLifetime {
+		return nil, fmt.Errorf("%w: signature for a key of 2^%d one-time keys, the key has 2^%d", ErrMalformed, len(sig.Path), pub.LogLifetime)
+	}
+	return &HashSigAuth{PublicKey: pub, Signature: sig}, nil
 }
 
 func decodeBody(typ Type, p []byte) (Body, error) {

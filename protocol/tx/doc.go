@@ -11,6 +11,16 @@
 //	      prover_exit is empty; proof is height u64 + len u32 + proof bytes)
 //	sender public key [32] | signature [64]
 //
+// Version 2 is the same layout for a sender with a hash-based key
+// (protocol/hashsig, docs/signatures.md): version u8 = 2, and the key and
+// signature are hashsig's encodings (65 bytes; 2,057 + 32·h bytes). Such a
+// key signs a digest, not bytes: HashSigMessage, the signing bytes packed
+// two to a field element under hash.TagTxMessage. Its sender is the key's
+// own address, it uses GasHashSig more gas, and it may be up to
+// HashSigExtra bytes larger (a proof transaction may not: its proof is
+// smaller instead). One version per scheme keeps one encoding, so one hash,
+// per transaction.
+//
 // The signature covers "trellis/tx/v1" ‖ 0x00 ‖ every byte before the public
 // key, then the public key, so the chain id is signed twice over: inside the
 // body and as part of the encoding. A transaction signed for one chain never

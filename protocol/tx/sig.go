@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/trellis-chain/trellis/protocol/hashsig"
 )
 
 // BatchSize is how many signatures VerifyBatch checks in one multiscalar
@@ -26,6 +28,13 @@ func (t *Tx) VerifySignature() error {
 	if t.verified.Load() {
 		return nil
 	}
+	if t.HashSig != nil {
+		if err := hashsig.Verify(t.HashSig.PublicKey, t.HashSigMessage(), t.HashSig.Signature); err != nil {
+			return fmt.Errorf("%w: sender %s: %v", ErrSignature, t.Sender(), err)
+		}
+		t.verified.Store(true)
+		return nil
+	}
 	if !voi.VerifyWithOptions(t.PublicKey[:], t.SigningBytes(), t.Signature[:], sigRule) {
 		return sigError(t)
 	}
@@ -41,7 +50,11 @@ func VerifyBatch(txs []*Tx) []error {
 	errs := make([]error, len(txs))
 	todo := make([]int, 0, len(txs))
 	for i, t := range txs {
-		if !t.verified.Load() {
+		switch {
+		case t.verified.Load():
+		case t.HashSig != nil:
+			errs[i] = t.VerifySignature() // not an ed25519 batch member
+		default:
 			todo = append(todo, i)
 		}
 	}

@@ -85,7 +85,7 @@ func fields(t *Tx) *Tx {
 	return &Tx{
 		ChainID: t.ChainID, Nonce: t.Nonce, GasLimit: t.GasLimit,
 		MaxFeePerGas: t.MaxFeePerGas, MaxPriorityFeePerGas: t.MaxPriorityFeePerGas,
-		Body: t.Body, PublicKey: t.PublicKey, Signature: t.Signature,
+		Body: t.Body, PublicKey: t.PublicKey, Signature: t.Signature, HashSig: t.HashSig,
 	}
 }
 
@@ -184,7 +184,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"oversized", make([]byte, MaxSize+1), ErrTooLarge, "at most 1024"},
 		{"oversized valid prefix", append(append([]byte(nil), transfer...), make([]byte, MaxSize)...), ErrTooLarge, "bytes, at most"},
 		{"version 0", mod(transfer, func(b []byte) []byte { b[0] = 0; return b }), ErrVersion, "version 0"},
-		{"version 2", mod(transfer, func(b []byte) []byte { b[0] = 2; return b }), ErrVersion, "version 2"},
+		{"version 3", mod(transfer, func(b []byte) []byte { b[0] = 3; return b }), ErrVersion, "version 3"},
+		{"ed25519 layout as version 2", mod(transfer, func(b []byte) []byte { b[0] = 2; return b }), ErrMalformed, "want"},
 		{"type 0", withType(0), ErrType, "unknown type 0"},
 		{"type 6", withType(6), ErrType, "unknown type 6"},
 		{"type 15", withType(15), ErrType, "unknown type 15"},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	fr "github.com/consensys/gnark-crypto/field/koalabear"
@@ -229,5 +230,50 @@ func TestBadInput(t *testing.T) {
 	}
 	if k.Public().Address() == account.FromPublicKey(pk[1:33]) {
 		t.Fatal("a hash-based key's address equals an ed25519 key's")
+	}
+}
+
+// TestLoadKey: a key rebuilt from its seed and cache signs exactly as the
+// fully derived key does; a cache of another key or an altered one is
+// refused.
+func TestLoadKey(t *testing.T) {
+	for _, h := range []int{5, 10} {
+		var seed [SeedSize]byte
+		seed[1] = byte(h)
+		full, err := NewKey(seed, h, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := full.Cache()
+		if len(cache) != CacheLen(h) {
+			t.Fatalf("cache of %d nodes, CacheLen %d", len(cache), CacheLen(h))
+		}
+		loaded, err := LoadKey(seed, full.Public(), cache, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, idx := range []uint32{0, 3, uint32(full.Lifetime()) - 1, uint32(full.Lifetime()) / 3} {
+			m := msgOf(fmt.Sprint(idx))
+			a, err := full.SignAt(idx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := loaded.SignAt(idx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Fatalf("h=%d index %d: the loaded key signs differently", h, idx)
+			}
+		}
+		bad := slices.Clone(cache)
+		bad[len(bad)-1][0].SetUint64(1)
+		if _, err := LoadKey(seed, full.Public(), bad, 0); !errors.Is(err, ErrParams) {
+			t.Fatalf("altered cache: %v", err)
+		}
+		seed[0]++
+		if _, err := LoadKey(seed, full.Public(), cache, 0); !errors.Is(err, ErrParams) {
+			t.Fatalf("other seed: %v", err)
+		}
 	}
 }

@@ -12,10 +12,19 @@ import (
 	"golang.org/x/crypto/scrypt"
 
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hashsig"
 )
 
-// FormatVersion is the key file version this package writes and reads.
-const FormatVersion = 1
+// Key file versions: one per key scheme.
+const (
+	// FormatVersion is the file of an ed25519 key.
+	FormatVersion = 1
+	// FormatHashSig is the file of a hash-based key (protocol/hashsig):
+	// the same fields, the 65-byte hash-based public key and its address,
+	// the sealed 32-byte seed. Its one-time index state and tree cache live
+	// beside it (hashsig.go).
+	FormatHashSig = 2
+)
 
 // Names of the algorithms in a version 1 file.
 const (
@@ -119,7 +128,11 @@ func (h *hexBytes) UnmarshalText(b []byte) error {
 }
 
 func (f *keyFile) info(path string) Info {
-	return Info{Name: f.Name, Address: f.Address, PublicKey: ed25519.PublicKey(bytes.Clone(f.PublicKey)), Path: path}
+	scheme := SchemeEd25519
+	if f.Version == FormatHashSig {
+		scheme = SchemeHashSig
+	}
+	return Info{Name: f.Name, Address: f.Address, Scheme: scheme, PublicKey: bytes.Clone(f.PublicKey), Path: path}
 }
 
 func (f *keyFile) encode() ([]byte, error) {
@@ -173,6 +186,9 @@ func seal(name string, seed []byte, passphrase string, p Params) (*keyFile, erro
 // public key or ciphertext was altered look the same to the AEAD: both are
 // reported as ErrWrongPassphrase.
 func (f *keyFile) open(path, passphrase string) (ed25519.PrivateKey, error) {
+	if f.Version != FormatVersion {
+		return nil, fmt.Errorf("%w: %s is a hash-based key; it signs through SignHashSig", ErrScheme, f.Name)
+	}
 	aead, err := f.aead(passphrase)
 	if err != nil {
 		return nil, &CorruptError{Path: path, What: err.Error()}
@@ -222,8 +238,8 @@ func decodeFile(path string, data []byte) (*keyFile, error) {
 	if head.Version == nil {
 		return nil, bad("no version field")
 	}
-	if *head.Version != FormatVersion {
-		return nil, bad("version %d, this build reads version %d", *head.Version, FormatVersion)
+	if *head.Version != FormatVersion && *head.Version != FormatHashSig {
+		return nil, bad("version %d, this build reads versions %d (ed25519) and %d (hash-based)", *head.Version, FormatVersion, FormatHashSig)
 	}
 	var f keyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -237,11 +253,21 @@ func decodeFile(path string, data []byte) (*keyFile, error) {
 	if err := CheckName(f.Name); err != nil {
 		return nil, bad("%v", err)
 	}
-	if len(f.PublicKey) != ed25519.PublicKeySize {
-		return nil, bad("public_key is %d bytes, want %d", len(f.PublicKey), ed25519.PublicKeySize)
-	}
-	if want := account.FromPublicKey(ed25519.PublicKey(f.PublicKey)); f.Address != want {
-		return nil, bad("address %s is not the address of public_key (%s)", f.Address, want)
+	if f.Version == FormatHashSig {
+		pub, err := hashsig.ParsePublicKey(f.PublicKey)
+		if err != nil {
+			return nil, bad("public_key: %v", err)
+		}
+		if want := pub.Address(); f.Address != want {
+			return nil, bad("address %s is not the address of public_key (%s)", f.Address, want)
+		}
+	} else {
+		if len(f.PublicKey) != ed25519.PublicKeySize {
+			return nil, bad("public_key is %d bytes, want %d", len(f.PublicKey), ed25519.PublicKeySize)
+		}
+		if want := account.FromPublicKey(ed25519.PublicKey(f.PublicKey)); f.Address != want {
+			return nil, bad("address %s is not the address of public_key (%s)", f.Address, want)
+		}
 	}
 	if f.KDF.Name != KDFName {
 		return nil, bad("kdf %q, want %q", f.KDF.Name, KDFName)

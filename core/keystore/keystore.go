@@ -25,6 +25,19 @@ var (
 	ErrName            = errors.New("invalid key name")
 	ErrKey             = errors.New("invalid private key")
 	ErrParams          = errors.New("invalid scrypt parameters")
+	ErrScheme          = errors.New("wrong key scheme")
+	// ErrState reports a hash-based key whose one-time index state is
+	// missing, belongs to another key or is damaged: it does not sign
+	// until the state is set (SkipHashSig), so no index is used twice.
+	ErrState = errors.New("hash-based key state")
+	// ErrExhausted reports a hash-based key that has used every one-time key.
+	ErrExhausted = errors.New("hash-based key exhausted")
+)
+
+// Key schemes, as Info.Scheme names them.
+const (
+	SchemeEd25519 = "ed25519"
+	SchemeHashSig = "hashsig"
 )
 
 // MaxNameLen bounds a key name.
@@ -35,9 +48,13 @@ const fileExt = ".json"
 
 // Info is what a key file says in clear: no passphrase is needed to read it.
 type Info struct {
-	Name      string
-	Address   account.Address
-	PublicKey ed25519.PublicKey
+	Name    string
+	Address account.Address
+	// Scheme is SchemeEd25519 or SchemeHashSig.
+	Scheme string
+	// PublicKey is the scheme's public key: 32 bytes of ed25519, or a
+	// hashsig.PublicKey encoding (65 bytes).
+	PublicKey []byte
 	// Path is the key's file.
 	Path string
 }

@@ -54,14 +54,14 @@ func TestNewShowUnlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shown.Address != info.Address || !shown.PublicKey.Equal(info.PublicKey) {
+	if shown.Address != info.Address || !bytes.Equal(shown.PublicKey, info.PublicKey) || shown.Scheme != SchemeEd25519 {
 		t.Errorf("show %+v, new %+v", shown, info)
 	}
 	priv, err := ks.Unlock("alice", "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !priv.Public().(ed25519.PublicKey).Equal(info.PublicKey) {
+	if !bytes.Equal(priv.Public().(ed25519.PublicKey), info.PublicKey) {
 		t.Error("unlocked key does not match the public key")
 	}
 	// Reopening the directory finds the key; no temporary files remain.
@@ -102,7 +102,7 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !info.PublicKey.Equal(pub) || info.Address != account.FromPublicKey(pub) {
+	if !bytes.Equal(info.PublicKey, pub) || info.Address != account.FromPublicKey(pub) {
 		t.Errorf("info %+v", info)
 	}
 	got, err := ks.Unlock("imported_1", "")
@@ -232,7 +232,8 @@ func TestCorrupt(t *testing.T) {
 		what string
 		edit func(m map[string]any)
 	}{
-		{"version", "version 2, this build reads version 1", func(m map[string]any) { m["version"] = 2 }},
+		{"version", "version 3, this build reads versions 1 (ed25519) and 2 (hash-based)", func(m map[string]any) { m["version"] = 3 }},
+		{"v2-with-ed25519-key", "public_key", func(m map[string]any) { m["version"] = 2 }},
 		{"noversion", "no version field", func(m map[string]any) { delete(m, "version") }},
 		{"unknown", "unknown field", func(m map[string]any) { m["extra"] = 1 }},
 		{"pubkey", "public_key is 31 bytes", func(m map[string]any) { m["public_key"] = strings.Repeat("ab", 31) }},

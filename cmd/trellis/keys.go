@@ -22,6 +22,9 @@ import (
 
 	"github.com/trellis-chain/trellis/core/keystore"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/hash"
+	"github.com/trellis-chain/trellis/protocol/hashsig"
+	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
 // Environment variables the wallet reads.
@@ -155,6 +158,35 @@ func unlockKey(ks *keystore.Keystore, name string, stderr io.Writer) (ed25519.Pr
 	}
 }
 
+// signHashSig asks for name's passphrase and signs t with the hash-based
+// key at its next one-time index (three tries on a terminal). A wrong
+// passphrase spends no index.
+func signHashSig(ks *keystore.Keystore, name string, t *tx.Tx, stderr io.Writer) error {
+	_, fromEnv := os.LookupEnv(envPassphrase)
+	info, err := ks.Show(name)
+	if err != nil {
+		return err
+	}
+	pub, err := hashsig.ParsePublicKey(info.PublicKey)
+	if err != nil {
+		return err
+	}
+	for try := 1; ; try++ {
+		p, err := readPassphrase(stderr, fmt.Sprintf("Passphrase for key %s", name), false)
+		if err != nil {
+			return err
+		}
+		err = t.SignHashSig(pub, func(m hash.Digest) (*hashsig.Signature, error) {
+			sig, _, err := ks.SignHashSig(name, p, m)
+			return sig, err
+		})
+		if err == nil || !errors.Is(err, keystore.ErrWrongPassphrase) || fromEnv || try == 3 {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrong passphrase, try again")
+	}
+}
+
 // resolveAddress reads an address ("0x" and 64 hex digits), the name of a
 // key in the keystore, or "treasury" or "escrow".
 func resolveAddress(home, s string) (account.Address, error) {
@@ -185,13 +217,15 @@ var systemAccounts = map[string]account.Address{"treasury": account.TreasuryAddr
 
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	sub := map[string]func([]string, io.Writer, io.Writer) int{"new": keysNew, "list": keysList, "show": keysShow, "import": keysImport,
-		"encrypt-node": keysNodeCrypt(true), "decrypt-node": keysNodeCrypt(false)}
+		"hashsig-skip": keysHashSigSkip, "encrypt-node": keysNodeCrypt(true), "decrypt-node": keysNodeCrypt(false)}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprint(stderr, `Usage:
-  trellis keys new NAME [-home DIR]                 create a key (asks for a passphrase twice)
+  trellis keys new NAME [-home DIR] [-scheme S]     create a key (asks for a passphrase twice);
+                                                    -scheme hashsig: a hash-based key (docs/signatures.md)
   trellis keys list [-home DIR] [-json]             list the keys
   trellis keys show NAME [-home DIR] [-json]        print a key's address and public key
   trellis keys import NAME -file FILE [-home DIR]   import an ed25519 private key
+  trellis keys hashsig-skip NAME -to N              move a restored hash-based key past index N-1
   trellis keys encrypt-node -dir KEYDIR             encrypt a node's key files at rest
   trellis keys decrypt-node -dir KEYDIR             write them back in plaintext
 
@@ -233,9 +267,12 @@ func oneName(fs *flag.FlagSet, args []string) (string, int, bool) {
 }
 
 func keysNew(args []string, stdout, stderr io.Writer) int {
-	fs := walletFlags("keys new", "keys new NAME [-home DIR]",
-		"  trellis keys new alice\n  TRELLIS_PASSPHRASE=... trellis keys new -home ./wallet bot-1   # from a script", stderr)
+	fs := walletFlags("keys new", "keys new NAME [-home DIR] [-scheme ed25519|hashsig] [-lifetime H]",
+		"  trellis keys new alice\n  TRELLIS_PASSPHRASE=... trellis keys new -home ./wallet bot-1   # from a script\n"+
+			"  trellis keys new carol -scheme hashsig   # 65,536 one-time signatures, each index used once", stderr)
 	home := homeFlag(fs)
+	scheme := fs.String("scheme", keystore.SchemeEd25519, "signature scheme: ed25519, or hashsig (hash-based, stateful; docs/signatures.md)")
+	lifetime := fs.Int("lifetime", hashsig.DefaultLogLifetime, fmt.Sprintf("hashsig only: the key signs 2^H times (H from %d to %d)", hashsig.MinLogLifetime, hashsig.MaxLogLifetime))
 	name, code, ok := oneName(fs, args)
 	if !ok {
 		return code
@@ -250,35 +287,85 @@ func keysNew(args []string, stdout, stderr io.Writer) int {
 	if _, err := ks.Show(name); err == nil {
 		return walletError(stderr, "%v: %q in %s", keystore.ErrExists, name, ks.Dir())
 	}
+	if *scheme != keystore.SchemeEd25519 && *scheme != keystore.SchemeHashSig {
+		return walletError(stderr, "-scheme %q: want %s or %s", *scheme, keystore.SchemeEd25519, keystore.SchemeHashSig)
+	}
+	if *scheme == keystore.SchemeHashSig && (*lifetime < hashsig.MinLogLifetime || *lifetime > hashsig.MaxLogLifetime) {
+		return walletError(stderr, "-lifetime %d: want %d to %d", *lifetime, hashsig.MinLogLifetime, hashsig.MaxLogLifetime)
+	}
 	pass, err := newPassphrase(stderr, name)
 	if err != nil {
 		return walletError(stderr, "%v", err)
 	}
-	info, err := ks.New(name, pass)
+	var info keystore.Info
+	if *scheme == keystore.SchemeHashSig {
+		fmt.Fprintf(stderr, "deriving %d one-time keys (seconds at the default lifetime)...\n", 1<<*lifetime)
+		info, err = ks.NewHashSig(name, pass, *lifetime)
+	} else {
+		info, err = ks.New(name, pass)
+	}
 	if err != nil {
 		return walletError(stderr, "%v", err)
 	}
 	fmt.Fprintf(stdout, "created key %s\n", name)
 	printKey(stdout, info)
+	if info.Scheme == keystore.SchemeHashSig {
+		printHashSigState(stdout, ks, info.Name)
+		fmt.Fprintln(stdout, "Back up the key file and its passphrase: neither can be recovered. A restored hash-based key")
+		fmt.Fprintln(stdout, "signs only after 'trellis keys hashsig-skip' moves it past every index it used since the backup.")
+		return 0
+	}
 	fmt.Fprintln(stdout, "Back up the key file and its passphrase: neither can be recovered.")
 	return 0
 }
 
+// printHashSigState prints how many one-time signatures a hash-based key
+// has left.
+func printHashSigState(w io.Writer, ks *keystore.Keystore, name string) {
+	st, err := ks.HashSigState(name)
+	if err != nil {
+		fmt.Fprintf(w, "state:      %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "signatures: %d used, %d left (next one-time index %d)\n", st.Next, st.Lifetime-st.Next, st.Next)
+}
+
+func keysHashSigSkip(args []string, stdout, stderr io.Writer) int {
+	fs := walletFlags("keys hashsig-skip", "keys hashsig-skip NAME -to N [-home DIR]",
+		"  trellis keys hashsig-skip carol -to 1200   # after a restore: past every index used since the backup", stderr)
+	home := homeFlag(fs)
+	to := fs.Uint64("to", 0, "the next one-time index the key may sign with (forward only)")
+	name, code, ok := oneName(fs, args)
+	if !ok {
+		return code
+	}
+	ks, err := openKeystore(*home)
+	if err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	if err := ks.SkipHashSig(name, *to); err != nil {
+		return walletError(stderr, "%v", err)
+	}
+	printHashSigState(stdout, ks, name)
+	return 0
+}
+
 func printKey(w io.Writer, info keystore.Info) {
-	fmt.Fprintf(w, "name:       %s\naddress:    %s\npublic key: 0x%s\nfile:       %s\n",
-		info.Name, info.Address, hex.EncodeToString(info.PublicKey), info.Path)
+	fmt.Fprintf(w, "name:       %s\naddress:    %s\nscheme:     %s\npublic key: 0x%s\nfile:       %s\n",
+		info.Name, info.Address, info.Scheme, hex.EncodeToString(info.PublicKey), info.Path)
 }
 
 // keyJSON is a key as -json prints it.
 type keyJSON struct {
 	Name      string          `json:"name"`
 	Address   account.Address `json:"address"`
+	Scheme    string          `json:"scheme"`
 	PublicKey string          `json:"publicKey"`
 	File      string          `json:"file"`
 }
 
 func toKeyJSON(i keystore.Info) keyJSON {
-	return keyJSON{Name: i.Name, Address: i.Address, PublicKey: "0x" + hex.EncodeToString(i.PublicKey), File: i.Path}
+	return keyJSON{Name: i.Name, Address: i.Address, Scheme: i.Scheme, PublicKey: "0x" + hex.EncodeToString(i.PublicKey), File: i.Path}
 }
 
 func printJSON(w io.Writer, v any) int {
@@ -350,6 +437,9 @@ func keysShow(args []string, stdout, stderr io.Writer) int {
 		return printJSON(stdout, toKeyJSON(info))
 	}
 	printKey(stdout, info)
+	if info.Scheme == keystore.SchemeHashSig {
+		printHashSigState(stdout, ks, name)
+	}
 	return 0
 }
 

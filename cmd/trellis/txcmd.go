@@ -349,6 +349,9 @@ func (f *txFlags) send(stdout, stderr io.Writer, build bodyFunc) int {
 		return walletError(stderr, "%v", err)
 	}
 	t := &tx.Tx{ChainID: chainID, Body: body, Nonce: acct.PendingNonce, GasLimit: tx.BodyGas(body)}
+	if info.Scheme == keystore.SchemeHashSig {
+		t.GasLimit += tx.GasHashSig
+	}
 	if f.nonce.set {
 		t.Nonce = f.nonce.v
 	}
@@ -374,12 +377,18 @@ func (f *txFlags) send(stdout, stderr io.Writer, build bodyFunc) int {
 		}
 	}
 
-	priv, err := unlockKey(ks, *f.from, stderr)
-	if err != nil {
-		return walletError(stderr, "%v", err)
+	if info.Scheme == keystore.SchemeHashSig {
+		if err := signHashSig(ks, *f.from, t, stderr); err != nil {
+			return walletError(stderr, "%v", err)
+		}
+	} else {
+		priv, err := unlockKey(ks, *f.from, stderr)
+		if err != nil {
+			return walletError(stderr, "%v", err)
+		}
+		t.Sign(priv)
+		clear(priv)
 	}
-	t.Sign(priv)
-	clear(priv)
 	if err := t.CheckStateless(chainID); err != nil {
 		return walletError(stderr, "invalid transaction, not sent: %v", err)
 	}

@@ -299,7 +299,7 @@ func (r *reader) u64() uint64 { return binary.LittleEndian.Uint64(r.take(8)) }
 func (r *reader) elem() fr.Element {
 	v := binary.LittleEndian.Uint32(r.take(4))
 	var e fr.Element
-	if uint64(v) >= fr.Modulus().Uint64() {
+	if uint64(v) >= modulus {
 		if r.err == nil {
 			r.err = fmt.Errorf("%w: field element %d is not below the modulus", ErrProofEncoding, v)
 		}

@@ -98,6 +98,7 @@ func verify[E any, P extElem[E]](st *statement, proof *Proof) error {
 	}
 
 	cz, czg, az, azg := deepCoeffs[E, P](st, gamma, traceOOD, traceOODNext, compOOD)
+	dcz, dczg, dg := toDotCoeffs(cz), toDotCoeffs(czg), degree[E]()
 	arity := 1 << p.LogFoldArity
 	wN := rootOfUnity(st.N)
 	var half fr.Element
@@ -114,17 +115,12 @@ func verify[E any, P extElem[E]](st *statement, proof *Proof) error {
 		// DEEP composition at x = shift·ω_N^qi.
 		x := frPow(wN, uint64(qi))
 		x.Mul(&x, &st.shift)
-		var s1, s2, t, d E
-		for k := range st.w {
-			P(&t).MulByElement(&cz[k], &q.TraceRow[k])
-			P(&s1).Add(&s1, &t)
-			P(&t).MulByElement(&czg[k], &q.TraceRow[k])
-			P(&s2).Add(&s2, &t)
-		}
-		for k := range q.CompRow {
-			P(&t).MulByElement(&cz[st.w+k], &q.CompRow[k])
-			P(&s1).Add(&s1, &t)
-		}
+		var a1, a2 dotAcc
+		a1.addTo(dcz[:st.w], q.TraceRow, dg)
+		a1.addTo(dcz[st.w:st.w+len(q.CompRow)], q.CompRow, dg)
+		a2.addTo(dczg, q.TraceRow, dg)
+		s1, s2 := dotResult[E](&a1), dotResult[E](&a2)
+		var d E
 		P(&s1).Sub(&s1, &az)
 		P(&d).Neg(&z)
 		addBase(&d, x)

@@ -28,6 +28,7 @@ import (
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/leader"
 )
 
@@ -284,6 +285,7 @@ func testnetGenesis(spec Spec, nodes []Node, keys []nodeKeys, now time.Time) (*g
 		ChainID: spec.ChainID, GenesisTime: now.UTC().Truncate(time.Second),
 		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
 		UnbondingDelay: genesis.DefaultUnbondingDelay,
+		HeaderVersion:  block.VersionTxCommitment,
 	}
 	if spec.Consensus == ConsensusLC {
 		g.LongestChain = genesis.NewLongestChain(spec.lcParams())

@@ -21,6 +21,7 @@ import (
 	"github.com/trellis-chain/trellis/core/plugin"
 	"github.com/trellis-chain/trellis/core/signer"
 	"github.com/trellis-chain/trellis/protocol/account"
+	"github.com/trellis-chain/trellis/protocol/block"
 )
 
 // config.DefaultPlugins names the plugin init picks for each kind when its binary
@@ -200,6 +201,7 @@ func writeGenesis(path, chainID string, validator, wallet account.Address, blsPu
 		ChainID: chainID, GenesisTime: time.Now().UTC().Truncate(time.Second),
 		Fee:            genesis.Fee{InitialBaseFee: genesis.DefaultBaseFee, BlockGasLimit: genesis.DefaultGasLimit},
 		UnbondingDelay: genesis.DefaultUnbondingDelay,
+		HeaderVersion:  block.VersionTxCommitment,
 		Accounts: []genesis.Account{
 			{Address: wallet, Balance: devWalletBalance},
 			{Address: validator, Balance: genesis.DevValidatorBalance},

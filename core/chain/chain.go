@@ -348,6 +348,9 @@ func checkStored(h block.Hash, b *block.Block) error {
 	if root := b.ComputeTxRoot(); root != b.Header.TxRoot {
 		return fmt.Errorf("%w: block %s: its transactions do not match its header's transaction root", ErrCorrupt, h)
 	}
+	if !b.CheckTxCommitment() {
+		return fmt.Errorf("%w: block %s: its transactions do not match its header's transaction commitment", ErrCorrupt, h)
+	}
 	return nil
 }
 

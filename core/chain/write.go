@@ -227,6 +227,10 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 		return nil, err
 	}
 	blk.Header.TxRoot = blk.ComputeTxRoot()
+	if c.cfg.Genesis.TxCommitments() {
+		tc := blk.ComputeTxCommitment()
+		blk.Header.TxCommitment = &tc
+	}
 	blk.Header.ReceiptsRoot = block.ReceiptsRoot(res.Receipts)
 	blk.Header.StateRoot = ov.Root()
 	stmt, err := statementOf(parent, &blk.Header, cs, res.Delta)
@@ -322,6 +326,12 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	}
 	if root := blk.ComputeTxRoot(); root != hd.TxRoot {
 		return nil, invalid(hd.Height, nil, "transaction root %x does not match the transactions (%x)", hd.TxRoot, root)
+	}
+	if want := c.cfg.Genesis.TxCommitments(); want != (hd.TxCommitment != nil) {
+		return nil, invalid(hd.Height, nil, "header version %d, this chain's headers are version %d", hd.Version(), max(c.cfg.Genesis.HeaderVersion, block.Version))
+	}
+	if !blk.CheckTxCommitment() {
+		return nil, invalid(hd.Height, nil, "transaction commitment %s does not match the transactions (%s)", hd.TxCommitment, blk.ComputeTxCommitment())
 	}
 	bf, err := c.baseFee(ctx, parent)
 	if err != nil {

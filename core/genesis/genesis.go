@@ -80,7 +80,15 @@ type Genesis struct {
 	// (docs/consensus-lc.md). Block 0 carries their encoding as its
 	// consensus data, so every node runs the same slots, lottery and k.
 	LongestChain *LongestChain `json:"longest_chain,omitempty"`
+	// HeaderVersion is the encoding of every header of the chain: 1 (or
+	// omitted), or 2 with the Poseidon2 transaction commitment a block
+	// statement binds (protocol/block). New chains are made with 2.
+	HeaderVersion int `json:"header_version,omitempty"`
 }
+
+// TxCommitments reports whether the chain's headers carry the transaction
+// commitment (header_version 2).
+func (g *Genesis) TxCommitments() bool { return g.HeaderVersion == block.VersionTxCommitment }
 
 // LongestChain is the longest-chain consensus section of genesis.
 type LongestChain struct {
@@ -238,6 +246,9 @@ func (g *Genesis) Check() error {
 	}
 	if err := tx.CheckChainID(g.ChainID); err != nil {
 		return bad("chain_id %q: %v", g.ChainID, err)
+	}
+	if g.HeaderVersion != 0 && g.HeaderVersion != block.Version && g.HeaderVersion != block.VersionTxCommitment {
+		return bad("header_version %d: want %d or %d", g.HeaderVersion, block.Version, block.VersionTxCommitment)
 	}
 	if g.Fee.BlockGasLimit < tx.GasStaking {
 		return bad("fee.block_gas_limit %d is below one staking transaction (%d gas)", g.Fee.BlockGasLimit, tx.GasStaking)
@@ -429,7 +440,13 @@ func (g *Genesis) Block(root hash.Digest) *block.Block {
 			cd = p.Encode()
 		}
 	}
+	var tc *hash.Digest
+	if g.TxCommitments() {
+		d := block.TxCommitment(nil)
+		tc = &d
+	}
 	return &block.Block{Header: block.Header{
+		TxCommitment:  tc,
 		ConsensusData: cd,
 		ChainID:       g.ChainID,
 		TimestampMs:   g.GenesisTime.UnixMilli(),

@@ -35,7 +35,7 @@ func BlockProto(b *block.Block, withEncoded bool) *hostv1.Block {
 	p := &hostv1.Block{
 		Hash: h[:],
 		Header: &hostv1.Header{
-			Version: block.Version, ChainId: hd.ChainID, Height: hd.Height, ParentHash: hd.Parent[:],
+			Version: uint32(hd.Version()), ChainId: hd.ChainID, Height: hd.Height, ParentHash: hd.Parent[:],
 			TimestampMs: hd.TimestampMs, Proposer: hd.Proposer[:], TxRoot: hd.TxRoot[:], StateRoot: sr[:],
 			DaCommitments: hd.DACommitments, BaseFee: hd.BaseFee, GasLimit: hd.GasLimit, GasUsed: hd.GasUsed,
 			ConsensusData: hd.ConsensusData, ReceiptsRoot: hd.ReceiptsRoot[:],

@@ -227,24 +227,27 @@ type ProofRef struct {
 // Block is a block header with its hash and finality, the hashes of its
 // transactions and, when asked for (fullTxs), the transactions and receipts.
 type Block struct {
-	Hash          block.Hash      `json:"hash"`
-	Finality      Finality        `json:"finality"`
-	ChainID       string          `json:"chainId"`
-	Height        uint64          `json:"height"`
-	ParentHash    block.Hash      `json:"parentHash"`
-	TimestampMs   int64           `json:"timestampMs"`
-	Proposer      account.Address `json:"proposer"`
-	TxRoot        Root            `json:"txRoot"`
-	StateRoot     Root            `json:"stateRoot"`
-	ReceiptsRoot  Root            `json:"receiptsRoot"`
-	BaseFee       uint64          `json:"baseFee,string"`
-	GasLimit      uint64          `json:"gasLimit,string"`
-	GasUsed       uint64          `json:"gasUsed,string"`
-	DACommitments []Bytes         `json:"daCommitments"`
-	ConsensusData Bytes           `json:"consensusData"`
-	Proofs        []ProofRef      `json:"proofs"`
-	TxCount       int             `json:"txCount"`
-	TxHashes      []tx.Hash       `json:"txHashes"`
+	Hash        block.Hash      `json:"hash"`
+	Finality    Finality        `json:"finality"`
+	ChainID     string          `json:"chainId"`
+	Height      uint64          `json:"height"`
+	ParentHash  block.Hash      `json:"parentHash"`
+	TimestampMs int64           `json:"timestampMs"`
+	Proposer    account.Address `json:"proposer"`
+	TxRoot      Root            `json:"txRoot"`
+	// TxCommitment is the Poseidon2 commitment to the transactions
+	// (header version 2); absent in version 1 headers.
+	TxCommitment  *Root      `json:"txCommitment,omitempty"`
+	StateRoot     Root       `json:"stateRoot"`
+	ReceiptsRoot  Root       `json:"receiptsRoot"`
+	BaseFee       uint64     `json:"baseFee,string"`
+	GasLimit      uint64     `json:"gasLimit,string"`
+	GasUsed       uint64     `json:"gasUsed,string"`
+	DACommitments []Bytes    `json:"daCommitments"`
+	ConsensusData Bytes      `json:"consensusData"`
+	Proofs        []ProofRef `json:"proofs"`
+	TxCount       int        `json:"txCount"`
+	TxHashes      []tx.Hash  `json:"txHashes"`
 	// Transactions and Receipts are present only when fullTxs was true and
 	// the block has transactions (Receipts: and the node has them).
 	Transactions []*Transaction `json:"transactions,omitempty"`
@@ -269,6 +272,11 @@ func NewBlock(r *BlockResult, full bool) *Block {
 		TxCount:       len(r.Block.Txs),
 		TxHashes:      make([]tx.Hash, len(r.Block.Txs)),
 	}
+	if h.TxCommitment != nil {
+		tc := Root(h.TxCommitment.Bytes())
+		out.TxCommitment = &tc
+	}
+
 	for i, c := range h.DACommitments {
 		out.DACommitments[i] = Bytes(c)
 	}

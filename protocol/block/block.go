@@ -7,13 +7,21 @@ import (
 	"errors"
 	"fmt"
 
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/hash"
 	"github.com/trellis-chain/trellis/protocol/tx"
 )
 
-// Version is the header encoding version.
-const Version = 1
+// Header encoding versions.
+const (
+	// Version is the header without a transaction commitment.
+	Version = 1
+	// VersionTxCommitment adds TxCommitment after TxRoot: chains whose
+	// genesis says header_version 2 write and require it.
+	VersionTxCommitment = 2
+)
 
 // Limits on what a block may carry.
 const (
@@ -57,12 +65,17 @@ type ProofRef struct {
 
 // Header is a block header.
 type Header struct {
-	ChainID       string
-	Height        uint64
-	Parent        Hash
-	TimestampMs   int64
-	Proposer      account.Address
-	TxRoot        [32]byte
+	ChainID     string
+	Height      uint64
+	Parent      Hash
+	TimestampMs int64
+	Proposer    account.Address
+	TxRoot      [32]byte
+	// TxCommitment is the Poseidon2 commitment to the ordered
+	// transactions (TxCommitment); nil in a version 1 header. It is what a
+	// block statement binds, beside the SHA-256 TxRoot that inclusion
+	// proofs of transaction hashes use.
+	TxCommitment  *hash.Digest
 	StateRoot     hash.Digest
 	ReceiptsRoot  [32]byte
 	BaseFee       uint64
@@ -90,14 +103,26 @@ const hashDomain = "trellis/header/v1\x00"
 // Encode returns the header's canonical encoding.
 func (h *Header) Encode() []byte { return h.appendTo(nil) }
 
+// Version is the header's encoding version.
+func (h *Header) Version() int {
+	if h.TxCommitment != nil {
+		return VersionTxCommitment
+	}
+	return Version
+}
+
 func (h *Header) appendTo(b []byte) []byte {
-	b = append(b, Version, byte(len(h.ChainID)))
+	b = append(b, byte(h.Version()), byte(len(h.ChainID)))
 	b = append(b, h.ChainID...)
 	b = binary.BigEndian.AppendUint64(b, h.Height)
 	b = append(b, h.Parent[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.TimestampMs))
 	b = append(b, h.Proposer[:]...)
 	b = append(b, h.TxRoot[:]...)
+	if h.TxCommitment != nil {
+		tc := h.TxCommitment.Bytes()
+		b = append(b, tc[:]...)
+	}
 	sr := h.StateRoot.Bytes()
 	b = append(b, sr[:]...)
 	b = append(b, h.ReceiptsRoot[:]...)
@@ -179,3 +204,30 @@ func (b *Block) TxHashes() [][32]byte {
 
 // ComputeTxRoot returns the Merkle root over the transaction hashes.
 func (b *Block) ComputeTxRoot() [32]byte { return MerkleRoot(b.TxHashes()) }
+
+// ComputeTxCommitment returns TxCommitment(b.Txs).
+func (b *Block) ComputeTxCommitment() hash.Digest { return TxCommitment(b.Txs) }
+
+// TxCommitment is the Poseidon2 commitment to transactions in order: each
+// transaction's SigningDigest (every field it signs, its key included;
+// not the signature), chained under hash.TagTxs — one compression per
+// transaction for a statement to recompute. The digests are computed
+// through the 16-lane kernel on all CPUs.
+func TxCommitment(txs []*tx.Tx) hash.Digest {
+	in := make([][]fr.Element, len(txs))
+	for i, t := range txs {
+		in[i] = t.SigningElements()
+	}
+	ds := hash.HashMany(hash.TagTxMessage, in, 0)
+	all := make([]fr.Element, 0, len(ds)*hash.DigestElements)
+	for i := range ds {
+		all = append(all, ds[i][:]...)
+	}
+	return hash.HashWithTag(hash.TagTxs, all)
+}
+
+// CheckTxCommitment reports whether the header's transaction commitment is
+// the transactions' (a version 1 header has none to check).
+func (b *Block) CheckTxCommitment() bool {
+	return b.Header.TxCommitment == nil || *b.Header.TxCommitment == b.ComputeTxCommitment()
+}

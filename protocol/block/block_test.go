@@ -1,6 +1,8 @@
 package block
 
 import (
+	fr "github.com/consensys/gnark-crypto/field/koalabear"
+
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -85,7 +87,15 @@ func headers() map[string]*Header {
 		"at every limit":   maxed,
 		"only consensus":   {ChainID: testChain, ConsensusData: []byte{1, 2, 3}},
 		"only commitments": {ChainID: testChain, DACommitments: [][]byte{{9}}},
+		"tx commitment":    withTxCommitment(header(), nil),
 	}
+}
+
+// withTxCommitment makes h a version 2 header committing to txs.
+func withTxCommitment(h *Header, txs []*tx.Tx) *Header {
+	d := TxCommitment(txs)
+	h.TxCommitment = &d
+	return h
 }
 
 func transfers(n int) []*tx.Tx {
@@ -127,6 +137,45 @@ func blocks() map[string]*Block {
 		"mixed":      b,
 		"transfers":  {Header: *header(), Txs: transfers(33)},
 		"bare chain": {Header: Header{ChainID: "c"}, Txs: transfers(1)},
+		"committed":  {Header: *withTxCommitment(header(), mixed()), Txs: mixed()},
+	}
+}
+
+// TestTxCommitment: a version 2 header binds its transactions in order;
+// any change to them, their order or their number is caught, and the
+// commitment is a different header (hash) from the version 1 one.
+func TestTxCommitment(t *testing.T) {
+	txs := transfers(5)
+	b := &Block{Header: *withTxCommitment(header(), txs), Txs: txs}
+	if !b.CheckTxCommitment() || b.Header.Version() != VersionTxCommitment {
+		t.Fatal("a fresh commitment does not check")
+	}
+	v1 := *header()
+	if v1.Hash() == b.Header.Hash() {
+		t.Fatal("the commitment does not change the header hash")
+	}
+	swapped := append([]*tx.Tx{txs[1], txs[0]}, txs[2:]...)
+	other := transfers(6)
+	for name, ts := range map[string][]*tx.Tx{
+		"reordered": swapped,
+		"dropped":   txs[:4],
+		"added":     other,
+		"none":      nil,
+		"replaced":  append(append([]*tx.Tx(nil), txs[:4]...), other[5]),
+	} {
+		if (&Block{Header: b.Header, Txs: ts}).CheckTxCommitment() {
+			t.Errorf("%s transactions pass the commitment", name)
+		}
+	}
+	// The commitment covers the signed content: it equals the chain of
+	// the transactions' signing digests.
+	var all []fr.Element
+	for _, x := range txs {
+		d := x.SigningDigest()
+		all = append(all, d[:]...)
+	}
+	if got := hash.HashWithTag(hash.TagTxs, all); got != *b.Header.TxCommitment {
+		t.Fatal("TxCommitment is not the chain of signing digests")
 	}
 }
 
@@ -274,7 +323,8 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	headerCases := []tc{
 		{"version 0", set(bare, 0, 0), ErrMalformed, "header version 0"},
-		{"version 2", set(fullEnc, 0, 2), ErrMalformed, "header version 2"},
+		{"version 3", set(fullEnc, 0, 3), ErrMalformed, "header version 3"},
+		{"version 1 read as 2", set(fullEnc, 0, 2), ErrMalformed, "malformed"},
 		{"chain id length 0", withHeader(func(h *Header) { h.ChainID = "" }), ErrMalformed, "chain id length 0"},
 		{"chain id length 65", withHeader(func(h *Header) { h.ChainID = strings.Repeat("a", 65) }), ErrMalformed, "chain id length 65"},
 		{"proposer malformed", set(bare, offProposer, badWord...), ErrMalformed, "proposer"},

@@ -33,8 +33,9 @@ func (r *reader) address(dst *account.Address, f string) {
 }
 
 func (r *reader) header(h *Header) {
-	if v := r.u8("version"); r.Err() == nil && v != Version {
-		r.Fail(fmt.Errorf("%w: header version %d, this node reads %d", ErrMalformed, v, Version))
+	v := r.u8("version")
+	if r.Err() == nil && v != Version && v != VersionTxCommitment {
+		r.Fail(fmt.Errorf("%w: header version %d, this node reads %d and %d", ErrMalformed, v, Version, VersionTxCommitment))
 		return
 	}
 	cl := int(r.u8("chain id length"))
@@ -44,6 +45,16 @@ func (r *reader) header(h *Header) {
 	h.TimestampMs = int64(r.u64("timestamp"))
 	r.address(&h.Proposer, "proposer")
 	r.fixed(h.TxRoot[:], "tx root")
+	if v == VersionTxCommitment {
+		if b := r.take(hash.DigestSize, "tx commitment"); b != nil {
+			d, err := hash.DigestFromBytes(b)
+			if err != nil {
+				r.Fail(fmt.Errorf("%w: tx commitment: %v", ErrMalformed, err))
+				return
+			}
+			h.TxCommitment = &d
+		}
+	}
 	if v := r.take(hash.DigestSize, "state root"); v != nil {
 		d, err := hash.DigestFromBytes(v)
 		if err != nil {

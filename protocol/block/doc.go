@@ -11,6 +11,11 @@
 //	consensus data: len u32 + bytes
 //	proofs: n u8 + n × (height u64 | block hash [32] | proof hash [32] | prover [32])
 //
+// Version 2 is version 1 with the transaction commitment — a Poseidon2
+// digest, 32 bytes — right after the tx root (TxCommitment: the ordered
+// transactions' signing digests chained under hash.TagTxs). A chain's
+// genesis fixes which version its headers are.
+//
 // The block hash is SHA-256("trellis/header/v1" ‖ 0x00 ‖ header encoding). A
 // block is its header encoding followed by tx count u32 and each transaction
 // as len u32 + bytes (u32 because proof transactions exceed 64 KiB). Roots are binary SHA-256 Merkle trees with RFC 6962's

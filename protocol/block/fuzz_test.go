@@ -9,7 +9,7 @@ import (
 // FuzzDecodeBlock checks that Decode never panics and that every block it
 // accepts is canonical: it re-encodes to the input exactly.
 func FuzzDecodeBlock(f *testing.F) {
-	for _, b := range []*Block{blocks()["empty"], blocks()["mixed"], blocks()["bare chain"]} {
+	for _, b := range []*Block{blocks()["empty"], blocks()["mixed"], blocks()["bare chain"], blocks()["committed"]} {
 		enc := b.Encode()
 		f.Add(enc)
 		f.Add(enc[:len(enc)-1])
@@ -40,7 +40,7 @@ func FuzzDecodeBlock(f *testing.F) {
 
 // FuzzDecodeHeader checks the same for headers alone.
 func FuzzDecodeHeader(f *testing.F) {
-	for _, name := range []string{"full", "minimal", "genesis", "only consensus", "only commitments"} {
+	for _, name := range []string{"full", "minimal", "genesis", "only consensus", "only commitments", "tx commitment"} {
 		enc := headers()[name].Encode()
 		f.Add(enc)
 		f.Add(enc[:len(enc)-1])

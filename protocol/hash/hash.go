@@ -33,7 +33,8 @@ const (
 	TagAddress    Tag = 0x54524c05 // account address from an ed25519 public key
 	TagExtra      Tag = 0x54524c06 // account extra data (stake records) committed by a leaf
 	TagSystem     Tag = 0x54524c07 // addresses of system accounts, from their names
-	TagTxMessage  Tag = 0x54524c08 // a transaction's signing bytes, as a hash-based key signs them
+	TagTxMessage  Tag = 0x54524c08 // a transaction's signing bytes (what a hash-based key signs; what a header commits to)
+	TagTxs        Tag = 0x54524c09 // a header's commitment to its ordered transactions' signing digests
 	TagBatch      Tag = 0x54524c10 // the batch hash of a block statement (protocol/batch)
 	// The hash-based signature scheme (protocol/hashsig).
 	TagSigSeed    Tag = 0x54524c20 // secret seed bytes to the key's secret digest

@@ -14,7 +14,7 @@
 // Version 2 is the same layout for a sender with a hash-based key
 // (protocol/hashsig, docs/signatures.md): version u8 = 2, and the key and
 // signature are hashsig's encodings (65 bytes; 2,057 + 32·h bytes). Such a
-// key signs a digest, not bytes: HashSigMessage, the signing bytes packed
+// key signs a digest, not bytes: SigningDigest, the signing bytes packed
 // two to a field element under hash.TagTxMessage. Its sender is the key's
 // own address, it uses GasHashSig more gas, and it may be up to
 // HashSigExtra bytes larger (a proof transaction may not: its proof is

@@ -29,7 +29,7 @@ func (t *Tx) VerifySignature() error {
 		return nil
 	}
 	if t.HashSig != nil {
-		if err := hashsig.Verify(t.HashSig.PublicKey, t.HashSigMessage(), t.HashSig.Signature); err != nil {
+		if err := hashsig.Verify(t.HashSig.PublicKey, t.SigningDigest(), t.HashSig.Signature); err != nil {
 			return fmt.Errorf("%w: sender %s: %v", ErrSignature, t.Sender(), err)
 		}
 		t.verified.Store(true)

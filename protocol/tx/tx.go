@@ -404,7 +404,7 @@ func (t *Tx) SignHashSig(pub hashsig.PublicKey, sign func(msg hash.Digest) (*has
 	t.HashSig = &HashSigAuth{PublicKey: pub}
 	t.cached = false
 	t.verified.Store(false)
-	sig, err := sign(t.HashSigMessage())
+	sig, err := sign(t.SigningDigest())
 	if err != nil {
 		return err
 	}
@@ -414,9 +414,18 @@ func (t *Tx) SignHashSig(pub hashsig.PublicKey, sign func(msg hash.Digest) (*has
 	return nil
 }
 
-// HashSigMessage is the digest a hash-based key signs: the signing bytes,
-// two to a field element, hashed under hash.TagTxMessage.
-func (t *Tx) HashSigMessage() hash.Digest {
+// SigningDigest is the Poseidon2 digest of what the sender signs: the
+// signing bytes, two to a field element (SigningElements), hashed under
+// hash.TagTxMessage. A hash-based key signs it, and a header's transaction
+// commitment chains it (protocol/block), so a block statement binds every
+// signed field of every transaction with one digest each.
+func (t *Tx) SigningDigest() hash.Digest {
+	return hash.HashWithTag(hash.TagTxMessage, t.SigningElements())
+}
+
+// SigningElements are the signing bytes as field elements, little-endian
+// pairs of bytes (the last one alone if their number is odd).
+func (t *Tx) SigningElements() []fr.Element {
 	sb := t.SigningBytes()
 	in := make([]fr.Element, (len(sb)+1)/2)
 	for i := range in {
@@ -426,7 +435,7 @@ func (t *Tx) HashSigMessage() hash.Digest {
 		}
 		in[i].SetUint64(v)
 	}
-	return hash.HashWithTag(hash.TagTxMessage, in)
+	return in
 }
 
 func (t *Tx) cache() {

@@ -22,3 +22,12 @@ func BenchmarkMerkleRoot4096(b *testing.B) {
 		_ = MerkleRoot(hs)
 	}
 }
+
+// BenchmarkTxCommitment commits to a block of 1,024 transfers (every
+// node computes it for every block of a header_version 2 chain).
+func BenchmarkTxCommitment(b *testing.B) {
+	txs := transfers(1024)
+	for b.Loop() {
+		TxCommitment(txs)
+	}
+}

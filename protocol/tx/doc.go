@@ -14,8 +14,9 @@
 // Version 2 is the same layout for a sender with a hash-based key
 // (protocol/hashsig, docs/signatures.md): version u8 = 2, and the key and
 // signature are hashsig's encodings (65 bytes; 2,057 + 32·h bytes). Such a
-// key signs a digest, not bytes: SigningDigest, the signing bytes packed
-// two to a field element under hash.TagTxMessage. Its sender is the key's
+// key signs a digest, not bytes: SigningDigest, the Poseidon2 digest of
+// the signed content as structured field elements (elements.go), which
+// is also what a header's transaction commitment chains. Its sender is the key's
 // own address, it uses GasHashSig more gas, and it may be up to
 // HashSigExtra bytes larger (a proof transaction may not: its proof is
 // smaller instead). One version per scheme keeps one encoding, so one hash,

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	fr "github.com/consensys/gnark-crypto/field/koalabear"
-
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/hash"
 	"github.com/trellis-chain/trellis/protocol/hashsig"
@@ -412,30 +410,6 @@ func (t *Tx) SignHashSig(pub hashsig.PublicKey, sign func(msg hash.Digest) (*has
 	t.cached = false
 	t.cache()
 	return nil
-}
-
-// SigningDigest is the Poseidon2 digest of what the sender signs: the
-// signing bytes, two to a field element (SigningElements), hashed under
-// hash.TagTxMessage. A hash-based key signs it, and a header's transaction
-// commitment chains it (protocol/block), so a block statement binds every
-// signed field of every transaction with one digest each.
-func (t *Tx) SigningDigest() hash.Digest {
-	return hash.HashWithTag(hash.TagTxMessage, t.SigningElements())
-}
-
-// SigningElements are the signing bytes as field elements, little-endian
-// pairs of bytes (the last one alone if their number is odd).
-func (t *Tx) SigningElements() []fr.Element {
-	sb := t.SigningBytes()
-	in := make([]fr.Element, (len(sb)+1)/2)
-	for i := range in {
-		v := uint64(sb[2*i])
-		if 2*i+1 < len(sb) {
-			v |= uint64(sb[2*i+1]) << 8
-		}
-		in[i].SetUint64(v)
-	}
-	return in
 }
 
 func (t *Tx) cache() {

@@ -1,8 +1,6 @@
 package block
 
 import (
-	fr "github.com/consensys/gnark-crypto/field/koalabear"
-
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -169,7 +167,7 @@ func TestTxCommitment(t *testing.T) {
 	}
 	// The commitment covers the signed content: it equals the chain of
 	// the transactions' signing digests.
-	var all []fr.Element
+	var all []koalabear.Element
 	for _, x := range txs {
 		d := x.SigningDigest()
 		all = append(all, d[:]...)

@@ -63,3 +63,30 @@ func BenchmarkSignLoaded(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyMany checks 256 signatures at once (a block's worth of
+// hash-signed transactions) and reports the cost per signature.
+func BenchmarkVerifyMany(b *testing.B) {
+	k := testKey(b, 1, 10)
+	items := make([]Item, 256)
+	for i := range items {
+		m := msgOf(fmt.Sprint(i))
+		sig, err := k.SignAt(uint32(i), m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		items[i] = Item{Key: k.Public(), Msg: m, Sig: sig}
+	}
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			for b.Loop() {
+				for _, err := range VerifyMany(items, w) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N*len(items)), "µs/sig")
+		})
+	}
+}

@@ -115,11 +115,20 @@ func leafInput(param hash.Digest, index uint32, ends []hash.Digest) []fr.Element
 // TargetSum. Each of the 8 digest elements gives 8 positions from its low
 // 24 bits (p = 127·2^24 + 1, so those bits are uniform to within 1/127).
 func encode(param hash.Digest, rho, index uint32, msg hash.Digest) (x [Chains]uint8, ok bool) {
+	return positions(hash.HashWithTag(hash.TagSigMsg, encodeInput(param, rho, index, msg)))
+}
+
+// encodeInput is what the message encoding hashes.
+func encodeInput(param hash.Digest, rho, index uint32, msg hash.Digest) []fr.Element {
 	in := make([]fr.Element, 0, 18)
 	in = append(in, param[:]...)
 	in = append(in, fr.NewElement(uint64(rho)), fr.NewElement(uint64(index)))
-	in = append(in, msg[:]...)
-	d := hash.HashWithTag(hash.TagSigMsg, in)
+	return append(in, msg[:]...)
+}
+
+// positions reads the chain positions from the encoding's digest; ok is
+// false unless they sum to TargetSum.
+func positions(d hash.Digest) (x [Chains]uint8, ok bool) {
 	sum := 0
 	for k := range d {
 		v := d[k].Uint64() & (1<<24 - 1)
@@ -131,9 +140,8 @@ func encode(param hash.Digest, rho, index uint32, msg hash.Digest) (x [Chains]ui
 	return x, sum == TargetSum
 }
 
-// Verify checks sig on msg under pub. The error wraps ErrParams or
-// ErrSignature and says which check failed.
-func Verify(pub PublicKey, msg hash.Digest, sig *Signature) error {
+// checkShape runs the checks that need no hashing.
+func checkShape(pub PublicKey, sig *Signature) error {
 	if err := checkLifetime(pub.LogLifetime); err != nil {
 		return err
 	}
@@ -148,6 +156,15 @@ func Verify(pub PublicKey, msg hash.Digest, sig *Signature) error {
 	}
 	if sig.Rho >= MaxRho {
 		return fmt.Errorf("%w: randomizer %d not below %d", ErrSignature, sig.Rho, MaxRho)
+	}
+	return nil
+}
+
+// Verify checks sig on msg under pub. The error wraps ErrParams or
+// ErrSignature and says which check failed.
+func Verify(pub PublicKey, msg hash.Digest, sig *Signature) error {
+	if err := checkShape(pub, sig); err != nil {
+		return err
 	}
 	x, ok := encode(pub.Param, sig.Rho, sig.Index, msg)
 	if !ok {

@@ -277,3 +277,53 @@ func TestLoadKey(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyMany gives, item by item, Verify's answer: valid signatures of
+// keys of two lifetimes mixed with every forgery of TestForgeries' kind.
+func TestVerifyMany(t *testing.T) {
+	k4, k6 := testKey(t, 11, 4), testKey(t, 12, 6)
+	var items []Item
+	for i := range 12 {
+		k := k4
+		if i%3 == 0 {
+			k = k6
+		}
+		m := msgOf(fmt.Sprint("m", i))
+		sig, err := k.SignAt(uint32(i), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, Item{Key: k.Public(), Msg: m, Sig: sig})
+	}
+	bump := func(d *hash.Digest) { d[2].Add(&d[2], new(fr.Element).SetOne()) }
+	clone := func(s *Signature) *Signature { c, _ := ParseSignature(s.Bytes()); return c }
+	bad := []Item{
+		{Key: items[1].Key, Msg: msgOf("other"), Sig: items[1].Sig},
+		{Key: k6.Public(), Msg: items[1].Msg, Sig: items[1].Sig},
+		{Key: items[2].Key, Msg: items[2].Msg, Sig: func() *Signature { s := clone(items[2].Sig); bump(&s.Chains[40]); return s }()},
+		{Key: items[4].Key, Msg: items[4].Msg, Sig: func() *Signature { s := clone(items[4].Sig); bump(&s.Path[3]); return s }()},
+		{Key: items[5].Key, Msg: items[5].Msg, Sig: func() *Signature { s := clone(items[5].Sig); s.Index ^= 1; return s }()},
+		{Key: items[7].Key, Msg: items[7].Msg, Sig: func() *Signature { s := clone(items[7].Sig); s.Rho++; return s }()},
+		{Key: items[8].Key, Msg: items[8].Msg, Sig: nil},
+		{Key: items[8].Key, Msg: items[8].Msg, Sig: func() *Signature { s := clone(items[8].Sig); s.Path = s.Path[1:]; return s }()},
+	}
+	all := append(append([]Item(nil), items...), bad...)
+	for _, w := range []int{1, 0} {
+		errs := VerifyMany(all, w)
+		for i, it := range all {
+			want := Verify(it.Key, it.Msg, it.Sig)
+			if (errs[i] == nil) != (want == nil) {
+				t.Fatalf("item %d: VerifyMany %v, Verify %v", i, errs[i], want)
+			}
+			if i < len(items) && errs[i] != nil {
+				t.Fatalf("valid item %d: %v", i, errs[i])
+			}
+			if i >= len(items) && !errors.Is(errs[i], ErrSignature) {
+				t.Fatalf("forged item %d: %v", i, errs[i])
+			}
+		}
+	}
+	if len(VerifyMany(nil, 0)) != 0 {
+		t.Fatal("no items, some answers")
+	}
+}

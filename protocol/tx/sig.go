@@ -49,13 +49,27 @@ func (t *Tx) VerifySignature() error {
 func VerifyBatch(txs []*Tx) []error {
 	errs := make([]error, len(txs))
 	todo := make([]int, 0, len(txs))
+	var hs []hashsig.Item
+	var hsAt []int
 	for i, t := range txs {
 		switch {
 		case t.verified.Load():
 		case t.HashSig != nil:
-			errs[i] = t.VerifySignature() // not an ed25519 batch member
+			hs = append(hs, hashsig.Item{Key: t.HashSig.PublicKey, Msg: t.SigningDigest(), Sig: t.HashSig.Signature})
+			hsAt = append(hsAt, i)
 		default:
 			todo = append(todo, i)
+		}
+	}
+	// Hash-based signatures are checked together, through the 16-lane
+	// kernel, on this goroutine (CheckAll already spreads batches over
+	// the cores).
+	for k, err := range hashsig.VerifyMany(hs, 1) {
+		t := txs[hsAt[k]]
+		if err != nil {
+			errs[hsAt[k]] = fmt.Errorf("%w: sender %s: %v", ErrSignature, t.Sender(), err)
+		} else {
+			t.verified.Store(true)
 		}
 	}
 	switch len(todo) {

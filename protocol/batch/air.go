@@ -153,6 +153,12 @@ func (a *air) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 	evalTrans(stark.ExtField{}, fm.Cur, fm.Next, out[k:])
 }
 
+// EvalVec implements stark.AIRVec: the prover evaluates 16 points a call.
+func (a *air) EvalVec(v *stark.VecField, fm stark.Frame[stark.Vec], out []stark.Vec) {
+	k := evalRow(v, fm.Cur, out)
+	evalTrans(v, fm.Cur, fm.Next, out[k:])
+}
+
 // EvalExt6 implements stark.AIR6 (measurements of this statement under E6
 // challenges; batch/v1 proofs themselves use E4).
 func (a *air) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {

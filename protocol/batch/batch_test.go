@@ -393,3 +393,11 @@ func TestSecurityFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalVec: the prover's 16-point evaluation of the statement's
+// constraints equals the one-point evaluation everywhere.
+func TestEvalVec(t *testing.T) {
+	if err := stark.CheckEvalVec(batch.AIR(5), 4); err != nil {
+		t.Fatal(err)
+	}
+}

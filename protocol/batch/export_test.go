@@ -76,3 +76,6 @@ func VerifyParams(pub Public, proof []byte, p stark.Params) error {
 
 // Shape is the statement's shape for u updates.
 func Shape(u int) stark.Shape { return stark.ShapeOf(newAIR(Public{Updates: uint32(u)})) }
+
+// AIR is the statement's AIR for u updates (for stark.CheckEvalVec).
+func AIR(u int) stark.AIR { return newAIR(Public{Updates: uint32(u)}) }

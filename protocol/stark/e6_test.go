@@ -160,3 +160,10 @@ func TestE6WrongWitness(t *testing.T) {
 		t.Fatal("proof of a wrong trace verified")
 	}
 }
+
+func TestCubeEvalVec(t *testing.T) {
+	a, _ := cubeInstance(t, 64)
+	if err := CheckEvalVec(a, 4); err != nil {
+		t.Fatal(err)
+	}
+}

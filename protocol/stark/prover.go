@@ -348,25 +348,56 @@ func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 		nextBuf := make([]fr.Element, block*st.w)
 		cvT := make([]fr.Element, nc*block)
 		rowAcc, trAcc := make([]E, block), make([]E, block)
+		// An AIR with EvalVec is evaluated VecWidth points per call.
+		va, _ := st.air.(AIRVec)
+		vf := &VecField{}
+		vCur, vNext := make([]Vec, st.w), make([]Vec, st.w)
+		vPer, vOut := make([]Vec, len(per)), make([]Vec, nc)
 		for b0 := lo; b0 < hi; b0 += block {
 			nb := min(block, hi-b0)
-			for c := range st.w {
-				col := lde[c]
+			if va != nil && nb%VecWidth == 0 {
+				for s0 := 0; s0 < nb; s0 += VecWidth {
+					vf.reset()
+					for c := range st.w {
+						col, cur, next := lde[c], vf.slot(), vf.slot()
+						for t := range VecWidth {
+							j := (b0 + s0 + t) * step
+							cur[t] = col[j]
+							next[t] = col[(j+st.blowup)&(st.N-1)] // N is a power of two
+						}
+						vCur[c], vNext[c] = cur, next
+					}
+					for k, p := range per {
+						v := vf.slot()
+						for t := range VecWidth {
+							v[t] = p[(b0+s0+t)%len(p)]
+						}
+						vPer[k] = v
+					}
+					va.EvalVec(vf, Frame[Vec]{Cur: vCur, Next: vNext, Periodic: vPer}, vOut)
+					for k, v := range vOut {
+						copy(cvT[k*block+s0:k*block+s0+VecWidth], v[:])
+					}
+				}
+			} else {
+				for c := range st.w {
+					col := lde[c]
+					for t := range nb {
+						j := (b0 + t) * step
+						curBuf[t*st.w+c] = col[j]
+						nextBuf[t*st.w+c] = col[(j+st.blowup)&(st.N-1)] // N is a power of two
+					}
+				}
 				for t := range nb {
-					j := (b0 + t) * step
-					curBuf[t*st.w+c] = col[j]
-					nextBuf[t*st.w+c] = col[(j+st.blowup)&(st.N-1)] // N is a power of two
-				}
-			}
-			for t := range nb {
-				f.Cur = curBuf[t*st.w : (t+1)*st.w]
-				f.Next = nextBuf[t*st.w : (t+1)*st.w]
-				for k, p := range per {
-					f.Periodic[k] = p[(b0+t)%len(p)]
-				}
-				st.air.EvalBase(f, cv)
-				for k := range cv {
-					cvT[k*block+t] = cv[k]
+					f.Cur = curBuf[t*st.w : (t+1)*st.w]
+					f.Next = nextBuf[t*st.w : (t+1)*st.w]
+					for k, p := range per {
+						f.Periodic[k] = p[(b0+t)%len(p)]
+					}
+					st.air.EvalBase(f, cv)
+					for k := range cv {
+						cvT[k*block+t] = cv[k]
+					}
 				}
 			}
 			clear(rowAcc)
@@ -388,11 +419,10 @@ func (pr *prover[E, P]) composition(lde [][]fr.Element, alpha E) []E {
 				P(&rowSum).Add(&rowSum, &trSum)
 				P(&rowSum).MulByElement(&rowSum, &invZ[i%st.c])
 				if len(st.bounds) > 0 {
-					cur := curBuf[t*st.w : (t+1)*st.w]
 					clear(bsum)
 					for bi, bd := range st.bounds {
 						var v fr.Element
-						v.Sub(&cur[bd.Column], &bd.Value)
+						v.Sub(&lde[bd.Column][i*step], &bd.Value)
 						P(&tmp).MulByElement(&al[nc+bi], &v)
 						r := st.boundRowOf[bi]
 						P(&bsum[r]).Add(&bsum[r], &tmp)

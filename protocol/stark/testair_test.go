@@ -43,6 +43,7 @@ func (a *cubeAIR) NumTransitionConstraints() int                  { return 1 }
 func (a *cubeAIR) EvalBase(f Frame[fr.Element], out []fr.Element) { cubeEval(BaseField{}, f, out) }
 func (a *cubeAIR) EvalExt(f Frame[E4], out []E4)                  { cubeEval(ExtField{}, f, out) }
 func (a *cubeAIR) EvalExt6(f Frame[E6], out []E6)                 { cubeEval(Ext6Field{}, f, out) }
+func (a *cubeAIR) EvalVec(v *VecField, f Frame[Vec], out []Vec)   { cubeEval(v, f, out) }
 func (a *cubeAIR) Boundaries() []Boundary {
 	return []Boundary{{Column: 0, Row: 0, Value: a.in}, {Column: 0, Row: a.n - 1, Value: a.out}}
 }

@@ -319,3 +319,21 @@ func TestE6(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalVec: every AIR here evaluates the same constraints 16 points at a
+// time as one at a time.
+func TestEvalVec(t *testing.T) {
+	fib, _ := NewFibonacci(64)
+	chain, _ := NewPoseidon2Chain(8, seqState(3))
+	rounds, _ := NewPoseidon2Rounds(2, seqState(5))
+	sibs := make([]hash.Digest, 4)
+	path, _, err := NewMerklePath(digestSeq(9), sibs, []bool{true, false, true, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []stark.AIR{fib, chain, rounds, path} {
+		if err := stark.CheckEvalVec(a, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -47,6 +47,11 @@ func (f *Fibonacci) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 func (f *Fibonacci) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
 	fibEval(stark.Ext6Field{}, fm, out)
 }
+
+// EvalVec implements stark.AIRVec.
+func (f *Fibonacci) EvalVec(v *stark.VecField, fm stark.Frame[stark.Vec], out []stark.Vec) {
+	fibEval(v, fm, out)
+}
 func (f *Fibonacci) Boundaries() []stark.Boundary {
 	var one fr.Element
 	one.SetOne()

@@ -91,6 +91,11 @@ func (a *MerklePath) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 func (a *MerklePath) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
 	merkleEval(stark.Ext6Field{}, fm, out)
 }
+
+// EvalVec implements stark.AIRVec.
+func (a *MerklePath) EvalVec(v *stark.VecField, fm stark.Frame[stark.Vec], out []stark.Vec) {
+	merkleEval(v, fm, out)
+}
 func (a *MerklePath) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 16)
 	for j := range 8 {

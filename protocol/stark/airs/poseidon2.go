@@ -302,6 +302,11 @@ func (a *Poseidon2Chain) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 func (a *Poseidon2Chain) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
 	chainEval(stark.Ext6Field{}, fm, out)
 }
+
+// EvalVec implements stark.AIRVec.
+func (a *Poseidon2Chain) EvalVec(v *stark.VecField, fm stark.Frame[stark.Vec], out []stark.Vec) {
+	chainEval(v, fm, out)
+}
 func (a *Poseidon2Chain) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 32)
 	for i := range 16 {

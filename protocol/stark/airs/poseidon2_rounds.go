@@ -126,6 +126,11 @@ func (a *Poseidon2Rounds) EvalExt(fm stark.Frame[stark.E4], out []stark.E4) {
 func (a *Poseidon2Rounds) EvalExt6(fm stark.Frame[stark.E6], out []stark.E6) {
 	roundsEval(stark.Ext6Field{}, fm, out)
 }
+
+// EvalVec implements stark.AIRVec.
+func (a *Poseidon2Rounds) EvalVec(v *stark.VecField, fm stark.Frame[stark.Vec], out []stark.Vec) {
+	roundsEval(v, fm, out)
+}
 func (a *Poseidon2Rounds) Boundaries() []stark.Boundary {
 	b := make([]stark.Boundary, 0, 32)
 	for i := range 16 {

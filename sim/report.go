@@ -38,13 +38,19 @@ func Write(dir, name string, rs []CellResult, real []trial.Result) error {
 		return err
 	}
 	md := markdown(name, rs)
+	var extra []trial.Table
 	if real != nil {
-		md += calibration(rs, real)
+		cal := calibration(rs, real)
+		md += "\n## " + cal.Title + "\n\n" + cal.Note + "\n\n| " + strings.Join(cal.Header, " | ") + " |\n|---|---|---|---|\n"
+		for _, r := range cal.Rows {
+			md += "| " + strings.Join(r, " | ") + " |\n"
+		}
+		extra = append(extra, cal)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	page, err := htmlPage(name, rs)
+	page, err := htmlPage(name, rs, extra)
 	if err != nil {
 		return err
 	}
@@ -81,8 +87,9 @@ func markdown(name string, rs []CellResult) string {
 }
 
 // calibration compares every simulated cell that has a real twin (same
-// consensus, validators and scenario; the first run of each).
-func calibration(rs []CellResult, real []trial.Result) string {
+// consensus, validators and scenario; the first run of each), for
+// report.md and report.html alike.
+func calibration(rs []CellResult, real []trial.Result) trial.Table {
 	type key struct {
 		cons     string
 		n        int
@@ -98,10 +105,11 @@ func calibration(rs []CellResult, real []trial.Result) string {
 			twins[k] = f
 		}
 	}
-	var b strings.Builder
-	b.WriteString("\n## Calibration against real trials\n\nReal figures from the trial's results.json (real processes), simulated from this run; messages are publishes per node per final block on both sides.\n\n")
-	b.WriteString("| cell | msgs real / sim | KB per node per block real / sim | final p50 real / sim |\n|---|---|---|---|\n")
-	rows := 0
+	t := trial.Table{
+		Title:  "Calibration against real trials",
+		Note:   "Real figures from the trial's results.json (real processes), simulated from this run; messages are publishes per node per final block on both sides.",
+		Header: []string{"cell", "msgs real / sim", "KB per node per block real / sim", "final p50 real / sim"},
+	}
 	for _, r := range rs {
 		f, ok := twins[key{r.Cell.Consensus, r.Cell.Validators, r.Cell.Scenario}]
 		if !ok || r.Result == nil {
@@ -112,13 +120,13 @@ func calibration(rs []CellResult, real []trial.Result) string {
 		if f.Stalled {
 			p50 = "stalled"
 		}
-		fmt.Fprintf(&b, "| %s | %.2f / %.2f | %.0f / %.1f | %s / %.2f s |\n", r.Cell.Name(), f.Msgs, x.Published, f.KB, (x.SentBytes+x.RecvBytes)/1000, p50, x.P50)
-		rows++
+		t.Rows = append(t.Rows, []string{r.Cell.Name(), fmt.Sprintf("%.2f / %.2f", f.Msgs, x.Published),
+			fmt.Sprintf("%.0f / %.1f", f.KB, (x.SentBytes+x.RecvBytes)/1000), fmt.Sprintf("%s / %.2f s", p50, x.P50)})
 	}
-	if rows == 0 {
-		b.WriteString("| (no cell of this run has a real twin) | | | |\n")
+	if len(t.Rows) == 0 {
+		t.Rows = [][]string{{"(no cell of this run has a real twin)", "", "", ""}}
 	}
-	return b.String()
+	return t
 }
 
 // htmlHeader names the columns of report.html's table.
@@ -128,7 +136,7 @@ var htmlHeader = []string{"cell", "final", "submitted", "final p50 s (modelled)"
 // htmlPage is report.html: trial's page (the same plots) over the
 // simulated cells; participation there is the share of validators whose
 // blocks became final, the one the simulator counts.
-func htmlPage(name string, rs []CellResult) (string, error) {
+func htmlPage(name string, rs []CellResult, extra []trial.Table) (string, error) {
 	points := make([]trial.Point, 0, len(rs))
 	rows := make([][]string, 0, len(rs))
 	failed := make([]bool, 0, len(rs))
@@ -150,5 +158,5 @@ func htmlPage(name string, rs []CellResult) (string, error) {
 			trace, f("%.2f", x.SimPerWall), f("%.0f", x.HeapMB), r.Error})
 		failed = append(failed, r.Error != "")
 	}
-	return trial.Page("Simulation "+name, modelledNote, "validators whose blocks became final (%)", points, htmlHeader, rows, failed)
+	return trial.Page("Simulation "+name, modelledNote, "validators whose blocks became final (%)", points, htmlHeader, rows, failed, extra...)
 }

@@ -160,11 +160,18 @@ func htmlOf(s *Spec, rs []Result) (string, error) {
 	return Page("Trial "+s.Name, describe(s), "stake that proposed or voted (%)", points, csvHeader, records(rs), failed)
 }
 
+// Table is a further table of a Page, under its own heading.
+type Table struct {
+	Title, Note string
+	Header      []string
+	Rows        [][]string
+}
+
 // Page is a self-contained HTML report: title, description, the four
-// plots of points (participation under the axis label given), and the
-// table of rows under header, failed rows marked. trellis sim writes its
-// report.html with it too.
-func Page(title, desc, participation string, points []Point, header []string, rows [][]string, failed []bool) (string, error) {
+// plots of points (participation under the axis label given), the table of
+// rows under header (failed rows marked), then the extra tables. trellis
+// sim writes its report.html with it too.
+func Page(title, desc, participation string, points []Point, header []string, rows [][]string, failed []bool, extra ...Table) (string, error) {
 	plots := []struct {
 		id, title, xl, yl string
 		ss                []series
@@ -204,6 +211,22 @@ func Page(title, desc, participation string, points []Point, header []string, ro
 		}
 		b.WriteString("</tr>\n")
 	}
-	b.WriteString("</table>\n<p>Raw figures: results.json (and results.csv for a trial) beside this file.</p>\n</body></html>\n")
+	b.WriteString("</table>\n")
+	for _, t := range extra {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<p>%s</p>\n<table><tr>", html.EscapeString(t.Title), html.EscapeString(t.Note))
+		for _, h := range t.Header {
+			fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
+		}
+		b.WriteString("</tr>\n")
+		for _, rec := range t.Rows {
+			b.WriteString("<tr>")
+			for _, f := range rec {
+				fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(f))
+			}
+			b.WriteString("</tr>\n")
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("<p>Raw figures: results.json (and results.csv for a trial) beside this file.</p>\n</body></html>\n")
 	return b.String(), nil
 }

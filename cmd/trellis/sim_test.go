@@ -136,6 +136,10 @@ trial "s" {
 		!strings.Contains(string(md), " | 2 / ") || !strings.Contains(string(md), "| 0.50 s / ") {
 		t.Fatalf("report.md:\n%s", md)
 	}
+	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if !strings.Contains(string(page), "<h2>Calibration against real trials</h2>") || !strings.Contains(string(page), "<td>bft-4-crash-r1</td><td>2.50 / ") {
+		t.Fatalf("report.html has no calibration table:\n%s", page)
+	}
 	if code := cmdSim([]string{"-spec", spec, "-out", out, "-real", filepath.Join(dir, "none.json")}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "none.json") {
 		t.Fatalf("a missing -real file: exit %d, %s", code, stderr.String())
 	}

@@ -65,11 +65,11 @@ const modelledNote = "Simulated: the consensus plugin's own engine per validator
 func markdown(name string, rs []CellResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Simulation %s\n\n%s\n\n", name, modelledNote)
-	b.WriteString("| cell | final / submitted | final p50 / p99 (modelled) | heights | msgs published per node per block | KB sent + received per node per block | CPU s per node per block (modelled) | proposers | trace | simulated s per wall s | heap MB |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| cell | final / submitted | final p50 / p99 (modelled) | heights | msgs published per node per block | KB sent + received per node per block | CPU s per node per block (modelled) | proposers | voters | trace | simulated s per wall s | heap MB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		if r.Error != "" {
-			fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | | |\n", r.Cell.Name(), strings.ReplaceAll(r.Error, "|", "/"))
+			fmt.Fprintf(&b, "| %s | failed: %s | | | | | | | | | | |\n", r.Cell.Name(), strings.ReplaceAll(r.Error, "|", "/"))
 			continue
 		}
 		x := r.Result
@@ -80,8 +80,8 @@ func markdown(name string, rs []CellResult) string {
 		for _, msg := range slices.Sorted(maps.Keys(x.Errors)) {
 			safety += fmt.Sprintf(" (%d nodes: %s)", x.Errors[msg], strings.ReplaceAll(msg, "|", "/"))
 		}
-		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.2f | %.1f | %.4f | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
-			x.P50, x.P99, x.FinalHeight, x.Published, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
+		fmt.Fprintf(&b, "| %s | %d / %d%s | %.2f s / %.2f s | %d | %.2f | %.1f | %.4f | %d | %d | %s | %.2f | %.0f |\n", r.Cell.Name(), x.Final, x.Submitted, safety,
+			x.P50, x.P99, x.FinalHeight, x.Published, (x.SentBytes+x.RecvBytes)/1000, x.CPUSeconds, x.Proposers, x.Voters, x.TraceHash[:12], x.SimPerWall, x.HeapMB)
 	}
 	return b.String()
 }
@@ -131,11 +131,12 @@ func calibration(rs []CellResult, real []trial.Result) trial.Table {
 
 // htmlHeader names the columns of report.html's table.
 var htmlHeader = []string{"cell", "final", "submitted", "final p50 s (modelled)", "final p99 s (modelled)", "msgs published per node per block",
-	"KB per node per block (modelled)", "CPU ms per node per block (modelled)", "proposers", "trace", "simulated s per wall s", "heap MB", "error"}
+	"KB per node per block (modelled)", "CPU ms per node per block (modelled)", "proposers", "voters", "trace", "simulated s per wall s", "heap MB", "error"}
 
 // htmlPage is report.html: trial's page (the same plots) over the
-// simulated cells; participation there is the share of validators whose
-// blocks became final, the one the simulator counts.
+// simulated cells; participation there is the share of validators that
+// proposed a final block or voted in a final block's commit, as a trial
+// counts it.
 func htmlPage(name string, rs []CellResult, extra []trial.Table) (string, error) {
 	points := make([]trial.Point, 0, len(rs))
 	rows := make([][]string, 0, len(rs))
@@ -146,7 +147,7 @@ func htmlPage(name string, rs []CellResult, extra []trial.Table) (string, error)
 			x = &Result{}
 		}
 		points = append(points, trial.Point{Cell: r.Cell.Cell, P50: x.P50, KB: (x.SentBytes + x.RecvBytes) / 1000,
-			Participation: float64(x.Proposers) / float64(max(1, r.Cell.Validators)), FinalPerSec: x.FinalPerSec,
+			Participation: float64(max(x.Proposers, x.Voters)) / float64(max(1, r.Cell.Validators)), FinalPerSec: x.FinalPerSec,
 			Skip: r.Result == nil || x.Final == 0 || 2*x.Final < x.Submitted})
 		f := func(format string, v any) string { return fmt.Sprintf(format, v) }
 		trace := x.TraceHash
@@ -154,9 +155,9 @@ func htmlPage(name string, rs []CellResult, extra []trial.Table) (string, error)
 			trace = trace[:12]
 		}
 		rows = append(rows, []string{r.Cell.Name(), f("%d", x.Final), f("%d", x.Submitted), f("%.3f", x.P50), f("%.3f", x.P99),
-			f("%.2f", x.Published), f("%.1f", (x.SentBytes+x.RecvBytes)/1000), f("%.1f", 1000*x.CPUSeconds), f("%d", x.Proposers),
+			f("%.2f", x.Published), f("%.1f", (x.SentBytes+x.RecvBytes)/1000), f("%.1f", 1000*x.CPUSeconds), f("%d", x.Proposers), f("%d", x.Voters),
 			trace, f("%.2f", x.SimPerWall), f("%.0f", x.HeapMB), r.Error})
 		failed = append(failed, r.Error != "")
 	}
-	return trial.Page("Simulation "+name, modelledNote, "validators whose blocks became final (%)", points, htmlHeader, rows, failed, extra...)
+	return trial.Page("Simulation "+name, modelledNote, "validators that proposed or voted (%)", points, htmlHeader, rows, failed, extra...)
 }

@@ -64,6 +64,9 @@ type Result struct {
 	// counts each copy to each peer.
 	Published, SentMsgs, SentBytes, RecvMsgs, RecvBytes, CPUSeconds float64
 	Proposers                                                       int
+	// Voters counts the validators whose votes final blocks' commits carry
+	// (BFT; 0 for longest chain), as a trial counts them.
+	Voters int `json:",omitempty"`
 	// Lost counts resends after a lost packet; Reports, peers reported; Evidence, evidence reported.
 	Lost, Reports, Evidence uint64
 	Violations              []string
@@ -99,6 +102,7 @@ type Sim struct {
 	violations []string
 	latencies  []time.Duration
 	proposers  map[string]bool
+	voters     map[int]bool // BFT: validators whose votes a final block's commit carries
 	lastFinal  time.Duration
 }
 
@@ -179,6 +183,16 @@ func (s *Sim) finalized(n *node, b *hostv1.Block) {
 		s.finalHash[h] = b.Hash
 		s.w.Note('f', h, uint64(n.i), b.Hash[:8])
 		s.proposers[string(b.Header.Proposer)] = true
+		if s.cfg.Consensus != "lc" {
+			// A BFT block's consensus data is its parent's commit certificate.
+			if c, err := bft.DecodeCertificate(b.Header.ConsensusData); err == nil {
+				for i := range c.N {
+					if c.Signed(i) {
+						s.voters[i] = true
+					}
+				}
+			}
+		}
 	} else if string(prev) != string(b.Hash) && len(s.violations) < 20 {
 		s.violations = append(s.violations, fmt.Sprintf("height %d final as %x and %x (node %d)", h, prev[:6], b.Hash[:6], n.i))
 	}
@@ -244,7 +258,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	}
 	wall := time.Now()
 	s := &Sim{cfg: cfg, w: NewWorld(cfg.Seed), link: cfg.Link, cost: cfg.Cost, byPeer: map[string]*node{},
-		sigs: &sigCache{m: map[string][bls.SignatureSize]byte{}}, finalHash: map[uint64][]byte{}, proposers: map[string]bool{},
+		sigs: &sigCache{m: map[string][bls.SignatureSize]byte{}}, finalHash: map[uint64][]byte{}, proposers: map[string]bool{}, voters: map[int]bool{},
 		load: load{rate: cfg.Rate, start: 0, stop: cfg.Duration, maxPerBlock: cfg.MaxPerBlock}}
 	keys := keyReader(cfg.Seed)
 	set := &hostv1.ValidatorSet{}
@@ -329,7 +343,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 func (s *Sim) result(wall time.Time, peak uint64) *Result {
 	cfg := s.cfg
 	r := &Result{Validators: cfg.Validators, Crashed: cfg.Crashed, Submitted: s.load.submitted(s.w.Now()),
-		Final: uint64(len(s.latencies)), FinalHeight: s.nodes[0].chain.final, Proposers: len(s.proposers),
+		Final: uint64(len(s.latencies)), FinalHeight: s.nodes[0].chain.final, Proposers: len(s.proposers), Voters: len(s.voters),
 		Lost: s.stats.lost, Reports: s.stats.reports, Evidence: s.stats.evidence, Violations: s.violations, Events: s.w.Events,
 		SimSeconds: s.w.Now().Seconds(), WallSeconds: time.Since(wall).Seconds(), HeapMB: float64(peak) / (1 << 20)}
 	h := s.w.TraceHash()

@@ -23,7 +23,7 @@ func TestBFTDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", r)
-	if r.FinalHeight < 10 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers != 4 {
+	if r.FinalHeight < 10 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers != 4 || r.Voters < 3 || r.Voters > 4 {
 		t.Fatalf("result %+v", r)
 	}
 }
@@ -65,7 +65,7 @@ func TestLCDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", r)
-	if r.FinalHeight < 5 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers < 2 {
+	if r.FinalHeight < 5 || r.Final != r.Submitted || r.P50 <= 0 || len(r.Violations) != 0 || r.Proposers < 2 || r.Voters != 0 {
 		t.Fatalf("result %+v", r)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -38,6 +39,10 @@ type Config struct {
 	Cost       Cost
 	// Crashed validators (the highest indexes) never start.
 	Crashed int
+	// Pauses stop validators for a while, as SIGSTOP does: work due while a
+	// node is paused (timers, deliveries, slot ticks) runs when it resumes,
+	// in order; nothing leaves it meanwhile.
+	Pauses []Pause
 	// Rate transfers/s for Duration; then Drain more virtual time.
 	Rate            float64
 	Duration, Drain time.Duration
@@ -48,6 +53,13 @@ type Config struct {
 	LC leader.Params
 	// Progress, when positive, prints a line every this much virtual time.
 	Progress time.Duration
+}
+
+// Pause stops Nodes from At (virtual time since the load began) for
+// Duration.
+type Pause struct {
+	Nodes        []int
+	At, Duration time.Duration
 }
 
 // Result is what a simulated cell measured. Every time in it is virtual;
@@ -117,12 +129,26 @@ type node struct {
 	eng        *bft.Sim
 	lc         *lc.Sim
 	busyUntil  time.Duration
+	paused     [][2]time.Duration // [from, to) windows, from Config.Pauses
 	uplinkFree time.Duration
 	pending    time.Duration
 	cpu        time.Duration
 
 	sentMsgs, sentBytes, recvMsgs, recvBytes uint64
 	published                                uint64 // publishes and direct sends, as the host's p2p counters count them
+}
+
+// resumed is the first time from t on when the node is not paused.
+func (n *node) resumed(t time.Duration) time.Duration {
+	for moved := true; moved; {
+		moved = false
+		for _, p := range n.paused {
+			if t >= p[0] && t < p[1] {
+				t, moved = p[1], true
+			}
+		}
+	}
+	return t
 }
 
 // charge adds CPU time spent inside the current handler.
@@ -133,7 +159,7 @@ func (n *node) charge(d time.Duration) { n.pending += d }
 // work.
 func (n *node) run(cost time.Duration, f func()) {
 	w := n.s.w
-	start := max(w.Now(), n.busyUntil)
+	start := n.resumed(max(w.Now(), n.busyUntil))
 	n.busyUntil = start + cost
 	n.cpu += cost
 	w.At(n.busyUntil, func() {
@@ -225,6 +251,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("sim: %d validators: want 1 to %d", c.Validators, MaxValidators)
 	case c.Crashed < 0 || c.Crashed >= c.Validators:
 		return fmt.Errorf("sim: %d crashed of %d validators", c.Crashed, c.Validators)
+	case !pausesValid(*c):
+		return fmt.Errorf("sim: a pause names a validator outside 0..%d or has a negative time", c.Validators-1)
 	case c.Duration <= 0 || c.Duration+c.Drain > MaxSimTime:
 		return fmt.Errorf("sim: duration %s and drain %s: want a positive duration, %s in all at most", c.Duration, c.Drain, MaxSimTime)
 	case c.Rate < 0:
@@ -283,6 +311,11 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	var err error
 	for i := range cfg.Validators {
 		n := &node{s: s, i: i, peer: fmt.Sprintf("sim%d", i), up: i < cfg.Validators-cfg.Crashed}
+		for _, p := range cfg.Pauses {
+			if slices.Contains(p.Nodes, i) {
+				n.paused = append(n.paused, [2]time.Duration{p.At, p.At + p.Duration})
+			}
+		}
 		copy(n.addr[:], set.Validators[i].Address)
 		n.chain = newChain(n, set, genesis)
 		svc := bft.SimServices{Chain: n.chain, Network: &netClient{n: n}, Store: &store{m: map[string][]byte{}},
@@ -294,7 +327,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 				return nil, fmt.Errorf("sim: node %d: %w", i, err)
 			}
 		} else {
-			n.eng = bft.NewSim(cfg.BFT, svc, n.addr, hclog.NewNullLogger())
+			n.eng = bft.NewSim(cfg.BFT, svc, n.addr, simLogger(i))
 		}
 		s.nodes = append(s.nodes, n)
 		s.byPeer[n.peer] = n
@@ -412,4 +445,28 @@ func simAddress(i int) account.Address {
 	var a account.Address
 	binary.LittleEndian.PutUint32(a[:], uint32(i))
 	return a
+}
+
+func pausesValid(c Config) bool {
+	for _, p := range c.Pauses {
+		if p.At < 0 || p.Duration < 0 {
+			return false
+		}
+		for _, i := range p.Nodes {
+			if i < 0 || i >= c.Validators {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// simLogger is a node's engine logger: silent, unless TRELLIS_SIM_LOG names
+// a level (debug, info, warn), for following one cell's engines by hand.
+func simLogger(i int) hclog.Logger {
+	lv := os.Getenv("TRELLIS_SIM_LOG")
+	if lv == "" {
+		return hclog.NewNullLogger()
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("node%d", i), Level: hclog.LevelFromString(lv), Output: os.Stderr})
 }

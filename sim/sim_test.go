@@ -80,3 +80,39 @@ func TestAddressesValid(t *testing.T) {
 		}
 	}
 }
+
+// TestPause: one of four BFT validators paused leaves a quorum, so
+// finality barely notices; two paused stop it until they resume, and every
+// transfer still becomes final, with no safety violation. The same pause
+// gives the same trace twice.
+func TestPause(t *testing.T) {
+	run := func(nodes ...int) *Result {
+		c := smallConfig(4)
+		c.Duration, c.Drain = 8*time.Second, 10*time.Second
+		c.Pauses = []Pause{{Nodes: nodes, At: 2 * time.Second, Duration: 4 * time.Second}}
+		r, err := Run(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Final != r.Submitted || len(r.Violations) != 0 {
+			t.Fatalf("pause of %v: %+v", nodes, r)
+		}
+		return r
+	}
+	one, two := run(3), run(2, 3)
+	t.Logf("one paused: p50 %.2f s max %.2f s; two paused: p50 %.2f s max %.2f s", one.P50, one.Max, two.P50, two.Max)
+	if one.Max > 2 {
+		t.Errorf("one of four paused: a transfer waited %.2f s", one.Max)
+	}
+	if two.Max < 3 {
+		t.Errorf("two of four paused for 4 s: the longest wait was only %.2f s", two.Max)
+	}
+	if again := run(2, 3); again.TraceHash != two.TraceHash {
+		t.Error("the same pause gave another trace")
+	}
+	c := smallConfig(4)
+	c.Pauses = []Pause{{Nodes: []int{4}, At: time.Second, Duration: time.Second}}
+	if _, err := Run(c, nil); err == nil {
+		t.Error("a pause of validator 4 of 4 was accepted")
+	}
+}

@@ -11,13 +11,21 @@ type SimCell struct {
 	Rate            float64
 	Duration, Drain time.Duration
 	Crashed         int
+	Pauses          []SimPause
 	Delay, Jitter   time.Duration
 	Loss            float64
 }
 
+// SimPause is a pause fault as the simulator takes it: these validators
+// stop at At after the load begins, for Duration.
+type SimPause struct {
+	Nodes        []int
+	At, Duration time.Duration
+}
+
 // SimCells expands the matrix for the simulator, refusing what it does
-// not model yet: solo, a prover, pauses, partitions, and crashes that
-// start late or end.
+// not model yet: solo, a prover, partitions, and crashes that start late
+// or end.
 func (s *Spec) SimCells() ([]SimCell, error) {
 	for _, c := range s.Consensus {
 		if c != "bft" && c != "lc" {
@@ -28,8 +36,8 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 		return nil, fmt.Errorf("trial %s: the simulator does not model provers", s.Name)
 	}
 	for _, sc := range s.Scenarios {
-		if len(sc.Pause) > 0 || len(sc.Partition) > 0 {
-			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes from the start and links, not pauses or partitions yet", s.Name, sc.Name)
+		if len(sc.Partition) > 0 {
+			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes from the start, pauses and links, not partitions yet", s.Name, sc.Name)
 		}
 		for _, f := range sc.Crash {
 			if f.at != 0 || f.duration != 0 {
@@ -41,8 +49,15 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 	for _, c := range s.Cells() {
 		x := SimCell{Cell: c, Rate: s.Load.Rate, Duration: s.Load.duration, Drain: s.Load.drain}
 		if sc := s.scenario(c.Scenario); sc != nil {
-			_, down := sc.plan(c.Validators)
-			x.Crashed = len(down)
+			acts, _ := sc.plan(c.Validators)
+			for _, a := range acts {
+				switch a.kind {
+				case "crash":
+					x.Crashed += len(a.nodes)
+				case "pause":
+					x.Pauses = append(x.Pauses, SimPause{Nodes: a.nodes, At: a.at, Duration: a.dur})
+				}
+			}
 			if l := sc.Link; l != nil {
 				x.Delay, x.Jitter, x.Loss = l.delay, l.jitter, l.Loss
 			}

@@ -216,3 +216,53 @@ func TestExampleSpecsParse(t *testing.T) {
 		}
 	}
 }
+
+// TestSimCellsPauses: the simulator takes pause faults (validators from the
+// highest index, with their times) and still refuses partitions.
+func TestSimCellsPauses(t *testing.T) {
+	src := `trial "p" {
+  consensus  = ["bft"]
+  validators = [4]
+  load {
+    rate     = 10
+    duration = "10s"
+  }
+  scenario "pause-f" {
+    pause {
+      nodes    = "f"
+      at       = "2s"
+      duration = "3s"
+    }
+  }
+}`
+	s, diags := ParseSim([]byte(src), "p.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	cells, err := s.SimCells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 1 || cells[0].Crashed != 0 || len(cells[0].Pauses) != 1 {
+		t.Fatalf("cells %+v", cells)
+	}
+	if p := cells[0].Pauses[0]; len(p.Nodes) != 1 || p.Nodes[0] != 3 || p.At != 2*time.Second || p.Duration != 3*time.Second {
+		t.Fatalf("pause %+v", p)
+	}
+	part := strings.Replace(src, `pause {
+      nodes    = "f"
+      at       = "2s"
+      duration = "3s"
+    }`, `partition {
+      groups   = "0,1/2,3"
+      at       = "2s"
+      duration = "3s"
+    }`, 1)
+	ps, diags := ParseSim([]byte(part), "p.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, err := ps.SimCells(); err == nil || !strings.Contains(err.Error(), "partitions") {
+		t.Fatalf("partition: %v", err)
+	}
+}

@@ -73,6 +73,9 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 			Duration: c.Duration, Drain: c.Drain, Progress: 5 * time.Second,
 			BFT: bft.Config{ChainID: "sim-" + spec.Name, TimeoutPropose: bft.DefaultTimeoutPropose, TimeoutProposeDelta: bft.DefaultTimeoutProposeDelta,
 				TimeoutVote: bft.DefaultTimeoutVote, TimeoutVoteDelta: bft.DefaultTimeoutVoteDelta, BlockInterval: 200 * time.Millisecond}}
+		for _, p := range c.Pauses {
+			cfg.Pauses = append(cfg.Pauses, sim.Pause{Nodes: p.Nodes, At: p.At, Duration: p.Duration})
+		}
 		if c.Validators >= 256 { // a simulated second takes minutes here
 			cfg.Progress = time.Second
 		}

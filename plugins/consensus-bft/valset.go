@@ -158,29 +158,50 @@ func cmpU(a, b uint64) int {
 // proposerDomain separates the proposer hash from every other hash.
 const proposerDomain = "trellis/bft/proposer/v1"
 
-// Proposer returns the index of the proposer of (height, round): the
-// validator whose stake interval contains sha256(domain, chain id, height,
-// round) mod total stake, walking the set in address order. Every node
-// computes the same answer, and a validator proposes in proportion to its
-// stake.
+// Proposer returns the index of the proposer of (height, round). The
+// rounds of a height draw proposers without replacement: draw i picks, among
+// the validators not drawn before it at this height, the one whose stake
+// interval contains sha256(domain, chain id, height, i) mod their total
+// stake, walking the set in address order; round r takes draw r mod n. So
+// round 0 draws in proportion to stake, and a validator that is down costs
+// a height at most one round before every other validator has had its turn
+// (a draw with replacement could pick it round after round, each with a
+// longer timeout). Every node computes the same answer.
 func (s *ValidatorSet) Proposer(chainID string, height uint64, round uint32) int {
+	n := len(s.Validators)
+	want := int(round % uint32(n))
+	used := make([]bool, n)
+	left := s.Total
+	pick := 0
+	for i := 0; i <= want; i++ {
+		t := proposerDraw(chainID, height, uint32(i), left)
+		pick = n - 1
+		for k, v := range s.Validators {
+			if used[k] {
+				continue
+			}
+			if t < v.Stake {
+				pick = k
+				break
+			}
+			t -= v.Stake
+		}
+		used[pick] = true
+		left -= s.Validators[pick].Stake // stakes are nonzero, so left > 0 while validators remain
+	}
+	return pick
+}
+
+// proposerDraw is sha256(domain, chain id, height, draw) mod total.
+func proposerDraw(chainID string, height uint64, draw uint32, total uint64) uint64 {
 	h := sha256.New()
 	h.Write([]byte(proposerDomain))
 	h.Write([]byte{byte(len(chainID))})
 	h.Write([]byte(chainID))
 	var b [12]byte
 	binary.BigEndian.PutUint64(b[:], height)
-	binary.BigEndian.PutUint32(b[8:], round)
+	binary.BigEndian.PutUint32(b[8:], draw)
 	h.Write(b[:])
-	d := h.Sum(nil)
-	x := new(big.Int).SetBytes(d)
-	x.Mod(x, new(big.Int).SetUint64(s.Total))
-	t := x.Uint64()
-	for i, v := range s.Validators {
-		if t < v.Stake {
-			return i
-		}
-		t -= v.Stake
-	}
-	return len(s.Validators) - 1 // unreachable: t < Total
+	x := new(big.Int).SetBytes(h.Sum(nil))
+	return x.Mod(x, new(big.Int).SetUint64(total)).Uint64()
 }

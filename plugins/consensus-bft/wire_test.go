@@ -245,3 +245,28 @@ func TestNewValidatorSetRejects(t *testing.T) {
 		t.Fatalf("key with a wrong PoP: %v, usable %v", err, s != nil && s.Validators[0].KeyOK)
 	}
 }
+
+// TestProposerEveryoneInTurn: within n rounds of a height every validator
+// proposes once, whatever its stake, so a validator that is down delays a
+// height by at most one round before the others have all had a turn; the
+// order then repeats. Round 0 is the stake-weighted draw of before.
+func TestProposerEveryoneInTurn(t *testing.T) {
+	_, pset := newVals(t, 5, []uint64{1, 1, 8, 3, 2})
+	set, err := NewValidatorSet(pset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := uint64(1); h <= 300; h++ {
+		seen := map[int]bool{}
+		for r := uint32(0); r < 5; r++ {
+			p := set.Proposer("c", h, r)
+			if seen[p] {
+				t.Fatalf("height %d: validator %d proposes twice in rounds 0..4", h, p)
+			}
+			seen[p] = true
+			if q := set.Proposer("c", h, r+5); q != p {
+				t.Fatalf("height %d round %d: %d, round %d: %d; the order should repeat", h, r, p, r+5, q)
+			}
+		}
+	}
+}

@@ -288,27 +288,11 @@ func (ks *Keystore) loadTree(name string, seed [hashsig.SeedSize]byte, pub hashs
 // writeReplace writes data to path atomically and durably: a temporary file
 // in dir, synced, renamed over path, and dir synced.
 func writeReplace(dir, path string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-state-*")
+	tmpName, err := writeTemp(dir, data)
 	if err != nil {
 		return err
 	}
-	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	if err := os.Rename(tmpName, path); err != nil {
 		return err
 	}

@@ -274,31 +274,40 @@ func readFile(p string) ([]byte, error) {
 	return data, nil
 }
 
+// writeTemp writes data to a new temporary file in dir with mode 0600 and
+// syncs it; the caller links or renames it into place and removes it.
+func writeTemp(dir string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(dir, ".tmp-key-*")
+	if err != nil {
+		return "", err
+	}
+	name := tmp.Name()
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
 // writeNew writes data to a temporary file in dir with mode 0600, syncs it,
 // and links it to path, which fails if path exists: the key appears whole
 // or not at all, and never replaces another.
 func writeNew(dir, path string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-key-*")
+	tmpName, err := writeTemp(dir, data)
 	if err != nil {
 		return err
 	}
-	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	if err := os.Link(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err

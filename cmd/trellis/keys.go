@@ -144,15 +144,26 @@ func newPassphrase(stderr io.Writer, name string) (string, error) {
 // unlockKey asks for name's passphrase and decrypts it; on a terminal it
 // allows three tries.
 func unlockKey(ks *keystore.Keystore, name string, stderr io.Writer) (ed25519.PrivateKey, error) {
+	var priv ed25519.PrivateKey
+	err := withPassphrase(name, stderr, func(p string) (err error) {
+		priv, err = ks.Unlock(name, p)
+		return err
+	})
+	return priv, err
+}
+
+// withPassphrase asks for name's passphrase and runs use with it; on a
+// terminal a wrong passphrase is asked again, three tries in all.
+func withPassphrase(name string, stderr io.Writer, use func(passphrase string) error) error {
 	_, fromEnv := os.LookupEnv(envPassphrase)
 	for try := 1; ; try++ {
 		p, err := readPassphrase(stderr, fmt.Sprintf("Passphrase for key %s", name), false)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		priv, err := ks.Unlock(name, p)
+		err = use(p)
 		if err == nil || !errors.Is(err, keystore.ErrWrongPassphrase) || fromEnv || try == 3 {
-			return priv, err
+			return err
 		}
 		fmt.Fprintln(stderr, "wrong passphrase, try again")
 	}
@@ -162,7 +173,6 @@ func unlockKey(ks *keystore.Keystore, name string, stderr io.Writer) (ed25519.Pr
 // key at its next one-time index (three tries on a terminal). A wrong
 // passphrase spends no index.
 func signHashSig(ks *keystore.Keystore, name string, t *tx.Tx, stderr io.Writer) error {
-	_, fromEnv := os.LookupEnv(envPassphrase)
 	info, err := ks.Show(name)
 	if err != nil {
 		return err
@@ -171,20 +181,12 @@ func signHashSig(ks *keystore.Keystore, name string, t *tx.Tx, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	for try := 1; ; try++ {
-		p, err := readPassphrase(stderr, fmt.Sprintf("Passphrase for key %s", name), false)
-		if err != nil {
-			return err
-		}
-		err = t.SignHashSig(pub, func(m hash.Digest) (*hashsig.Signature, error) {
+	return withPassphrase(name, stderr, func(p string) error {
+		return t.SignHashSig(pub, func(m hash.Digest) (*hashsig.Signature, error) {
 			sig, _, err := ks.SignHashSig(name, p, m)
 			return sig, err
 		})
-		if err == nil || !errors.Is(err, keystore.ErrWrongPassphrase) || fromEnv || try == 3 {
-			return err
-		}
-		fmt.Fprintln(stderr, "wrong passphrase, try again")
-	}
+	})
 }
 
 // resolveAddress reads an address ("0x" and 64 hex digits), the name of a

@@ -163,29 +163,5 @@ func checkShape(pub PublicKey, sig *Signature) error {
 // Verify checks sig on msg under pub. The error wraps ErrParams or
 // ErrSignature and says which check failed.
 func Verify(pub PublicKey, msg hash.Digest, sig *Signature) error {
-	if err := checkShape(pub, sig); err != nil {
-		return err
-	}
-	x, ok := encode(pub.Param, sig.Rho, sig.Index, msg)
-	if !ok {
-		return fmt.Errorf("%w: the message's encoding does not reach the target sum", ErrSignature)
-	}
-	var ends [Chains]hash.Digest
-	for i := range ends {
-		ends[i] = walk(sig.Chains[i], pub.Param, sig.Index, i, int(x[i]), ChainLen-1)
-	}
-	node := hash.HashWithTag(hash.TagSigLeaf, leafInput(pub.Param, sig.Index, ends[:]))
-	idx := sig.Index
-	for _, sib := range sig.Path {
-		if idx&1 == 0 {
-			node = hash.HashNode(node, sib)
-		} else {
-			node = hash.HashNode(sib, node)
-		}
-		idx >>= 1
-	}
-	if node != pub.Root {
-		return fmt.Errorf("%w: the one-time key at index %d is not under the key's root", ErrSignature, sig.Index)
-	}
-	return nil
+	return VerifyMany([]Item{{Key: pub, Msg: msg, Sig: sig}}, 1)[0]
 }

@@ -85,6 +85,16 @@ func (ks *Keystore) NewHashSig(name, passphrase string, logLifetime int) (Info, 
 	if err != nil {
 		return Info{}, err
 	}
+	// Under the key's lock, so that two processes creating one name cannot
+	// write each other's state: the loser finds the winner's key file.
+	unlock, err := lockPath(ks.side(name, lockExt))
+	if err != nil {
+		return Info{}, fmt.Errorf("keystore: lock %s: %w", name, err)
+	}
+	defer unlock()
+	if _, err := os.Lstat(p); err == nil {
+		return Info{}, fmt.Errorf("%w: %q in %s", ErrExists, name, ks.dir)
+	}
 	if err := ks.writeState(name, hashState{Address: f.Address}); err != nil {
 		return Info{}, err
 	}

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -89,9 +90,22 @@ func eventually(tb testing.TB, timeout time.Duration, what string, cond func() b
 // waitMesh waits until every host sees at least want peers on the topic.
 func waitMesh(tb testing.TB, hs []*Host, topic string, want int) {
 	tb.Helper()
-	eventually(tb, 20*time.Second, "topic peers on "+topic, func() bool {
-		for _, h := range hs {
-			if len(h.MeshPeers(topic)) < want || len(h.TopicPeers(topic)) < want {
+	wants := make([]int, len(hs))
+	for i := range wants {
+		wants[i] = want
+	}
+	waitMeshEach(tb, hs, topic, wants)
+}
+
+// waitMeshEach waits until host i has at least wants[i] mesh and topic
+// peers. A sparse topology needs every link in the mesh before a test
+// publishes: a message published while a link is still grafting reaches the
+// far side only through gossip, whose window is a few heartbeats.
+func waitMeshEach(tb testing.TB, hs []*Host, topic string, wants []int) {
+	tb.Helper()
+	eventually(tb, 20*time.Second, fmt.Sprintf("mesh peers %v on %s", wants, topic), func() bool {
+		for i, h := range hs {
+			if len(h.MeshPeers(topic)) < wants[i] || len(h.TopicPeers(topic)) < wants[i] {
 				return false
 			}
 		}

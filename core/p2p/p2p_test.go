@@ -80,7 +80,7 @@ func TestGossipReachesAllWithOwnMessages(t *testing.T) {
 	if err := hs[0].Join(topicA, nil, func(Message) {}); !errors.Is(err, ErrJoined) {
 		t.Fatalf("second join: %v", err)
 	}
-	waitMesh(t, hs, topicA, 1)
+	waitMeshEach(t, hs, topicA, []int{1, 2, 2, 1})
 	for i, h := range hs {
 		if err := h.Publish(context.Background(), topicA, []byte(fmt.Sprintf("msg-%d", i))); err != nil {
 			t.Fatal(err)

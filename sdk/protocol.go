@@ -61,4 +61,7 @@ const (
 	CapHostSignerBlock = "host.signer.block"
 	// CapHostChainEvidence adds Chain.ReportEvidence.
 	CapHostChainEvidence = "host.chain.evidence"
+	// CapHostChainMempool: Chain.Events sends mempool_size when the
+	// stream starts and whenever the pool becomes empty or non-empty.
+	CapHostChainMempool = "host.chain.mempool"
 )

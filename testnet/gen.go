@@ -76,8 +76,12 @@ type Spec struct {
 	ChainID       string
 	BasePort      int
 	BlockInterval time.Duration
-	LoadAccounts  int
-	PluginDir     string
+	// EmptyBlockInterval, when set, is the BFT plugin's
+	// empty_block_interval: with nothing to include, a height waits for a
+	// transaction up to this long (`testnet up` sets 10s).
+	EmptyBlockInterval time.Duration
+	LoadAccounts       int
+	PluginDir          string
 	// PluginConfig adds string settings to the consensus plugin's config
 	// block (e.g. timeout_propose=1s), overriding block_interval.
 	PluginConfig map[string]string
@@ -163,6 +167,8 @@ func (s Spec) check() error {
 		return bad("link %s: want delay ≥ jitter ≥ 0 and loss in [0, 1)", s.Link)
 	case s.BlockInterval < time.Millisecond:
 		return bad("-block-interval %s: want at least 1ms", s.BlockInterval)
+	case s.EmptyBlockInterval < 0 || s.EmptyBlockInterval > time.Hour:
+		return bad("-empty-block-interval %s: want 0 to 1h", s.EmptyBlockInterval)
 	case s.LoadAccounts < 0 || s.LoadAccounts > 100_000:
 		return bad("-load-accounts %d: want 0 to 100000", s.LoadAccounts)
 	case s.IdleProvers < 0 || s.IdleProvers > 100:
@@ -447,6 +453,9 @@ func consensusConfig(spec Spec, n, sequencer Node) func(*hclwrite.Body) {
 	return func(b *hclwrite.Body) {
 		if spec.Consensus != ConsensusLC { // its timing is in genesis
 			b.SetAttributeValue("block_interval", cty.StringVal(spec.BlockInterval.String()))
+		}
+		if spec.Consensus == ConsensusBFT && spec.EmptyBlockInterval > 0 {
+			b.SetAttributeValue("empty_block_interval", cty.StringVal(spec.EmptyBlockInterval.String()))
 		}
 		if spec.Consensus == ConsensusSolo {
 			b.SetAttributeValue("proposer", cty.StringVal(sequencer.Validator))

@@ -44,6 +44,7 @@ func testnetCommands() []subcommand {
 		{"partition", "split the nodes into groups that block each other", testnetPartition},
 		{"heal", "unblock every peer", testnetHeal},
 		{"load", "send signed transfers at a rate and report finality", testnetLoad},
+		{"cpu", "measure each node's CPU use over a window, e.g. while idle", testnetCPU},
 	}
 }
 
@@ -131,7 +132,7 @@ func printOutcomes(out []testnet.Outcome, stdout, stderr io.Writer) int {
 }
 
 func testnetUp(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo|lc] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-prover cpu [-idle-provers K] [-job-deadline B]] [-force]", stderr)
+	fs := newFlags("testnet up", "testnet up [-n N] [-consensus bft|solo|lc] [-dir DIR] [-base-port P] [-chain-id ID] [-block-interval D] [-empty-block-interval D] [-prover cpu [-idle-provers K] [-job-deadline B]] [-force]", stderr)
 	spec := testnet.Spec{PluginConfig: map[string]string{}}
 	fs.IntVar(&spec.Nodes, "n", testnet.DefaultNodes, "number of nodes (validators)")
 	fs.StringVar(&spec.Consensus, "consensus", testnet.ConsensusBFT, "consensus plugin: bft (every node votes), solo (node0 sequences, the others follow) or lc (longest chain: stake-weighted slot leaders)")
@@ -139,6 +140,7 @@ func testnetUp(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&spec.BasePort, "base-port", testnet.DefaultBasePort, "first port: p2p base+i, RPC base+100+i, metrics base+200+i; 0 picks free ports")
 	fs.StringVar(&spec.ChainID, "chain-id", "trellis-testnet", "chain id")
 	fs.DurationVar(&spec.BlockInterval, "block-interval", time.Second, "block_interval of the consensus plugin")
+	fs.DurationVar(&spec.EmptyBlockInterval, "empty-block-interval", 10*time.Second, "bft: with an empty mempool, wait up to this long for a transaction before producing an empty block (0: a block every block-interval)")
 	fs.IntVar(&spec.LoadAccounts, "load-accounts", testnet.DefaultLoadAccounts, "funded accounts for `testnet load` (keys derived from the chain id)")
 	pluginDir := fs.String("plugin-dir", "", "directory of the plugin binaries (default: beside trellis)")
 	fs.Var(varsFlag(spec.PluginConfig), "plugin-config", "set a consensus plugin setting, name=value, e.g. timeout_propose=2s (repeatable)")
@@ -210,6 +212,29 @@ func printNodeTable(w io.Writer, st *testnet.State) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.PID, shortID(n.PeerID), n.P2P[0], n.RPC, n.Metrics+"/metrics", role)
 	}
 	_ = tw.Flush()
+}
+
+func testnetCPU(args []string, stdout, stderr io.Writer) int {
+	c, fs := newStateCmd("cpu", "cpu [-dir DIR] [-duration D] [-json]", false, stderr)
+	dur := fs.Duration("duration", 30*time.Second, "how long to measure")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if err := c.load(false); err != nil {
+		return testnetFail(stderr, "cpu", err)
+	}
+	rep, err := c.net.MeasureCPU(context.Background(), *dur, stderr)
+	if err != nil {
+		return testnetFail(stderr, "cpu", err)
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	}
+	rep.Write(stdout)
+	return 0
 }
 
 func testnetStatus(args []string, stdout, stderr io.Writer) int {

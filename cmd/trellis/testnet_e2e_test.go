@@ -273,6 +273,23 @@ func TestE2ETestnet(t *testing.T) {
 	tn.waitFinal(2, all...)
 	fl := tn.collectFinal(tn.client(0))
 
+	// Idle CPU per node, from /proc, with every node measured.
+	var cpu testnet.CPUReport
+	if err := json.Unmarshal([]byte(tn.cli("cpu", "-dir", tn.dir, "-duration", "2s", "-json")), &cpu); err != nil {
+		t.Fatal(err)
+	}
+	if len(cpu.Nodes) != 4 || cpu.WindowS < 2 {
+		t.Fatalf("cpu report %+v", cpu)
+	}
+	for _, n := range cpu.Nodes {
+		if n.Note != "" || n.Pct < 0 || n.RSSMB <= 0 {
+			t.Fatalf("cpu of %s: %+v", n.Node, n)
+		}
+	}
+	if _, errOut, code := tn.cliNoFail("cpu", "-dir", tn.dir, "-duration", "10ms"); code != 1 || !strings.Contains(errOut, "want 1s to 1h") {
+		t.Fatalf("cpu -duration 10ms: exit %d, %s", code, errOut)
+	}
+
 	// Load in the background while node 3 crashes and comes back.
 	loadOut, loadErr := &syncBuffer{}, &syncBuffer{}
 	load := exec.Command(tn.bin, "testnet", "load", "-dir", tn.dir, "-rate", "40", "-duration", "20s", "-drain", "60s", "-json")

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/trellis-chain/trellis/core/chain"
+	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/protocol/account"
 	"github.com/trellis-chain/trellis/protocol/block"
 	"github.com/trellis-chain/trellis/protocol/tx"
@@ -22,6 +23,20 @@ type Chain struct {
 	hostv1.UnimplementedChainServer
 	c        *chain.Chain
 	evidence EvidenceFunc // nil: ReportEvidence is Unimplemented
+	pool     Pool         // nil: Events sends no mempool_size
+}
+
+// Pool is what Events needs of the mempool: its size and its changes.
+type Pool interface {
+	Len() int
+	Subscribe() (<-chan mempool.Event, func())
+}
+
+// WithPool makes Events report the mempool's size (capability
+// host.chain.mempool).
+func (s *Chain) WithPool(p Pool) *Chain {
+	s.pool = p
+	return s
 }
 
 // NewChain returns the Chain service of c.
@@ -225,20 +240,52 @@ func (s *Chain) Finalize(ctx context.Context, req *hostv1.FinalizeRequest) (*hos
 }
 
 // Events implements hostv1.ChainServer: head changes, finality and blocks
-// joining the tree, until the call ends.
+// joining the tree, until the call ends. With a pool (WithPool) it also
+// sends mempool_size when the stream starts and whenever the pool becomes
+// empty or stops being empty: a consensus plugin that skips empty blocks
+// waits on it, and a plugin that does not ignores a handful of events.
 func (s *Chain) Events(_ *hostv1.EventsRequest, stream hostv1.Chain_EventsServer) error {
 	ch, cancel := s.c.Subscribe()
 	defer cancel()
+	var poolEv <-chan mempool.Event
+	empty := false
+	if s.pool != nil {
+		var stop func()
+		poolEv, stop = s.pool.Subscribe()
+		defer stop()
+	}
 	// As Network.Subscribe: the header says the stream is live, so a plugin
 	// that waits for it misses no event.
 	if err := stream.SendHeader(nil); err != nil {
 		return err
+	}
+	sendSize := func() error {
+		n := s.pool.Len()
+		empty = n == 0
+		return stream.Send(&hostv1.ChainEvent{Event: &hostv1.ChainEvent_MempoolSize{MempoolSize: uint32(min(n, 1<<31))}})
+	}
+	if s.pool != nil {
+		if err := sendSize(); err != nil {
+			return err
+		}
 	}
 	ctx := stream.Context()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case _, ok := <-poolEv:
+			if !ok {
+				poolEv = nil
+				continue
+			}
+			// Events can be lost when this stream falls behind; the size
+			// is read fresh, so a lost event only delays the next report.
+			if (s.pool.Len() == 0) != empty {
+				if err := sendSize(); err != nil {
+					return err
+				}
+			}
 		case e, ok := <-ch:
 			if !ok {
 				return status.Error(codes.Unavailable, "chain closed")

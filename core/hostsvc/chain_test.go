@@ -3,8 +3,10 @@ package hostsvc
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/trellis-chain/trellis/core/chain"
 	"github.com/trellis-chain/trellis/core/feeclient"
 	"github.com/trellis-chain/trellis/core/genesis"
+	"github.com/trellis-chain/trellis/core/mempool"
 	"github.com/trellis-chain/trellis/core/store"
 	"github.com/trellis-chain/trellis/plugins/fee-eip1559"
 	"github.com/trellis-chain/trellis/protocol/account"
@@ -169,8 +172,64 @@ func (e *eventStream) Send(ev *hostv1.ChainEvent) error {
 		e.out <- "head"
 	case *hostv1.ChainEvent_Finalized:
 		e.out <- "final"
+	case *hostv1.ChainEvent_MempoolSize:
+		e.out <- fmt.Sprintf("pool %d", ev.GetMempoolSize())
 	}
 	return nil
+}
+
+// fakePool is a mempool of n transactions whose changes the test sends.
+type fakePool struct {
+	n  atomic.Int64
+	ch chan mempool.Event
+}
+
+func (p *fakePool) Len() int { return int(p.n.Load()) }
+func (p *fakePool) Subscribe() (<-chan mempool.Event, func()) {
+	return p.ch, func() {}
+}
+
+// Events reports the pool's size at the start and when it becomes empty
+// or non-empty, not on every change.
+func TestEventsMempoolSize(t *testing.T) {
+	s, _ := newChainService(t)
+	p := &fakePool{ch: make(chan mempool.Event, 16)}
+	s.WithPool(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := eventsOf(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(n int64) {
+		p.n.Store(n)
+		p.ch <- mempool.Event{Kind: mempool.Added}
+	}
+	expect := func(w string) {
+		t.Helper()
+		select {
+		case e := <-events:
+			if e != w {
+				t.Fatalf("event %s, want %s", e, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %s never came", w)
+		}
+	}
+	expect("pool 0")
+	change(1) // empty to one: reported
+	expect("pool 1")
+	change(5) // still not empty: not reported
+	change(0) // empty: reported
+	expect("pool 0")
+	change(0) // still empty: not reported
+	change(2)
+	expect("pool 2")
+	select {
+	case e := <-events:
+		t.Fatalf("unexpected event %s", e)
+	case <-time.After(50 * time.Millisecond):
+	}
 }
 
 // eventsOf starts the Events handler and returns once it is live.

@@ -35,6 +35,9 @@ type Services struct {
 	// Chain) leaves Chain.ReportEvidence Unimplemented and
 	// host.chain.evidence unadvertised.
 	Evidence EvidenceFunc
+	// Pool is the mempool Chain.Events reports the size of; nil (or no
+	// Chain) leaves host.chain.mempool unadvertised.
+	Pool Pool
 }
 
 // Capabilities are the host capabilities advertised in NodeInfo.
@@ -52,6 +55,9 @@ func (s *Services) Capabilities() []string {
 	if s.Chain != nil && s.Evidence != nil {
 		caps = append(caps, sdk.CapHostChainEvidence)
 	}
+	if s.Chain != nil && s.Pool != nil {
+		caps = append(caps, sdk.CapHostChainMempool)
+	}
 	return caps
 }
 
@@ -67,7 +73,7 @@ func (s *Services) Register(srv *grpc.Server, ns *store.Namespace, kind, name st
 	nw := NewNetwork(s.Bus, s.Transport, s.ChainID, id)
 	hostv1.RegisterNetworkServer(srv, nw)
 	if s.Chain != nil {
-		hostv1.RegisterChainServer(srv, NewChain(s.Chain).WithEvidence(s.Evidence))
+		hostv1.RegisterChainServer(srv, NewChain(s.Chain).WithEvidence(s.Evidence).WithPool(s.Pool))
 	}
 	if s.Signer != nil {
 		hostv1.RegisterSignerServer(srv, NewSigner(s.Signer, s.ChainID))

@@ -106,7 +106,7 @@ func (n *Node) openLedger() error {
 	n.pool = mempool.New(mempool.Config{ChainID: g.ChainID,
 		ProofCheck: func(t *tx.Tx) error { return exec.CheckProofTx(c.State(), t) }}, mempool.HeadState{DB: c.State()})
 	c.SetPool(mempool.ChainPool{Pool: n.pool, DB: c.State()})
-	n.svc.Chain = c
+	n.svc.Chain, n.svc.Pool = c, n.pool
 	head, final := c.Head()
 	n.log.Info("chain open", "chain_id", g.ChainID, "genesis", c.Genesis(), "head", head.Header.Height, "final", final.Header.Height,
 		"state_root", head.Header.StateRoot, "accounts", c.State().Globals().Accounts)

@@ -46,6 +46,20 @@ func (s step) String() string {
 	return "new"
 }
 
+// stepWaiting is what Status shows while a height waits for a transaction.
+const stepWaiting = "waiting for transactions"
+
+func (s snapshot) stepName() string {
+	if s.waiting {
+		return stepWaiting
+	}
+	return s.step.String()
+}
+
+// poolUnknown is engine.pool before the host reports the mempool's size
+// (and forever on a host without host.chain.mempool).
+const poolUnknown = -1
+
 // Config is the engine's configuration.
 type Config struct {
 	ChainID             string
@@ -54,6 +68,12 @@ type Config struct {
 	TimeoutVote         time.Duration
 	TimeoutVoteDelta    time.Duration
 	BlockInterval       time.Duration
+	// EmptyBlockInterval, when not zero, lets a height whose mempool is
+	// empty wait for a transaction, for at most this long after the
+	// parent's timestamp, before producing an empty block. It needs the
+	// host's mempool events (host.chain.mempool); without them every
+	// height starts at once, as with zero.
+	EmptyBlockInterval time.Duration
 }
 
 func (c *Config) proposeTimeout(r uint32) time.Duration {
@@ -174,6 +194,12 @@ type retryEvent struct{ h uint64 }
 // height h is undecided.
 type resendEvent struct{ h uint64 }
 
+// poolEvent is the host's report of the mempool's size.
+type poolEvent struct{ size int }
+
+// wakeEvent ends height h's wait for a transaction.
+type wakeEvent struct{ h uint64 }
+
 // view is what the network workers need to pre-verify signatures.
 type view struct {
 	height uint64
@@ -185,6 +211,7 @@ type snapshot struct {
 	height, final, roundsLast, votes uint64
 	round                            uint32
 	step                             step
+	waiting                          bool
 	validator                        bool
 	proposer                         string
 	lastErr                          string
@@ -254,6 +281,11 @@ type engine struct {
 	maxRound    uint32
 	votesSeen   uint64
 	restored    *walState
+	// pool is the mempool's size as the host last reported it
+	// (poolUnknown until it does); waiting: this height has not started
+	// round 0 because there is nothing to include (EmptyBlockInterval).
+	pool    int
+	waiting bool
 }
 
 func newEngine(cfg Config, svc services, log hclog.Logger, validator bool, self account.Address) *engine {
@@ -266,7 +298,7 @@ func newEngine(cfg Config, svc services, log hclog.Logger, validator bool, self 
 		ctx: ctx, cancel: cancel, inbox: make(chan any, 4096),
 		verified: make(map[[32]byte]struct{}), evSeen: make(map[[32]byte]struct{}), dec: newSigDecoder(),
 		sets: newSetCache(svc.Chain), stash: stash, metrics: newMetricSink(svc.Metrics),
-		lockedRound: -1, validRound: -1, selfIdx: -1, clk: svc.Time,
+		lockedRound: -1, validRound: -1, selfIdx: -1, clk: svc.Time, pool: poolUnknown,
 	}
 	if e.clk == nil {
 		e.clk = sdk.HostClock(svc.Clock)
@@ -427,6 +459,8 @@ func (e *engine) events(ready chan<- error) {
 			if ev, err = st.Recv(); err == nil {
 				if b := ev.GetFinalized(); b != nil {
 					e.post(finalEvent{block: b})
+				} else if _, ok := ev.GetEvent().(*hostv1.ChainEvent_MempoolSize); ok {
+					e.post(poolEvent{size: int(ev.GetMempoolSize())})
 				}
 			}
 		}

@@ -105,7 +105,7 @@ func (e *engine) setErr(s string) {
 
 func (e *engine) publishStatus() {
 	s := snapshot{height: e.h, round: e.r, step: e.step, final: e.final, validator: e.selfIdx >= 0,
-		roundsLast: uint64(e.maxRound) + 1, votes: e.votesSeen}
+		roundsLast: uint64(e.maxRound) + 1, votes: e.votesSeen, waiting: e.waiting}
 	if e.vals != nil && e.step != 0 {
 		s.proposer = e.vals.Validators[e.proposerOf(e.r)].Address.String()
 	}

@@ -76,6 +76,20 @@ type fakeChain struct {
 	evidence  [][]byte
 	buildBad  bool
 	noEvident bool
+	// pool, when set, is the mempool size Events reports (as a host with
+	// host.chain.mempool does); nil reports nothing.
+	pool *int
+}
+
+// setPool reports a mempool of n transactions to the engine, now and to
+// later subscriptions.
+func (c *fakeChain) setPool(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pool = &n
+	for _, s := range c.subs {
+		s <- &hostv1.ChainEvent{Event: &hostv1.ChainEvent_MempoolSize{MempoolSize: uint32(n)}}
+	}
 }
 
 func newFakeChain(set *hostv1.ValidatorSet) *fakeChain {
@@ -245,6 +259,9 @@ func (c *fakeChain) Events(ctx context.Context, _ *hostv1.EventsRequest, _ ...gr
 	ch := make(chan *hostv1.ChainEvent, 256)
 	c.mu.Lock()
 	c.subs = append(c.subs, ch)
+	if c.pool != nil {
+		ch <- &hostv1.ChainEvent{Event: &hostv1.ChainEvent_MempoolSize{MempoolSize: uint32(*c.pool)}}
+	}
 	c.mu.Unlock()
 	return &stream[hostv1.ChainEvent]{ctx: ctx, ch: ch}, nil
 }

@@ -50,6 +50,15 @@ func (e *engine) handle(ev any) {
 		}
 	case resendEvent:
 		e.resend(x.h)
+	case poolEvent:
+		e.pool = x.size
+		if x.size > 0 && e.waiting {
+			e.wake("a transaction arrived")
+		}
+	case wakeEvent:
+		if x.h == e.h && e.waiting {
+			e.wake("empty_block_interval passed")
+		}
 	case retryEvent:
 		if x.h == e.h {
 			if e.vals == nil {
@@ -111,7 +120,7 @@ func (e *engine) startHeight(parent *hostv1.Block, cert []byte) {
 	if e.h != 0 && e.step != 0 {
 		e.metrics.observe("bft_rounds_per_height", float64(e.maxRound+1))
 	}
-	e.h, e.r, e.step = h, 0, 0
+	e.h, e.r, e.step, e.waiting = h, 0, 0, false
 	e.final = max(e.final, h-1)
 	e.parent, e.parentCert = parent, cert
 	e.vals, e.prevVals = vals, prev
@@ -147,11 +156,41 @@ func (e *engine) startHeight(parent *hostv1.Block, cert []byte) {
 				e.log.Warn("write-ahead log", "error", err)
 			}
 		}
-		e.startRound(0)
+		if wait := e.idleWait(); wait > 0 {
+			e.waiting = true
+			e.after(wait, wakeEvent{h: h})
+		} else {
+			e.startRound(0)
+		}
 	}
-	e.after(e.resendInterval(), resendEvent{h: h})
+	if !e.waiting {
+		e.after(e.resendInterval(), resendEvent{h: h})
+	}
 	e.replayFuture()
 	e.progress()
+}
+
+// idleWait is how long this height waits for a transaction before round 0
+// starts: zero unless EmptyBlockInterval is set and the host reports an
+// empty mempool; otherwise what is left of EmptyBlockInterval after the
+// parent's timestamp. Every node waits on its own mempool, which gossip
+// fills for all of them within a round trip; a node whose mempool is still
+// empty starts as soon as a proposal or vote of the height reaches it
+// (onInbound), so a node's late mempool costs at most a round.
+func (e *engine) idleWait() time.Duration {
+	if e.cfg.EmptyBlockInterval <= 0 || e.pool != 0 {
+		return 0
+	}
+	parent := time.UnixMilli(e.parent.GetHeader().GetTimestampMs())
+	return parent.Add(e.cfg.EmptyBlockInterval).Sub(e.clk.Now())
+}
+
+// wake starts round 0 of a height that was waiting for a transaction.
+func (e *engine) wake(why string) {
+	e.waiting = false
+	e.log.Debug("starting the height", "height", e.h, "why", why)
+	e.startRound(0)
+	e.after(e.resendInterval(), resendEvent{h: e.h})
 }
 
 // resendInterval is how long a height may go undecided before this node

@@ -71,6 +71,7 @@ var durations = []struct {
 	{"timeout_vote", DefaultTimeoutVote, time.Millisecond, "How long round 0 waits for more votes once more than two thirds of the stake voted (prevote and precommit)."},
 	{"timeout_vote_delta", DefaultTimeoutVoteDelta, 0, "Added to timeout_vote for each later round."},
 	{"block_interval", DefaultBlockInterval, 0, "Pause after a decision before the next height starts."},
+	{"empty_block_interval", 0, 0, "When not zero, a height with nothing in the mempool waits for a transaction, at most this long after its parent's timestamp, before producing an empty block; zero produces a block every block_interval. Needs a host that reports its mempool (host.chain.mempool)."},
 }
 
 // ConfigSchema implements sdk.Plugin.
@@ -121,6 +122,7 @@ func ParseConfig(raw []byte) (Config, error) {
 		return c, err
 	}
 	c.TimeoutPropose, c.TimeoutProposeDelta, c.TimeoutVote, c.TimeoutVoteDelta, c.BlockInterval = vals[0], vals[1], vals[2], vals[3], vals[4]
+	c.EmptyBlockInterval = vals[5]
 	return c, nil
 }
 
@@ -199,6 +201,9 @@ func (p *Plugin) Start(ctx context.Context, req *consensusv1.StartRequest) (*con
 		return nil, errors.New("bft: the host offers no Chain or Network service (host.chain, host.network): give the node a genesis file and a network")
 	}
 	svc, canSign := p.services()
+	if p.cfg.EmptyBlockInterval > 0 && p.svc == nil && !p.node.HasHostCapability(sdk.CapHostChainMempool) {
+		p.log.Warn("empty_block_interval is set but the host does not report its mempool (host.chain.mempool): every height starts at once")
+	}
 	validator := req.GetValidator()
 	var self account.Address
 	var why string
@@ -423,6 +428,6 @@ func (p *Plugin) Status(context.Context, *consensusv1.StatusRequest) (*consensus
 	if e.note != "" {
 		d["note"] = e.note
 	}
-	return &consensusv1.StatusResponse{Height: s.height, Round: s.round, Step: s.step.String(), Validator: s.validator,
+	return &consensusv1.StatusResponse{Height: s.height, Round: s.round, Step: s.stepName(), Validator: s.validator,
 		FinalHeight: s.final, Details: d}, nil
 }

@@ -41,6 +41,10 @@ func (e *engine) onInbound(in *inbound) {
 		e.helpLagging(in, h)
 		return
 	}
+	if e.waiting {
+		// Another node had something to include: take part.
+		e.wake("a peer started the height")
+	}
 	switch x := in.msg.(type) {
 	case *Vote:
 		e.onVote(in, x)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	"google.golang.org/grpc/codes"
@@ -34,10 +35,18 @@ type Plugin struct {
 	host   *sdk.Host
 	tips   []uint64 // newest last
 	ready  bool
+	// The tips reach the host's Store from a background writer: pricing
+	// runs inside the host's block building and validation, which must
+	// not wait for a Store write and its fsync (on a 16-node testnet on
+	// one disk that wait reached seconds per block). Tips are a hint for
+	// Quote, so a crash loses at most the newest ones.
+	kick       chan struct{}
+	startOnce  sync.Once
+	persistErr error
 }
 
 // New returns the unconfigured EIP-1559 fee plugin.
-func New() *Plugin { return &Plugin{} }
+func New() *Plugin { return &Plugin{kick: make(chan struct{}, 1)} }
 
 func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Kind: sdk.KindFee, Name: "eip1559", Version: Version, Capabilities: []string{"fee.quote"}}
@@ -88,7 +97,28 @@ func (p *Plugin) Configure(ctx context.Context, req sdk.ConfigureRequest) error 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.params, p.host, p.tips, p.ready = params, req.Host, tips, true
+	p.startOnce.Do(func() { go p.persistLoop() })
 	return nil
+}
+
+// persistLoop writes the newest tips each time rememberTips asks; requests
+// that come while a write runs fold into the next one.
+func (p *Plugin) persistLoop() {
+	for range p.kick {
+		p.mu.Lock()
+		buf := make([]byte, 0, 8*len(p.tips))
+		for _, t := range p.tips {
+			buf = binary.BigEndian.AppendUint64(buf, t)
+		}
+		host := p.host
+		p.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := host.Store.Put(ctx, recentTipsKey, buf)
+		cancel()
+		p.mu.Lock()
+		p.persistErr = err
+		p.mu.Unlock()
+	}
 }
 
 func flatten(err error) []error {
@@ -127,7 +157,16 @@ func (p *Plugin) Health(context.Context) sdk.Health {
 	if !p.ready {
 		return sdk.Health{Status: sdk.NotServing, Message: "not configured"}
 	}
+	if p.persistErr != nil {
+		return sdk.Health{Status: sdk.Degraded, Message: "recent tips not saved (Quote keeps working from memory): " + p.persistErr.Error()}
+	}
 	return sdk.Health{Status: sdk.Serving}
+}
+
+func (p *Plugin) snapshotTips() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]uint64(nil), p.tips...)
 }
 
 func (p *Plugin) snapshot() Params {
@@ -158,26 +197,24 @@ func (p *Plugin) PriceBlock(ctx context.Context, req *feev1.PriceBlockRequest) (
 		}
 	}
 	if len(tips) > 0 {
-		if err := p.rememberTips(ctx, tips); err != nil {
-			return nil, status.Errorf(codes.Unavailable, "persist recent tips: %v", err)
-		}
+		p.rememberTips(tips)
 	}
 	return resp, nil
 }
 
-func (p *Plugin) rememberTips(ctx context.Context, tips []uint64) error {
+// rememberTips keeps the tips for Quote and asks the background writer
+// to save them.
+func (p *Plugin) rememberTips(tips []uint64) {
 	p.mu.Lock()
 	p.tips = append(p.tips, tips...)
 	if len(p.tips) > maxRecentTips {
 		p.tips = append([]uint64(nil), p.tips[len(p.tips)-maxRecentTips:]...)
 	}
-	buf := make([]byte, 0, 8*len(p.tips))
-	for _, t := range p.tips {
-		buf = binary.BigEndian.AppendUint64(buf, t)
-	}
-	host := p.host
 	p.mu.Unlock()
-	return host.Store.Put(ctx, recentTipsKey, buf)
+	select {
+	case p.kick <- struct{}{}:
+	default: // a write is already due; it will take these too
+	}
 }
 
 func (p *Plugin) Quote(_ context.Context, req *feev1.QuoteRequest) (*feev1.QuoteResponse, error) {

@@ -81,6 +81,10 @@ func (s *Sim) message(from *node, topic string, data []byte) *hostv1.NetworkMess
 // link delays it (a lost packet, more).
 func (s *Sim) send(a, b *node, msg *hostv1.NetworkMessage) {
 	w := s.w
+	if s.apart(a.i, b.i, w.Now()) {
+		s.stats.cut++
+		return
+	}
 	size := len(msg.Data)
 	a.sentMsgs++
 	a.sentBytes += uint64(size)
@@ -103,6 +107,10 @@ func (s *Sim) send(a, b *node, msg *hostv1.NetworkMessage) {
 	}
 	w.At(a.uplinkFree+d, func() {
 		if !b.up {
+			return
+		}
+		if s.apart(a.i, b.i, w.Now()) { // in flight when the partition began
+			s.stats.cut++
 			return
 		}
 		b.recvMsgs++

@@ -43,6 +43,11 @@ type Config struct {
 	// node is paused (timers, deliveries, slot ticks) runs when it resumes,
 	// in order; nothing leaves it meanwhile.
 	Pauses []Pause
+	// Partitions split the validators into groups that cannot reach each
+	// other for a while, as `testnet partition` does by blocking peers: a
+	// message between groups is not sent, and one in flight when the
+	// partition starts is lost.
+	Partitions []Partition
 	// Rate transfers/s for Duration; then Drain more virtual time.
 	Rate            float64
 	Duration, Drain time.Duration
@@ -62,12 +67,22 @@ type Pause struct {
 	At, Duration time.Duration
 }
 
+// Partition separates Groups from At (virtual time since the load began)
+// for Duration. A validator listed in no group is alone.
+type Partition struct {
+	Groups       [][]int
+	At, Duration time.Duration
+}
+
 // Result is what a simulated cell measured. Every time in it is virtual;
 // Wall and HeapMB describe the simulator itself.
 type Result struct {
 	Validators, Crashed int
 	Submitted, Final    uint64
-	FinalHeight         uint64
+	// FinalHeight is node 0's final height at the end; MinFinalHeight the
+	// lowest of the running validators' (a node cut off or paused that
+	// has not caught up shows here).
+	FinalHeight, MinFinalHeight uint64
 	// Latency of submit→final on node 0, in seconds.
 	P50, P95, P99, Max float64
 	FinalPerSec        float64
@@ -79,9 +94,10 @@ type Result struct {
 	// Voters counts the validators whose votes final blocks' commits carry
 	// (BFT; 0 for longest chain), as a trial counts them.
 	Voters int `json:",omitempty"`
-	// Lost counts resends after a lost packet; Reports, peers reported; Evidence, evidence reported.
-	Lost, Reports, Evidence uint64
-	Violations              []string
+	// Lost counts resends after a lost packet; Cut, messages a partition
+	// stopped; Reports, peers reported; Evidence, evidence reported.
+	Lost, Cut, Reports, Evidence uint64
+	Violations                   []string
 	// Reorgs sums the longest-chain engines' reorganisations.
 	Reorgs uint64 `json:",omitempty"`
 	// Errors are the engines' last errors at the end, with how many
@@ -95,7 +111,7 @@ type Result struct {
 
 // stats are the simulation's counters.
 type stats struct {
-	lost, reports, evidence uint64
+	lost, reports, evidence, cut uint64
 }
 
 // Sim is one running simulation.
@@ -110,6 +126,7 @@ type Sim struct {
 	sigs   *sigCache
 	stats  stats
 
+	cuts       []cut             // from Config.Partitions
 	finalHash  map[uint64][]byte // first final hash seen per height
 	violations []string
 	latencies  []time.Duration
@@ -253,6 +270,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("sim: %d crashed of %d validators", c.Crashed, c.Validators)
 	case !pausesValid(*c):
 		return fmt.Errorf("sim: a pause names a validator outside 0..%d or has a negative time", c.Validators-1)
+	case partitionsInvalid(*c) != nil:
+		return partitionsInvalid(*c)
 	case c.Duration <= 0 || c.Duration+c.Drain > MaxSimTime:
 		return fmt.Errorf("sim: duration %s and drain %s: want a positive duration, %s in all at most", c.Duration, c.Drain, MaxSimTime)
 	case c.Rate < 0:
@@ -309,6 +328,9 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	genesis := hostsvc.BlockProto(blockOf(gh, 0, 0), false)
 	verified, decoded := map[[32]byte]struct{}{}, bft.NewSigCache()
 	var err error
+	for _, p := range cfg.Partitions {
+		s.cuts = append(s.cuts, newCut(p, cfg.Validators))
+	}
 	for i := range cfg.Validators {
 		n := &node{s: s, i: i, peer: fmt.Sprintf("sim%d", i), up: i < cfg.Validators-cfg.Crashed}
 		for _, p := range cfg.Pauses {
@@ -335,6 +357,9 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 	for _, n := range s.nodes {
 		if n.up && n.lc != nil {
 			n.run(0, n.tick)
+		}
+		if n.up && n.eng != nil && (len(cfg.Pauses) > 0 || len(cfg.Partitions) > 0) {
+			s.w.After(syncEvery, func() { s.syncCheck(n) })
 		}
 		if n.up && n.eng != nil {
 			n.run(0, func() {
@@ -377,8 +402,14 @@ func (s *Sim) result(wall time.Time, peak uint64) *Result {
 	cfg := s.cfg
 	r := &Result{Validators: cfg.Validators, Crashed: cfg.Crashed, Submitted: s.load.submitted(s.w.Now()),
 		Final: uint64(len(s.latencies)), FinalHeight: s.nodes[0].chain.final, Proposers: len(s.proposers), Voters: len(s.voters),
-		Lost: s.stats.lost, Reports: s.stats.reports, Evidence: s.stats.evidence, Violations: s.violations, Events: s.w.Events,
+		Lost: s.stats.lost, Cut: s.stats.cut, Reports: s.stats.reports, Evidence: s.stats.evidence, Violations: s.violations, Events: s.w.Events,
 		SimSeconds: s.w.Now().Seconds(), WallSeconds: time.Since(wall).Seconds(), HeapMB: float64(peak) / (1 << 20)}
+	r.MinFinalHeight = r.FinalHeight
+	for _, n := range s.nodes {
+		if n.up {
+			r.MinFinalHeight = min(r.MinFinalHeight, n.chain.final)
+		}
+	}
 	h := s.w.TraceHash()
 	r.TraceHash = fmt.Sprintf("%x", h[:])
 	r.SimPerWall = r.SimSeconds / max(r.WallSeconds, 1e-9)
@@ -445,6 +476,59 @@ func simAddress(i int) account.Address {
 	var a account.Address
 	binary.LittleEndian.PutUint32(a[:], uint32(i))
 	return a
+}
+
+// partitionsInvalid says what is wrong with c's partitions, nil if nothing.
+func partitionsInvalid(c Config) error {
+	for k, p := range c.Partitions {
+		if p.At < 0 || p.Duration < 0 {
+			return fmt.Errorf("sim: partition %d has a negative time", k)
+		}
+		seen := map[int]bool{}
+		for _, g := range p.Groups {
+			for _, i := range g {
+				if i < 0 || i >= c.Validators || seen[i] {
+					return fmt.Errorf("sim: partition %d names validator %d twice or outside 0..%d", k, i, c.Validators-1)
+				}
+				seen[i] = true
+			}
+		}
+		if len(p.Groups) < 2 && len(seen) == c.Validators {
+			return fmt.Errorf("sim: partition %d: one group of every validator is no partition", k)
+		}
+	}
+	return nil
+}
+
+// cut is a partition as send checks it: each validator's group (a
+// validator in no group has one of its own).
+type cut struct {
+	from, to time.Duration
+	group    []int
+}
+
+func newCut(p Partition, n int) cut {
+	c := cut{from: p.At, to: p.At + p.Duration, group: make([]int, n)}
+	for i := range c.group {
+		c.group[i] = -1 - i
+	}
+	for gi, g := range p.Groups {
+		for _, i := range g {
+			c.group[i] = gi
+		}
+	}
+	return c
+}
+
+// apart reports whether a partition separates validators a and b at t
+// (virtual time since the load began).
+func (s *Sim) apart(a, b int, t time.Duration) bool {
+	for _, c := range s.cuts {
+		if t >= c.from && t < c.to && c.group[a] != c.group[b] {
+			return true
+		}
+	}
+	return false
 }
 
 func pausesValid(c Config) bool {

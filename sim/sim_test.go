@@ -116,3 +116,50 @@ func TestPause(t *testing.T) {
 		t.Error("a pause of validator 4 of 4 was accepted")
 	}
 }
+
+func TestPartition(t *testing.T) {
+	run := func(groups ...[]int) *Result {
+		c := smallConfig(4)
+		c.Duration, c.Drain = 8*time.Second, 15*time.Second
+		c.Partitions = []Partition{{Groups: groups, At: 2 * time.Second, Duration: 4 * time.Second}}
+		r, err := Run(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Final != r.Submitted || len(r.Violations) != 0 || r.Cut == 0 {
+			t.Fatalf("partition %v: %+v", groups, r)
+		}
+		return r
+	}
+	halves := run([]int{0, 1}, []int{2, 3})
+	minority := run([]int{0, 1, 2}, []int{3})
+	t.Logf("halves: p50 %.2f s max %.2f s, %d cut; one alone: p50 %.2f s max %.2f s, %d cut",
+		halves.P50, halves.Max, halves.Cut, minority.P50, minority.Max, minority.Cut)
+	// Neither half holds more than 2/3 of the stake: nothing is final
+	// until the partition heals.
+	if halves.Max < 3 {
+		t.Errorf("halves apart for 4 s: the longest wait was only %.2f s", halves.Max)
+	}
+	// Three of four keep finalizing, and the one cut off catches up.
+	if minority.Max > 2 {
+		t.Errorf("one of four cut off: a transfer waited %.2f s", minority.Max)
+	}
+	if minority.MinFinalHeight+1 < minority.FinalHeight {
+		t.Errorf("the validator cut off ended at final height %d, node 0 at %d", minority.MinFinalHeight, minority.FinalHeight)
+	}
+	if again := run([]int{0, 1}, []int{2, 3}); again.TraceHash != halves.TraceHash {
+		t.Error("the same partition gave another trace")
+	}
+	for _, p := range []Partition{
+		{Groups: [][]int{{0, 1}, {1, 2}}},
+		{Groups: [][]int{{0, 4}}},
+		{Groups: [][]int{{0, 1, 2, 3}}},
+		{Groups: [][]int{{0}, {1}}, At: -time.Second},
+	} {
+		c := smallConfig(4)
+		c.Partitions = []Partition{p}
+		if _, err := Run(c, nil); err == nil {
+			t.Errorf("partition %+v was accepted", p)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package trial
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,7 @@ type SimCell struct {
 	Duration, Drain time.Duration
 	Crashed         int
 	Pauses          []SimPause
+	Partitions      []SimPartition
 	Delay, Jitter   time.Duration
 	Loss            float64
 }
@@ -23,9 +25,16 @@ type SimPause struct {
 	At, Duration time.Duration
 }
 
+// SimPartition is a partition as the simulator takes it: these groups
+// cannot reach each other from At after the load begins, for Duration.
+type SimPartition struct {
+	Groups       [][]int
+	At, Duration time.Duration
+}
+
 // SimCells expands the matrix for the simulator, refusing what it does
-// not model yet: solo, a prover, partitions, and crashes that start late
-// or end.
+// not model yet: solo, a prover, partitions of longest-chain cells, and
+// crashes that start late or end.
 func (s *Spec) SimCells() ([]SimCell, error) {
 	for _, c := range s.Consensus {
 		if c != "bft" && c != "lc" {
@@ -36,8 +45,8 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 		return nil, fmt.Errorf("trial %s: the simulator does not model provers", s.Name)
 	}
 	for _, sc := range s.Scenarios {
-		if len(sc.Partition) > 0 {
-			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes from the start, pauses and links, not partitions yet", s.Name, sc.Name)
+		if len(sc.Partition) > 0 && slices.Contains(s.Consensus, "lc") {
+			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models partitions for \"bft\" only, not \"lc\" yet", s.Name, sc.Name)
 		}
 		for _, f := range sc.Crash {
 			if f.at != 0 || f.duration != 0 {
@@ -56,6 +65,8 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 					x.Crashed += len(a.nodes)
 				case "pause":
 					x.Pauses = append(x.Pauses, SimPause{Nodes: a.nodes, At: a.at, Duration: a.dur})
+				case "partition":
+					x.Partitions = append(x.Partitions, SimPartition{Groups: a.groups, At: a.at, Duration: a.dur})
 				}
 			}
 			if l := sc.Link; l != nil {

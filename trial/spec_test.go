@@ -3,6 +3,7 @@ package trial
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,7 +219,8 @@ func TestExampleSpecsParse(t *testing.T) {
 }
 
 // TestSimCellsPauses: the simulator takes pause faults (validators from the
-// highest index, with their times) and still refuses partitions.
+// highest index, with their times) and BFT partitions, and refuses
+// longest-chain partitions.
 func TestSimCellsPauses(t *testing.T) {
 	src := `trial "p" {
   consensus  = ["bft"]
@@ -262,7 +264,19 @@ func TestSimCellsPauses(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if _, err := ps.SimCells(); err == nil || !strings.Contains(err.Error(), "partitions") {
-		t.Fatalf("partition: %v", err)
+	pc, err := ps.SimCells()
+	if err != nil || len(pc) != 1 || len(pc[0].Partitions) != 1 {
+		t.Fatalf("partition: %+v, %v", pc, err)
+	}
+	if p := pc[0].Partitions[0]; len(p.Groups) != 2 || !slices.Equal(p.Groups[1], []int{2, 3}) || p.At != 2*time.Second || p.Duration != 3*time.Second {
+		t.Fatalf("partition %+v", p)
+	}
+	lc := strings.Replace(part, `consensus  = ["bft"]`, `consensus  = ["bft", "lc"]`, 1)
+	ls, diags := ParseSim([]byte(lc), "p.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, err := ls.SimCells(); err == nil || !strings.Contains(err.Error(), "partitions") {
+		t.Fatalf("longest-chain partition: %v", err)
 	}
 }

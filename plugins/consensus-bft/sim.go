@@ -83,6 +83,14 @@ func (s *Sim) Deliver(m *hostv1.NetworkMessage) {
 	s.Drain()
 }
 
+// Finalized tells the engine that its host finalized b (with its
+// certificate) by block sync, as the host's Chain.Events stream does, and
+// runs what follows.
+func (s *Sim) Finalized(b *hostv1.Block) {
+	s.e.handle(finalEvent{block: b})
+	s.Drain()
+}
+
 // Drain runs every event the engine posted to itself, in order.
 func (s *Sim) Drain() {
 	for len(s.queue) > 0 {

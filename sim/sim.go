@@ -43,6 +43,12 @@ type Config struct {
 	// node is paused (timers, deliveries, slot ticks) runs when it resumes,
 	// in order; nothing leaves it meanwhile.
 	Pauses []Pause
+	// Crashes stop validators at a time and, with a Duration, start them
+	// again (BFT): a crashed node does nothing and receives nothing; a
+	// restarted one keeps its chain, its signer's record and its engine's
+	// write-ahead log, starts a new engine above its final block and
+	// catches up by block sync.
+	Crashes []Crash
 	// Partitions split the validators into groups that cannot reach each
 	// other for a while, as `testnet partition` does by blocking peers: a
 	// message between groups is not sent, and one in flight when the
@@ -63,6 +69,13 @@ type Config struct {
 // Pause stops Nodes from At (virtual time since the load began) for
 // Duration.
 type Pause struct {
+	Nodes        []int
+	At, Duration time.Duration
+}
+
+// Crash stops Nodes at At (virtual time since the load began); a
+// Duration above zero restarts them after it, zero keeps them down.
+type Crash struct {
 	Nodes        []int
 	At, Duration time.Duration
 }
@@ -147,6 +160,7 @@ type node struct {
 	lc         *lc.Sim
 	busyUntil  time.Duration
 	paused     [][2]time.Duration // [from, to) windows, from Config.Pauses
+	svc        bft.SimServices    // kept for a restart (Config.Crashes)
 	uplinkFree time.Duration
 	pending    time.Duration
 	cpu        time.Duration
@@ -166,6 +180,24 @@ func (n *node) resumed(t time.Duration) time.Duration {
 		}
 	}
 	return t
+}
+
+// restart starts a crashed BFT validator again: a new engine over the
+// node's chain, store and signer, from its final block, as a restarted
+// process does.
+func (s *Sim) restart(n *node) {
+	if n.up {
+		return
+	}
+	n.up = true
+	n.busyUntil = max(n.busyUntil, s.w.Now())
+	n.eng = bft.NewSim(s.cfg.BFT, n.svc, n.addr, simLogger(n.i))
+	n.run(s.cost.Restart, func() {
+		final := n.chain.block(n.chain.canon[n.chain.final])
+		if err := n.eng.Start(final); err != nil {
+			s.violations = append(s.violations, fmt.Sprintf("node %d did not restart: %v", n.i, err))
+		}
+	})
 }
 
 // charge adds CPU time spent inside the current handler.
@@ -272,6 +304,10 @@ func (c *Config) check() error {
 		return fmt.Errorf("sim: a pause names a validator outside 0..%d or has a negative time", c.Validators-1)
 	case partitionsInvalid(*c) != nil:
 		return partitionsInvalid(*c)
+	case len(c.Crashes) > 0 && c.Consensus != "bft":
+		return fmt.Errorf("sim: crashes during a run are modelled for \"bft\" only, not %q", c.Consensus)
+	case !crashesValid(*c):
+		return fmt.Errorf("sim: a crash names a validator outside 0..%d or has a negative time", c.Validators-1)
 	case c.Duration <= 0 || c.Duration+c.Drain > MaxSimTime:
 		return fmt.Errorf("sim: duration %s and drain %s: want a positive duration, %s in all at most", c.Duration, c.Drain, MaxSimTime)
 	case c.Rate < 0:
@@ -349,6 +385,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 				return nil, fmt.Errorf("sim: node %d: %w", i, err)
 			}
 		} else {
+			n.svc = svc
 			n.eng = bft.NewSim(cfg.BFT, svc, n.addr, simLogger(i))
 		}
 		s.nodes = append(s.nodes, n)
@@ -358,7 +395,7 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 		if n.up && n.lc != nil {
 			n.run(0, n.tick)
 		}
-		if n.up && n.eng != nil && (len(cfg.Pauses) > 0 || len(cfg.Partitions) > 0) {
+		if n.up && n.eng != nil && (len(cfg.Pauses) > 0 || len(cfg.Partitions) > 0 || len(cfg.Crashes) > 0) {
 			s.w.After(syncEvery, func() { s.syncCheck(n) })
 		}
 		if n.up && n.eng != nil {
@@ -367,6 +404,15 @@ func Run(cfg Config, progress io.Writer) (*Result, error) {
 					s.violations = append(s.violations, fmt.Sprintf("node %d did not start: %v", n.i, err))
 				}
 			})
+		}
+	}
+	for _, c := range cfg.Crashes {
+		for _, i := range c.Nodes {
+			n := s.nodes[i]
+			s.w.At(c.At, func() { n.up = false })
+			if c.Duration > 0 {
+				s.w.At(c.At+c.Duration, func() { s.restart(n) })
+			}
 		}
 	}
 	end := cfg.Duration + cfg.Drain
@@ -529,6 +575,20 @@ func (s *Sim) apart(a, b int, t time.Duration) bool {
 		}
 	}
 	return false
+}
+
+func crashesValid(c Config) bool {
+	for _, p := range c.Crashes {
+		if p.At < 0 || p.Duration < 0 {
+			return false
+		}
+		for _, i := range p.Nodes {
+			if i < 0 || i >= c.Validators {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func pausesValid(c Config) bool {

@@ -163,3 +163,50 @@ func TestPartition(t *testing.T) {
 		}
 	}
 }
+
+func TestCrashAndRestart(t *testing.T) {
+	run := func(crashes ...Crash) *Result {
+		c := smallConfig(4)
+		c.Duration, c.Drain = 14*time.Second, 15*time.Second
+		c.Crashes = crashes
+		r, err := Run(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Final != r.Submitted || len(r.Violations) != 0 {
+			t.Fatalf("crashes %+v: %+v", crashes, r)
+		}
+		return r
+	}
+	// One of four down for 4 s, then back: the others go on, and it
+	// catches up.
+	one := run(Crash{Nodes: []int{3}, At: 2 * time.Second, Duration: 4 * time.Second})
+	if one.Max > 2 || one.MinFinalHeight+1 < one.FinalHeight {
+		t.Errorf("one of four restarted: longest wait %.2f s, it ended at final height %d of %d", one.Max, one.MinFinalHeight, one.FinalHeight)
+	}
+	// Two of four down: nothing is final until they are back.
+	two := run(Crash{Nodes: []int{2, 3}, At: 2 * time.Second, Duration: 4 * time.Second})
+	if two.Max < 3 || two.MinFinalHeight+1 < two.FinalHeight {
+		t.Errorf("two of four restarted: longest wait %.2f s, final heights %d / %d", two.Max, two.MinFinalHeight, two.FinalHeight)
+	}
+	t.Logf("one restarted: p50 %.2f s max %.2f s; two restarted: p50 %.2f s max %.2f s", one.P50, one.Max, two.P50, two.Max)
+	if again := run(Crash{Nodes: []int{2, 3}, At: 2 * time.Second, Duration: 4 * time.Second}); again.TraceHash != two.TraceHash {
+		t.Error("the same crashes gave another trace")
+	}
+	// A crash for good: three of four finish the run.
+	run(Crash{Nodes: []int{3}, At: 2 * time.Second})
+	for _, c := range []Config{
+		func() Config { c := smallConfig(4); c.Crashes = []Crash{{Nodes: []int{4}}}; return c }(),
+		func() Config { c := smallConfig(4); c.Crashes = []Crash{{Nodes: []int{1}, At: -1}}; return c }(),
+		func() Config {
+			c := smallConfig(4)
+			c.Consensus = "lc"
+			c.Crashes = []Crash{{Nodes: []int{1}, At: time.Second}}
+			return c
+		}(),
+	} {
+		if _, err := Run(c, nil); err == nil {
+			t.Errorf("crashes %+v (%s) were accepted", c.Crashes, c.Consensus)
+		}
+	}
+}

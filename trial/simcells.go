@@ -13,6 +13,7 @@ type SimCell struct {
 	Duration, Drain time.Duration
 	Crashed         int
 	Pauses          []SimPause
+	Crashes         []SimCrash
 	Partitions      []SimPartition
 	Delay, Jitter   time.Duration
 	Loss            float64
@@ -25,6 +26,14 @@ type SimPause struct {
 	At, Duration time.Duration
 }
 
+// SimCrash is a crash that starts late or ends, as the simulator takes
+// it: these validators stop at At; with Duration above zero they restart
+// after it.
+type SimCrash struct {
+	Nodes        []int
+	At, Duration time.Duration
+}
+
 // SimPartition is a partition as the simulator takes it: these groups
 // cannot reach each other from At after the load begins, for Duration.
 type SimPartition struct {
@@ -33,8 +42,8 @@ type SimPartition struct {
 }
 
 // SimCells expands the matrix for the simulator, refusing what it does
-// not model yet: solo, a prover, partitions of longest-chain cells, and
-// crashes that start late or end.
+// not model yet: solo, a prover, and partitions or crashes that start late
+// or end in longest-chain cells.
 func (s *Spec) SimCells() ([]SimCell, error) {
 	for _, c := range s.Consensus {
 		if c != "bft" && c != "lc" {
@@ -49,8 +58,8 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 			return nil, fmt.Errorf("trial %s, scenario %s: the simulator models partitions for \"bft\" only, not \"lc\" yet", s.Name, sc.Name)
 		}
 		for _, f := range sc.Crash {
-			if f.at != 0 || f.duration != 0 {
-				return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes for the whole run only", s.Name, sc.Name)
+			if (f.at != 0 || f.duration != 0) && slices.Contains(s.Consensus, "lc") {
+				return nil, fmt.Errorf("trial %s, scenario %s: the simulator models crashes that start late or end for \"bft\" only, not \"lc\" yet", s.Name, sc.Name)
 			}
 		}
 	}
@@ -62,7 +71,11 @@ func (s *Spec) SimCells() ([]SimCell, error) {
 			for _, a := range acts {
 				switch a.kind {
 				case "crash":
-					x.Crashed += len(a.nodes)
+					if a.at == 0 && a.stayDown {
+						x.Crashed += len(a.nodes)
+					} else {
+						x.Crashes = append(x.Crashes, SimCrash{Nodes: a.nodes, At: a.at, Duration: a.dur})
+					}
 				case "pause":
 					x.Pauses = append(x.Pauses, SimPause{Nodes: a.nodes, At: a.at, Duration: a.dur})
 				case "partition":

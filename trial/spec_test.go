@@ -219,8 +219,8 @@ func TestExampleSpecsParse(t *testing.T) {
 }
 
 // TestSimCellsPauses: the simulator takes pause faults (validators from the
-// highest index, with their times) and BFT partitions, and refuses
-// longest-chain partitions.
+// highest index, with their times), BFT partitions and BFT crashes that
+// end, and refuses those two in longest-chain cells.
 func TestSimCellsPauses(t *testing.T) {
 	src := `trial "p" {
   consensus  = ["bft"]
@@ -270,6 +270,24 @@ func TestSimCellsPauses(t *testing.T) {
 	}
 	if p := pc[0].Partitions[0]; len(p.Groups) != 2 || !slices.Equal(p.Groups[1], []int{2, 3}) || p.At != 2*time.Second || p.Duration != 3*time.Second {
 		t.Fatalf("partition %+v", p)
+	}
+	crash := strings.Replace(src, `pause {`, `crash {`, 1)
+	cs, diags := ParseSim([]byte(crash), "p.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	cc, err := cs.SimCells()
+	if err != nil || len(cc) != 1 || cc[0].Crashed != 0 || len(cc[0].Crashes) != 1 {
+		t.Fatalf("crash and restart: %+v, %v", cc, err)
+	}
+	if c := cc[0].Crashes[0]; len(c.Nodes) != 1 || c.Nodes[0] != 3 || c.At != 2*time.Second || c.Duration != 3*time.Second {
+		t.Fatalf("crash %+v", c)
+	}
+	lcCrash := strings.Replace(crash, `consensus  = ["bft"]`, `consensus  = ["lc"]`, 1)
+	if ls, diags := ParseSim([]byte(lcCrash), "p.hcl"); diags.HasErrors() {
+		t.Fatal(diags)
+	} else if _, err := ls.SimCells(); err == nil || !strings.Contains(err.Error(), "crashes") {
+		t.Fatalf("longest-chain crash and restart: %v", err)
 	}
 	lc := strings.Replace(part, `consensus  = ["bft"]`, `consensus  = ["bft", "lc"]`, 1)
 	ls, diags := ParseSim([]byte(lc), "p.hcl")

@@ -76,6 +76,9 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 		for _, p := range c.Pauses {
 			cfg.Pauses = append(cfg.Pauses, sim.Pause{Nodes: p.Nodes, At: p.At, Duration: p.Duration})
 		}
+		for _, p := range c.Crashes {
+			cfg.Crashes = append(cfg.Crashes, sim.Crash{Nodes: p.Nodes, At: p.At, Duration: p.Duration})
+		}
 		for _, p := range c.Partitions {
 			cfg.Partitions = append(cfg.Partitions, sim.Partition{Groups: p.Groups, At: p.At, Duration: p.Duration})
 		}

@@ -333,13 +333,11 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	if !blk.CheckTxCommitment() {
 		return nil, invalid(hd.Height, nil, "transaction commitment %s does not match the transactions (%s)", hd.TxCommitment, blk.ComputeTxCommitment())
 	}
-	bf, err := c.baseFee(ctx, parent)
-	if err != nil {
-		return nil, err
-	}
-	if hd.BaseFee != bf {
-		return nil, invalid(hd.Height, nil, "base fee %d, the fee plugin gives %d", hd.BaseFee, bf)
-	}
+	// The header's base fee is checked by pricing the block: PriceBlock
+	// gives the base fee it prices at, and Execute refuses a difference
+	// (ErrBaseFee). That saves the separate BaseFee call, one round trip
+	// to the fee plugin's process per validation.
+	bf := hd.BaseFee
 	r, ov, err := c.viewAt(parent)
 	if err != nil {
 		return nil, err
@@ -356,7 +354,7 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	}
 	if err != nil {
 		var te *exec.TxError
-		if errors.As(err, &te) {
+		if errors.As(err, &te) || errors.Is(err, exec.ErrBaseFee) {
 			return nil, invalid(hd.Height, err, "%v", err)
 		}
 		return nil, err

@@ -21,6 +21,9 @@ var (
 	ErrProof = errors.New("proof rejected")
 	// ErrPricing is a fee plugin answer the host cannot use.
 	ErrPricing = errors.New("fee plugin answer unusable")
+	// ErrBaseFee is a block whose base fee is not the one the fee plugin
+	// prices it at (Validate: the header's claim is wrong).
+	ErrBaseFee = errors.New("base fee differs from the fee plugin's")
 )
 
 // TxError says which transaction made a block invalid.

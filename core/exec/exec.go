@@ -180,7 +180,13 @@ func run(ctx context.Context, r statedb.Reader, p Params, env Env, txs []*tx.Tx,
 		return nil, nil, fmt.Errorf("%w: fee plugin priced %d transactions, the block has %d", ErrPricing, len(price.Txs), len(fees))
 	}
 	if price.BaseFee != env.BaseFee {
-		return nil, nil, fmt.Errorf("%w: fee plugin priced at base fee %d, the block's is %d", ErrPricing, price.BaseFee, env.BaseFee)
+		// Validating, the header claimed the base fee: the block is wrong.
+		// Building, the base fee came from the plugin: it contradicts itself.
+		sentinel := ErrBaseFee
+		if mode == Build {
+			sentinel = ErrPricing
+		}
+		return nil, nil, fmt.Errorf("%w: base fee %d, the fee plugin gives %d", sentinel, env.BaseFee, price.BaseFee)
 	}
 	var rejected []rejection
 	for i, tp := range price.Txs {

@@ -69,7 +69,11 @@ type Chain struct {
 	genesis block.Hash
 
 	cache  *execCache
-	recent *recentBlocks
+	// nextFee is the fee plugin's base fee for the child of each block this
+	// node executed (its pricing's NextBaseFee), so building on it needs no
+	// BaseFee call; guarded by mu, cleared when it reaches nextFeeMax.
+	nextFee map[block.Hash]uint64
+	recent  *recentBlocks
 	subs   *subscribers
 	txs    *txIndex // set by load
 }
@@ -106,7 +110,8 @@ func Open(db *store.DB, cfg Config) (*Chain, error) {
 		cfg: cfg, db: db, log: cfg.Logger,
 		params: exec.Params{ChainID: cfg.Genesis.ChainID, UnbondingDelay: cfg.Genesis.UnbondingDelay, VerifyPoP: cfg.VerifyPoP, Workers: cfg.Workers,
 			Market: cfg.Genesis.MarketParams()},
-		cache:  newExecCache(64),
+		cache:   newExecCache(64),
+		nextFee: map[block.Hash]uint64{},
 		recent: newRecentBlocks(),
 		subs:   newSubscribers(),
 	}

@@ -52,6 +52,7 @@ type harness struct {
 	pool  *listPool
 	db    *store.DB
 	c     *Chain
+	fees  Fees // nil: the EIP-1559 plugin's rules in-process
 }
 
 func key(i int) ed25519.PrivateKey {
@@ -91,8 +92,12 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	var fees Fees = feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}
+	if h.fees != nil {
+		fees = h.fees
+	}
 	c, err := Open(db, Config{
-		Genesis: h.gen, Fees: feeclient.Client{Service: fee.Local{Params: fee.DefaultParams()}}, Pool: h.pool, Workers: 2,
+		Genesis: h.gen, Fees: fees, Pool: h.pool, Workers: 2,
 		VerifyPoP: func([48]byte, [96]byte) error { return nil },
 	})
 	if err != nil {

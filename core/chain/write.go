@@ -140,6 +140,17 @@ func (c *Chain) viewAt(target *block.Header) (statedb.Reader, *state.Overlay, er
 	return v, ov, nil
 }
 
+// nextFeeMax bounds Chain.nextFee: blocks of a few heights and rounds.
+const nextFeeMax = 256
+
+// rememberNextFee records the base fee the fee plugin gives b's child.
+func (c *Chain) rememberNextFee(b block.Hash, fee uint64) {
+	if len(c.nextFee) >= nextFeeMax {
+		clear(c.nextFee)
+	}
+	c.nextFee[b] = fee
+}
+
 func (c *Chain) baseFee(ctx context.Context, parent *block.Header) (uint64, error) {
 	bf, err := c.cfg.Fees.BaseFee(ctx, feeParent(parent))
 	if err != nil {
@@ -170,6 +181,19 @@ type BuildRequest struct {
 func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	b, err := c.build(ctx, req, true)
+	if errors.Is(err, errStaleNextFee) {
+		c.log.Warn("the fee plugin prices the block at another base fee than its parent's pricing gave; building again with a BaseFee call", "parent", req.Parent, "error", err)
+		b, err = c.build(ctx, req, false)
+	}
+	return b, err
+}
+
+// errStaleNextFee: a build from the parent's recorded next base fee was
+// priced at another one.
+var errStaleNextFee = errors.New("recorded next base fee not the plugin's")
+
+func (c *Chain) build(ctx context.Context, req BuildRequest, useNextFee bool) (*block.Block, error) {
 	parent, err := c.Header(req.Parent)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownParent, req.Parent)
@@ -178,9 +202,15 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	if err != nil {
 		return nil, err
 	}
-	bf, err := c.baseFee(ctx, parent)
-	if err != nil {
-		return nil, err
+	// The parent's pricing already gave its child's base fee; a fee plugin
+	// that contradicts itself is caught by this block's own pricing
+	// (ErrPricing), and the build is retried with a BaseFee call.
+	bf, cached := c.nextFee[req.Parent]
+	if !useNextFee || !cached {
+		cached = false
+		if bf, err = c.baseFee(ctx, parent); err != nil {
+			return nil, err
+		}
 	}
 	gasLimit := uint64(c.cfg.Genesis.Fee.BlockGasLimit)
 	maxGas := gasLimit
@@ -197,6 +227,10 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	}
 	env := exec.Env{Height: parent.Height + 1, Proposer: req.Proposer, BaseFee: bf, GasLimit: gasLimit, Parent: feeParent(parent), ParentStatement: ps}
 	res, err := exec.Execute(ctx, r, c.params, env, txs, c.cfg.Fees, exec.Build, true)
+	if err != nil && cached && errors.Is(err, exec.ErrPricing) {
+		delete(c.nextFee, req.Parent)
+		return nil, fmt.Errorf("%w: %w", errStaleNextFee, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +273,7 @@ func (c *Chain) Build(ctx context.Context, req BuildRequest) (*block.Block, erro
 	}
 	head, _ := c.Head()
 	c.cache.put(blk.Hash(), &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), gen: c.st.Generation(), stmt: stmt})
+	c.rememberNextFee(blk.Hash(), res.NextBaseFee)
 	return blk, nil
 }
 
@@ -392,6 +427,7 @@ func (c *Chain) validate(ctx context.Context, encoded []byte) (*executed, error)
 	head, _ := c.Head()
 	e := &executed{blk: blk, receipts: res.Receipts, cs: cs, ov: ov, headAt: head.Hash(), gen: c.st.Generation(), stmt: stmt}
 	c.cache.put(h, e)
+	c.rememberNextFee(h, res.NextBaseFee)
 	return e, nil
 }
 

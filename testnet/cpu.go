@@ -43,6 +43,11 @@ func (n *Net) MeasureCPU(ctx context.Context, d time.Duration, progress io.Write
 	for i, nd := range st.Nodes {
 		before[i] = snapshotNode(nd)
 	}
+	// CPU is read from /proc on its own, all nodes within milliseconds and
+	// each with its time: the snapshots' RPC calls can take seconds on a
+	// saturated machine, which would stretch a node's interval past the
+	// window.
+	t0, ticks0 := groupTicks(st.Nodes)
 	start := time.Now()
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -60,6 +65,7 @@ wait:
 			}
 		}
 	}
+	t1, ticks1 := groupTicks(st.Nodes)
 	window := time.Since(start).Seconds()
 	rep := &CPUReport{ChainID: st.ChainID, Consensus: st.Consensus, WindowS: window}
 	for i, nd := range st.Nodes {
@@ -70,8 +76,10 @@ wait:
 			c.Note = "not measured: node " + a.err + " / " + b.err
 		case a.pid != b.pid:
 			c.Note = "restarted during the window"
+		case ticks1[i] < ticks0[i]:
+			c.Note = "restarted during the window"
 		default:
-			c.Pct = 100 * float64(b.cpuTicks-a.cpuTicks) / clockTicks / window
+			c.Pct = 100 * float64(ticks1[i]-ticks0[i]) / clockTicks / t1[i].Sub(t0[i]).Seconds()
 			c.Blocks = int64(b.final) - int64(a.final)
 			c.RSSMB = float64(b.rssPages*uint64(os.Getpagesize())) / (1 << 20)
 			rep.TotalPct += c.Pct
@@ -92,4 +100,17 @@ func (r *CPUReport) Write(w io.Writer) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "  total %.1f %% of one core\n", r.TotalPct)
+}
+
+// groupTicks reads every node's process group CPU ticks, with the time of
+// each reading.
+func groupTicks(nodes []Node) ([]time.Time, []uint64) {
+	ts, ticks := make([]time.Time, len(nodes)), make([]uint64, len(nodes))
+	for i, nd := range nodes {
+		for _, p := range NodeGroup(nd) {
+			ticks[i] += p.Ticks
+		}
+		ts[i] = time.Now()
+	}
+	return ts, ticks
 }

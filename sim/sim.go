@@ -300,13 +300,13 @@ func (c *Config) check() error {
 		return fmt.Errorf("sim: %d validators: want 1 to %d", c.Validators, MaxValidators)
 	case c.Crashed < 0 || c.Crashed >= c.Validators:
 		return fmt.Errorf("sim: %d crashed of %d validators", c.Crashed, c.Validators)
-	case !pausesValid(*c):
+	case !faultsValid(c.Validators, c.Pauses):
 		return fmt.Errorf("sim: a pause names a validator outside 0..%d or has a negative time", c.Validators-1)
 	case partitionsInvalid(*c) != nil:
 		return partitionsInvalid(*c)
 	case len(c.Crashes) > 0 && c.Consensus != "bft":
 		return fmt.Errorf("sim: crashes during a run are modelled for \"bft\" only, not %q", c.Consensus)
-	case !crashesValid(*c):
+	case !faultsValid(c.Validators, c.Crashes):
 		return fmt.Errorf("sim: a crash names a validator outside 0..%d or has a negative time", c.Validators-1)
 	case c.Duration <= 0 || c.Duration+c.Drain > MaxSimTime:
 		return fmt.Errorf("sim: duration %s and drain %s: want a positive duration, %s in all at most", c.Duration, c.Drain, MaxSimTime)
@@ -577,27 +577,16 @@ func (s *Sim) apart(a, b int, t time.Duration) bool {
 	return false
 }
 
-func crashesValid(c Config) bool {
-	for _, p := range c.Crashes {
+// faultsValid reports whether every pause or crash names validators of
+// 0..n-1 and no negative time.
+func faultsValid[F Pause | Crash](n int, fs []F) bool {
+	for _, f := range fs {
+		p := Pause(f)
 		if p.At < 0 || p.Duration < 0 {
 			return false
 		}
 		for _, i := range p.Nodes {
-			if i < 0 || i >= c.Validators {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func pausesValid(c Config) bool {
-	for _, p := range c.Pauses {
-		if p.At < 0 || p.Duration < 0 {
-			return false
-		}
-		for _, i := range p.Nodes {
-			if i < 0 || i >= c.Validators {
+			if i < 0 || i >= n {
 				return false
 			}
 		}

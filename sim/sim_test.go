@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -90,14 +91,7 @@ func TestPause(t *testing.T) {
 		c := smallConfig(4)
 		c.Duration, c.Drain = 8*time.Second, 10*time.Second
 		c.Pauses = []Pause{{Nodes: nodes, At: 2 * time.Second, Duration: 4 * time.Second}}
-		r, err := Run(c, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Final != r.Submitted || len(r.Violations) != 0 {
-			t.Fatalf("pause of %v: %+v", nodes, r)
-		}
-		return r
+		return runClean(t, c, fmt.Sprintf("pause of %v", nodes))
 	}
 	one, two := run(3), run(2, 3)
 	t.Logf("one paused: p50 %.2f s max %.2f s; two paused: p50 %.2f s max %.2f s", one.P50, one.Max, two.P50, two.Max)
@@ -122,12 +116,9 @@ func TestPartition(t *testing.T) {
 		c := smallConfig(4)
 		c.Duration, c.Drain = 8*time.Second, 15*time.Second
 		c.Partitions = []Partition{{Groups: groups, At: 2 * time.Second, Duration: 4 * time.Second}}
-		r, err := Run(c, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Final != r.Submitted || len(r.Violations) != 0 || r.Cut == 0 {
-			t.Fatalf("partition %v: %+v", groups, r)
+		r := runClean(t, c, fmt.Sprintf("partition %v", groups))
+		if r.Cut == 0 {
+			t.Fatalf("partition %v stopped no message", groups)
 		}
 		return r
 	}
@@ -169,14 +160,7 @@ func TestCrashAndRestart(t *testing.T) {
 		c := smallConfig(4)
 		c.Duration, c.Drain = 14*time.Second, 15*time.Second
 		c.Crashes = crashes
-		r, err := Run(c, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Final != r.Submitted || len(r.Violations) != 0 {
-			t.Fatalf("crashes %+v: %+v", crashes, r)
-		}
-		return r
+		return runClean(t, c, fmt.Sprintf("crashes %+v", crashes))
 	}
 	// One of four down for 4 s, then back: the others go on, and it
 	// catches up.
@@ -209,4 +193,18 @@ func TestCrashAndRestart(t *testing.T) {
 			t.Errorf("crashes %+v (%s) were accepted", c.Crashes, c.Consensus)
 		}
 	}
+}
+
+// runClean runs c and fails the test unless every transfer became final
+// with no safety violation.
+func runClean(t *testing.T, c Config, what string) *Result {
+	t.Helper()
+	r, err := Run(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Final != r.Submitted || len(r.Violations) != 0 {
+		t.Fatalf("%s: %+v", what, r)
+	}
+	return r
 }

@@ -68,14 +68,14 @@ type Chain struct {
 	final   *block.Block // guarded by rmu
 	genesis block.Hash
 
-	cache  *execCache
+	cache *execCache
 	// nextFee is the fee plugin's base fee for the child of each block this
 	// node executed (its pricing's NextBaseFee), so building on it needs no
 	// BaseFee call; guarded by mu, cleared when it reaches nextFeeMax.
 	nextFee map[block.Hash]uint64
 	recent  *recentBlocks
-	subs   *subscribers
-	txs    *txIndex // set by load
+	subs    *subscribers
+	txs     *txIndex // set by load
 }
 
 // Nested buckets of store.BucketIndex.
@@ -112,8 +112,8 @@ func Open(db *store.DB, cfg Config) (*Chain, error) {
 			Market: cfg.Genesis.MarketParams()},
 		cache:   newExecCache(64),
 		nextFee: map[block.Hash]uint64{},
-		recent: newRecentBlocks(),
-		subs:   newSubscribers(),
+		recent:  newRecentBlocks(),
+		subs:    newSubscribers(),
 	}
 	if err := db.Update(func(tx *store.Tx) error {
 		ix := tx.Bucket(store.BucketIndex)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -110,6 +111,13 @@ func TestE2ELedger(t *testing.T) {
 		h, err := c.Head(ctx)
 		return err == nil && h.Height >= height+2
 	})
+	// The log shows every block: one line per new head, one per final block.
+	logs := n.stdout.String() + n.stderr.String()
+	for _, want := range []string{fmt.Sprintf(`new head: height=%d hash=0x[0-9a-f]{8} txs=[1-9]`, height), fmt.Sprintf(`final: height=%d hash=0x[0-9a-f]{8} txs=[1-9]`, height)} {
+		if !regexp.MustCompile(want).MatchString(logs) {
+			t.Errorf("node log lacks %q:\n%s", want, logs)
+		}
+	}
 	before, err := c.BlockByNumber(ctx, height, false)
 	if err != nil {
 		t.Fatal(err)

@@ -300,6 +300,9 @@ func (n *Node) Wait(ctx context.Context) error {
 			}
 		}(s)
 	}
+	lctx, stopLog := context.WithCancel(ctx)
+	defer stopLog()
+	go n.logBlocks(lctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	restarts := map[string]int{}

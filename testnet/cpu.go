@@ -74,9 +74,7 @@ wait:
 		switch {
 		case !a.ok || !b.ok:
 			c.Note = "not measured: node " + a.err + " / " + b.err
-		case a.pid != b.pid:
-			c.Note = "restarted during the window"
-		case ticks1[i] < ticks0[i]:
+		case a.pid != b.pid || ticks1[i] < ticks0[i]:
 			c.Note = "restarted during the window"
 		default:
 			c.Pct = 100 * float64(ticks1[i]-ticks0[i]) / clockTicks / t1[i].Sub(t0[i]).Seconds()
@@ -107,10 +105,18 @@ func (r *CPUReport) Write(w io.Writer) {
 func groupTicks(nodes []Node) ([]time.Time, []uint64) {
 	ts, ticks := make([]time.Time, len(nodes)), make([]uint64, len(nodes))
 	for i, nd := range nodes {
-		for _, p := range NodeGroup(nd) {
-			ticks[i] += p.Ticks
-		}
+		ticks[i], _ = groupUsage(nd)
 		ts[i] = time.Now()
 	}
 	return ts, ticks
+}
+
+// groupUsage sums a node's process group (node and plugins): CPU ticks
+// (utime + stime) and resident pages.
+func groupUsage(n Node) (ticks, rssPages uint64) {
+	for _, p := range NodeGroup(n) {
+		ticks += p.Ticks
+		rssPages += p.RSS
+	}
+	return ticks, rssPages
 }

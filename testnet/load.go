@@ -186,10 +186,7 @@ func snapshotNode(n Node) nodeSnapshot {
 		s.err = "down"
 		return s
 	}
-	for _, p := range NodeGroup(n) {
-		s.cpuTicks += p.Ticks
-		s.rssPages += p.RSS
-	}
+	s.cpuTicks, s.rssPages = groupUsage(n)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := rpc.Dial(n.RPC)
